@@ -1,0 +1,1 @@
+"""Connectors to outside systems, one package each, registered in ``connectors.registry``."""

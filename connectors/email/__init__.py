@@ -1,0 +1,1 @@
+"""Email channel: outbound SMTP (inbound parsing joins here)."""

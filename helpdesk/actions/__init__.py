@@ -1,0 +1,79 @@
+"""Every state change of the helpdesk goes through a function in this package.
+
+An action validates and authorises, changes rows, queues its realtime events
+(``helpdesk.events``) and jobs (``workers.enqueue``), and commits once. Events and jobs
+leave only after COMMIT. Actions compose: an action called from inside another joins
+the outer transaction instead of committing on its own.
+"""
+import functools
+
+from sqlalchemy.exc import IntegrityError
+
+from helpdesk.extensions import db
+
+_IN_ACTION = "helpdesk_in_action"
+
+
+class ActionError(Exception):
+    """A request the domain refuses; carries an HTTP-ish status and the field at fault."""
+
+    status = 400
+
+    def __init__(self, message, field=None, status=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if status is not None:
+            self.status = status
+
+    def as_dict(self):
+        return {"message": self.message, "errors": {self.field or "_schema": [self.message]}}
+
+
+class NotFound(ActionError):
+    status = 404
+
+
+class Forbidden(ActionError):
+    status = 403
+
+
+class Conflict(ActionError):
+    """Stale state: someone else changed it first (claimed, closed, ...)."""
+
+    status = 409
+
+
+def action(fn=None, *, retry_on_conflict=False):
+    """Run ``fn`` in one transaction (or inside the caller's, when nested).
+
+    ``retry_on_conflict``: an IntegrityError at commit (two requests inserting the same
+    unique row) rolls back and runs ``fn`` once more, which then finds the winner's row.
+    """
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            session = db.session
+            if session.info.get(_IN_ACTION):
+                return func(*args, **kwargs)
+            attempts = 2 if retry_on_conflict else 1
+            for attempt in range(attempts):
+                session.info[_IN_ACTION] = True
+                try:
+                    result = func(*args, **kwargs)
+                    session.commit()
+                    return result
+                except IntegrityError:
+                    session.rollback()
+                    if attempt + 1 >= attempts:
+                        raise
+                except BaseException:
+                    session.rollback()
+                    raise
+                finally:
+                    session.info[_IN_ACTION] = False
+
+        return wrapper
+
+    return decorate(fn) if fn is not None else decorate

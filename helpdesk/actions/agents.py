@@ -1,0 +1,73 @@
+"""Agents: accounts, availability, API tokens."""
+from sqlalchemy import func, select
+
+from helpdesk import events
+from helpdesk.actions import ActionError, action
+from helpdesk.extensions import db
+from helpdesk.models import Agent, ApiToken, Availability, Role, Store, utcnow
+from helpdesk.text import clean_text
+
+MIN_PASSWORD_LENGTH = 10
+
+
+@action
+def create_agent(email, name, password, *, role=Role.AGENT, title="", max_chats=5, teams=(), stores=None):
+    """Create an agent account (password hashed). ``stores=None`` gives access to every store.
+    Emits nothing: a new agent is offline until they sign in."""
+    email = clean_text(email).lower()
+    if "@" not in email:
+        raise ActionError("Enter a valid email address.", "email")
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ActionError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", "password")
+    if db.session.scalar(select(func.count()).select_from(Agent).where(Agent.email == email)):
+        raise ActionError("An agent with this email already exists.", "email", status=409)
+    agent = Agent(email=email, name=clean_text(name, 120) or email.split("@")[0], title=clean_text(title, 120),
+                  role=Role(role), max_chats=max_chats, all_stores=stores is None)
+    agent.set_password(password)
+    agent.teams = list(teams)
+    if stores is not None:
+        agent.stores = list(stores)
+    db.session.add(agent)
+    db.session.flush()
+    return agent
+
+
+def visible_store_ids(agent):
+    ids = agent.accessible_store_ids()
+    if ids is None:
+        ids = list(db.session.scalars(select(Store.id)))
+    return ids
+
+
+@action
+def set_availability(agent, availability):
+    """available / away / offline, set explicitly or by presence. Emits
+    ``agent.availability`` to the agent's devices and the stores' agents."""
+    availability = Availability(availability)
+    if agent.availability == availability:
+        return agent
+    agent.availability = availability
+    agent.last_seen_at = utcnow()
+    db.session.flush()
+    events.agent_availability_changed(agent, visible_store_ids(agent))
+    return agent
+
+
+@action
+def create_api_token(agent, name):
+    """Mint an API token; returns ``(token_row, raw_token)``. Only the hash is stored, so the
+    raw token is shown once."""
+    name = clean_text(name, 80)
+    if not name:
+        raise ActionError("Name the token after the integration using it.", "name")
+    raw = ApiToken.generate()
+    token = ApiToken(agent_id=agent.id, name=name, prefix=raw[:10], token_hash=ApiToken.hash(raw))
+    db.session.add(token)
+    db.session.flush()
+    return token, raw
+
+
+@action
+def revoke_api_token(token):
+    token.revoked_at = utcnow()
+    return token

@@ -1,0 +1,252 @@
+"""Messages: what customers write, what agents answer, internal notes, read receipts."""
+import re
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from helpdesk import events
+from helpdesk.actions import ActionError, Conflict, action
+from helpdesk.actions.tickets import open_ticket, touch_preview
+from helpdesk.extensions import db
+from helpdesk.models import (
+    CONTINUABLE_STATUSES,
+    Agent,
+    Attachment,
+    AuthorType,
+    Channel,
+    Message,
+    MessageKind,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
+from helpdesk.text import clean_text, text_to_html
+
+_MENTION = re.compile(r"(?<![\w@])@([\w.+-]+(?:@[\w-]+\.[\w.-]+)?)")
+
+
+def _checked_text(text, field="body"):
+    text = clean_text(text)
+    if not text:
+        raise ActionError("Write something first.", field)
+    limit = current_app.config["MAX_MESSAGE_LENGTH"]
+    if len(text) > limit:
+        raise ActionError(f"Messages are limited to {limit} characters.", field, status=413)
+    return text
+
+
+def _existing(ticket_ids_query, client_id):
+    if not client_id:
+        return None
+    return db.session.scalar(
+        select(Message).where(Message.client_id == client_id, Message.ticket_id.in_(ticket_ids_query))
+    )
+
+
+def _attach(message, attachment_ids, uploader):
+    """Link uploads made by the same sender to ``message``; anything else is refused."""
+    if not attachment_ids:
+        return
+    rows = db.session.scalars(select(Attachment).where(Attachment.id.in_(list(attachment_ids)))).all()
+    if len(rows) != len(set(attachment_ids)) or any(
+        a.uploaded_by != uploader or a.message_id not in (None, message.id) for a in rows
+    ):
+        raise ActionError("Unknown attachment.", "attachments")
+    for att in rows:
+        att.message_id = message.id
+
+
+@action(retry_on_conflict=True)
+def receive_customer_message(store, contact, channel, text, *, client_id=None, visitor=None, subject="",
+                             html=None, meta=None, attachment_ids=(), offline=False, ticket=None):
+    """A customer wrote. Appends to the contact's continuable ticket on this channel
+    (reopening it if resolved or snoozed) or opens one. A resend with the same
+    ``client_id`` returns the stored message unchanged.
+
+    Returns ``(message, created)``. Emits ``ticket.created`` for a new ticket,
+    ``message.created`` (agents and the shopper's widget), ``ticket.updated`` on reopen.
+    A blocked contact's message is stored hidden and emits nothing.
+    """
+    channel = Channel(channel)
+    contact_ticket_ids = select(Ticket.id).where(Ticket.contact_id == contact.id)
+    existing = _existing(contact_ticket_ids, client_id)
+    if existing is not None:
+        return existing, False
+    if not attachment_ids:
+        text = _checked_text(text)
+    else:
+        text = clean_text(text, current_app.config["MAX_MESSAGE_LENGTH"])
+
+    if ticket is None:
+        # Lock the contact row (PostgreSQL) so two first messages don't open two tickets.
+        db.session.execute(select(type(contact).id).where(type(contact).id == contact.id).with_for_update())
+        ticket = db.session.scalar(
+            select(Ticket)
+            .where(Ticket.contact_id == contact.id, Ticket.channel == channel,
+                   Ticket.status.in_(CONTINUABLE_STATUSES))
+            .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+            .limit(1)
+        )
+    if ticket is None:
+        ticket = open_ticket(store, contact, channel, subject=subject or "", visitor=visitor, offline=offline)
+    elif visitor is not None and ticket.visitor_id is None:
+        ticket.visitor_id = visitor.id
+
+    now = utcnow()
+    message = Message(
+        ticket_id=ticket.id,
+        author_type=AuthorType.CONTACT,
+        author_contact_id=contact.id,
+        kind=MessageKind.MESSAGE,
+        body_text=text,
+        body_html=html if html is not None else text_to_html(text),
+        client_id=client_id,
+        meta=meta or {},
+        hidden=bool(contact.blocked),
+        created_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    _attach(message, attachment_ids, f"visitor:{visitor.uid}" if visitor is not None else f"contact:{contact.id}")
+
+    if contact.blocked:
+        return message, True
+    reopened = ticket.status != TicketStatus.OPEN
+    if reopened:
+        ticket.status = TicketStatus.OPEN
+        ticket.snoozed_until = None
+        ticket.resolved_at = None
+    if offline:
+        ticket.offline = True
+    ticket.last_activity_at = now
+    ticket.last_customer_message_at = now
+    touch_preview(ticket, text or (message.attachments[0].filename if message.attachments else ""))
+    db.session.flush()
+    events.message_created(message)
+    events.ticket_updated(ticket, {"status", "last_message"} if reopened else {"last_message"})
+    return message, True
+
+
+@action(retry_on_conflict=True)
+def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
+    """An agent answers the customer. Stamps the first response time; on email tickets and
+    chats left while offline the answer also goes out by email (outbox). Emits
+    ``message.created`` to agents and to the shopper's widget."""
+    existing = _existing(select(Ticket.id).where(Ticket.id == ticket.id), client_id)
+    if existing is not None:
+        return existing
+    if ticket.status == TicketStatus.CLOSED:
+        raise Conflict("This ticket is closed; reopen it to reply.", "status")
+    text = _checked_text(text) if not (attachment_ids or meta) else clean_text(text)
+    now = utcnow()
+    message = Message(
+        ticket_id=ticket.id,
+        author_type=AuthorType.AGENT,
+        author_agent_id=agent.id,
+        kind=MessageKind.MESSAGE,
+        body_text=text,
+        body_html=text_to_html(text),
+        client_id=client_id,
+        meta=meta or {},
+        created_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    _attach(message, attachment_ids, f"agent:{agent.id}")
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    if ticket.assignee_id is None:
+        ticket.assignee_id = agent.id
+    ticket.last_activity_at = now
+    touch_preview(ticket, text)
+    db.session.flush()
+    _queue_email_copy(ticket, message, agent)
+    events.message_created(message)
+    events.ticket_updated(ticket, {"last_message"})
+    return message
+
+
+def _queue_email_copy(ticket, message, agent):
+    contact = ticket.contact
+    wants_email = ticket.channel in (Channel.EMAIL, Channel.FORM) or ticket.offline
+    if not wants_email or not contact.email or contact.email_failing:
+        return
+    from workers import outbox
+
+    subject = ticket.subject or f"Your conversation with {ticket.store.name}"
+    outbox.add(
+        "email",
+        {
+            "to": contact.email,
+            "to_name": contact.name,
+            "subject": f"Re: {subject} [#{ticket.id}]",
+            "text": message.body_text,
+            "from_name": agent.name,
+            "ticket_id": ticket.id,
+            "message_id": f"<hd-{ticket.id}-{message.id}@helpdesk.local>",
+        },
+        subject_ref=f"message:{message.id}",
+    )
+
+
+@action(retry_on_conflict=True)
+def add_note(ticket, agent, text, *, client_id=None):
+    """An internal note: agents only, never the shopper. ``@name`` (or ``@email``) notifies
+    the agents it names. Emits ``message.created`` to agents and ``note.mention``."""
+    existing = _existing(select(Ticket.id).where(Ticket.id == ticket.id), client_id)
+    if existing is not None:
+        return existing
+    text = _checked_text(text)
+    message = Message(
+        ticket_id=ticket.id,
+        author_type=AuthorType.AGENT,
+        author_agent_id=agent.id,
+        kind=MessageKind.NOTE,
+        body_text=text,
+        body_html=text_to_html(text),
+        client_id=client_id,
+        meta={},
+    )
+    db.session.add(message)
+    db.session.flush()
+    mentioned = _mentioned_agents(text, ticket.store_id)
+    if mentioned:
+        message.meta = {"mentions": [a.id for a in mentioned]}
+    ticket.last_activity_at = utcnow()
+    db.session.flush()
+    events.message_created(message)
+    for other in mentioned:
+        if other.id != agent.id:
+            events.agent_mentioned(other.id, message)
+    return message
+
+
+def _mentioned_agents(text, store_id):
+    handles = {h.lower().rstrip(".") for h in _MENTION.findall(text)}
+    if not handles:
+        return []
+    agents = db.session.scalars(select(Agent).where(Agent.active.is_(True))).all()
+    found = []
+    for agent in agents:
+        first = agent.name.split()[0].lower() if agent.name else ""
+        keys = {agent.email.lower(), agent.email.split("@")[0].lower(), first,
+                agent.name.lower().replace(" ", "")}
+        if handles & keys and agent.can_access_store(store_id):
+            found.append(agent)
+    return found
+
+
+@action
+def mark_read(ticket, reader, up_to_id):
+    """Record that ``reader`` ("agent" or "contact") has read the other side's messages up to
+    ``up_to_id``. Emits ``message.read`` to the other side."""
+    other = AuthorType.CONTACT if reader == "agent" else AuthorType.AGENT
+    changed = db.session.execute(
+        update(Message)
+        .where(Message.ticket_id == ticket.id, Message.id <= up_to_id, Message.author_type == other,
+               Message.kind == MessageKind.MESSAGE, Message.read_at.is_(None))
+        .values(read_at=utcnow())
+    ).rowcount
+    if changed:
+        events.message_read(ticket, up_to_id, reader)
+    return changed

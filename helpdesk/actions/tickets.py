@@ -1,0 +1,234 @@
+"""Tickets: open, assign/claim, transfer, status, tags."""
+from sqlalchemy import select, update
+
+from helpdesk import events
+from helpdesk.actions import ActionError, Conflict, NotFound, action
+from helpdesk.extensions import db
+from helpdesk.models import (
+    Agent,
+    AuthorType,
+    Channel,
+    Handoff,
+    Message,
+    MessageKind,
+    Tag,
+    Team,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
+from helpdesk.text import clean_text, preview
+
+
+@action
+def open_ticket(store, contact, channel, *, subject="", visitor=None, offline=False, team=None):
+    """Open a ticket for ``contact`` in ``store``. Emits ``ticket.created`` to the store's agents."""
+    if contact.store_id != store.id:
+        raise ActionError("The contact belongs to another store.", "contact_id")
+    ticket = Ticket(
+        store_id=store.id,
+        contact_id=contact.id,
+        visitor_id=visitor.id if visitor is not None else None,
+        channel=Channel(channel),
+        status=TicketStatus.OPEN,
+        subject=clean_text(subject, 255),
+        offline=bool(offline),
+        team_id=team.id if team is not None else None,
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    events.ticket_created(ticket)
+    return ticket
+
+
+def add_event(ticket, event_type, agent=None, **meta):
+    """Append a system event (assigned, transferred, status changed...) to the timeline.
+    Part of the calling action's transaction; emits ``message.created`` to agents only."""
+    text = meta.pop("text", "")
+    message = Message(
+        ticket_id=ticket.id,
+        author_type=AuthorType.SYSTEM,
+        author_agent_id=agent.id if agent is not None else None,
+        kind=MessageKind.EVENT,
+        body_text=text,
+        meta={"event": event_type, **meta},
+    )
+    db.session.add(message)
+    db.session.flush()
+    events.message_created(message)
+    return message
+
+
+def _agent_or_404(agent_id, ticket):
+    agent = db.session.get(Agent, agent_id)
+    if agent is None or not agent.active or not agent.can_access_store(ticket.store_id):
+        raise NotFound("No such agent for this store.", "assignee_id")
+    return agent
+
+
+def _team_or_404(team_id, ticket):
+    team = db.session.get(Team, team_id)
+    if team is None or (team.store_id is not None and team.store_id != ticket.store_id):
+        raise NotFound("No such team for this store.", "team_id")
+    return team
+
+
+@action
+def assign(ticket, assignee, by_agent=None):
+    """Set (or clear, with ``None``) the ticket's assignee. Emits ``ticket.updated`` and an
+    ``assigned`` event on the timeline."""
+    if ticket.status == TicketStatus.CLOSED:
+        raise Conflict("This ticket is closed.", "status")
+    new_id = assignee.id if assignee is not None else None
+    if ticket.assignee_id == new_id:
+        return ticket
+    ticket.assignee_id = new_id
+    ticket.last_activity_at = utcnow()
+    db.session.flush()
+    db.session.refresh(ticket, ["assignee"])
+    add_event(ticket, "assigned", by_agent, assignee_id=new_id,
+              assignee_name=assignee.name if assignee is not None else None)
+    events.ticket_updated(ticket, {"assignee"})
+    return ticket
+
+
+@action
+def claim(ticket, agent):
+    """An agent takes an unassigned ticket. Two agents claiming at once: exactly one wins
+    (a conditional UPDATE), the other gets a Conflict naming who has it."""
+    if ticket.status == TicketStatus.CLOSED:
+        raise Conflict("This ticket is closed.", "status")
+    won = db.session.execute(
+        update(Ticket).where(Ticket.id == ticket.id, Ticket.assignee_id.is_(None))
+        .values(assignee_id=agent.id, last_activity_at=utcnow())
+    ).rowcount
+    db.session.refresh(ticket)
+    if not won:
+        if ticket.assignee_id == agent.id:
+            return ticket
+        holder = ticket.assignee.name if ticket.assignee else "another agent"
+        raise Conflict(f"{holder} already took this conversation.", "assignee_id")
+    add_event(ticket, "assigned", agent, assignee_id=agent.id, assignee_name=agent.name, claimed=True)
+    events.ticket_updated(ticket, {"assignee"})
+    return ticket
+
+
+@action
+def transfer(ticket, by_agent, *, to_agent=None, to_team=None, note="", message_to_customer=""):
+    """Hand a ticket to another agent or a team, with a personal note for the receiver
+    and optionally a message to the shopper. Records a Handoff, an event on the timeline,
+    emits ``handoff.received`` to the receiver and ``ticket.updated`` to the store."""
+    if ticket.status == TicketStatus.CLOSED:
+        raise Conflict("A closed ticket cannot be transferred.", "status")
+    if to_agent is None and to_team is None:
+        raise ActionError("Choose an agent or a team.", "to_agent_id")
+    if to_agent is not None and not to_agent.can_access_store(ticket.store_id):
+        raise NotFound("No such agent for this store.", "to_agent_id")
+    handoff = Handoff(
+        ticket_id=ticket.id,
+        from_agent_id=by_agent.id if by_agent else None,
+        to_agent_id=to_agent.id if to_agent else None,
+        to_team_id=to_team.id if to_team else None,
+        note=clean_text(note, 5000),
+    )
+    db.session.add(handoff)
+    ticket.assignee_id = to_agent.id if to_agent else None
+    if to_team is not None:
+        ticket.team_id = to_team.id
+    ticket.last_activity_at = utcnow()
+    db.session.flush()
+    db.session.refresh(ticket, ["assignee", "team"])
+    add_event(ticket, "transferred", by_agent,
+              to_agent_id=handoff.to_agent_id, to_agent_name=to_agent.name if to_agent else None,
+              to_team_id=handoff.to_team_id, to_team_name=to_team.name if to_team else None,
+              note=handoff.note)
+    if message_to_customer:
+        from helpdesk.actions.messages import reply
+
+        reply(ticket, by_agent, message_to_customer)
+    events.handoff_received(ticket, handoff, by_agent)
+    events.ticket_updated(ticket, {"assignee", "team"} if to_team else {"assignee"})
+    return handoff
+
+
+@action
+def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
+    """Move a ticket to ``status``. Resolving stamps ``resolved_at``; snoozing needs a time.
+    Emits ``ticket.updated`` (and ``conversation.status`` to the shopper's widget)."""
+    status = TicketStatus(status)
+    if status == ticket.status and status != TicketStatus.SNOOZED:
+        return ticket
+    if ticket.status == TicketStatus.CLOSED and by_agent is not None and status != TicketStatus.OPEN:
+        raise Conflict("This ticket is closed; reopen it first.", "status")
+    if status == TicketStatus.SNOOZED:
+        if snoozed_until is None or snoozed_until <= utcnow():
+            raise ActionError("Snooze until a time in the future.", "snoozed_until")
+        ticket.snoozed_until = snoozed_until
+    else:
+        ticket.snoozed_until = None
+    previous = ticket.status
+    ticket.status = status
+    if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and ticket.resolved_at is None:
+        ticket.resolved_at = utcnow()
+    if status == TicketStatus.OPEN:
+        ticket.resolved_at = None
+    ticket.last_activity_at = utcnow()
+    db.session.flush()
+    add_event(ticket, "status_changed", by_agent, previous=str(previous), status=str(status),
+              snoozed_until=snoozed_until.isoformat() if snoozed_until else None)
+    events.ticket_updated(ticket, {"status"})
+    return ticket
+
+
+def _tags_by_name(names):
+    wanted = sorted({clean_text(n, 64).lower() for n in names if clean_text(n)})
+    existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(wanted)))} if wanted else {}
+    for name in wanted:
+        if name not in existing:
+            existing[name] = Tag(name=name)
+            db.session.add(existing[name])
+    return [existing[n] for n in wanted]
+
+
+@action(retry_on_conflict=True)
+def set_tags(ticket, names, by_agent=None):
+    """Replace the ticket's tags. Emits ``ticket.updated``."""
+    tags = _tags_by_name(names)
+    if sorted(t.name for t in ticket.tags) == [t.name for t in tags]:
+        return ticket
+    ticket.tags = tags
+    db.session.flush()
+    events.ticket_updated(ticket, {"tags"})
+    return ticket
+
+
+@action(retry_on_conflict=True)
+def update_ticket(ticket, by_agent, **changes):
+    """Apply several changes (status, assignee, team, tags, subject) in one transaction,
+    as the API's PATCH does: all of them or none."""
+    changed = set()
+    if "subject" in changes:
+        subject = clean_text(changes["subject"], 255)
+        if subject != ticket.subject:
+            ticket.subject = subject
+            changed.add("subject")
+    if "team_id" in changes:
+        team = _team_or_404(changes["team_id"], ticket) if changes["team_id"] else None
+        if ticket.team_id != (team.id if team else None):
+            ticket.team_id = team.id if team else None
+            changed.add("team")
+    if "assignee_id" in changes:
+        assignee = _agent_or_404(changes["assignee_id"], ticket) if changes["assignee_id"] else None
+        assign(ticket, assignee, by_agent)
+    if "tags" in changes:
+        set_tags(ticket, changes["tags"], by_agent)
+    if "status" in changes:
+        change_status(ticket, changes["status"], by_agent, snoozed_until=changes.get("snoozed_until"))
+    if changed:
+        db.session.flush()
+        events.ticket_updated(ticket, changed)
+    return ticket
+
+
+def touch_preview(ticket, text):
+    ticket.last_message_preview = preview(text, 200)

@@ -1,0 +1,136 @@
+"""The application factory."""
+import logging
+import os
+
+from flask import Flask, jsonify, request
+from flask_babel import gettext as _
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from helpdesk import config as config_mod
+from helpdesk import events, logs
+from helpdesk.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIGRATIONS = os.path.join(ROOT, "helpdesk", "migrations")
+
+
+@sa_event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # WAL lets the inbox read while a chat message is being written; foreign keys are off
+    # by default in SQLite; a busy timeout turns brief lock contention into a short wait.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def create_app(overrides=None, *, main=True):
+    """Build the app. No network or schema work happens here.
+
+    ``main=False`` builds an app for a worker process: it emits Socket.IO events through
+    the message queue (write-only) but serves nothing.
+    """
+    app = Flask(
+        "helpdesk",
+        root_path=os.path.join(ROOT, "helpdesk"),
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+        instance_path=os.environ.get("HELPDESK_INSTANCE_PATH") or os.path.join(ROOT, "instance"),
+    )
+    app.config.update(config_mod.load(app.instance_path, overrides))
+    logs.configure(app.config["LOG_LEVEL"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    socketio_kwargs = {
+        "message_queue": app.config["REDIS_URL"],
+        "cors_allowed_origins": "*",  # the widget namespace is public; auth is by token
+        "logger": False,
+        "engineio_logger": False,
+        "max_http_buffer_size": 256 * 1024,
+        "ping_interval": 20,
+        "ping_timeout": 20,
+    }
+    # Never auto-detect: an installed-but-unpatched eventlet would be picked and misbehave.
+    # Only `helpdesk serve` (helpdesk/entry.py) patches and then selects eventlet/gevent.
+    socketio_kwargs["async_mode"] = app.config["SOCKETIO_ASYNC_MODE"] or "threading"
+    if main:
+        socketio.init_app(app, **socketio_kwargs)
+    else:
+        socketio.init_app(None, message_queue=app.config["REDIS_URL"], write_only=True)
+        app.extensions["socketio"] = socketio
+
+    events.init_app(app)
+    import workers
+
+    workers.init_app(app)
+
+    from helpdesk import auth, health
+    from helpdesk.api import bp as api_bp
+    from inbox import init_app as inbox_init
+    from widgets import init_app as widgets_init
+
+    auth.init_app(app)
+    health.init_app(app)
+    app.register_blueprint(api_bp)
+    inbox_init(app)
+    widgets_init(app)
+
+    from helpdesk import cli
+
+    cli.init_app(app)
+    _error_handlers(app)
+    _security_headers(app)
+    return app
+
+
+def _select_locale():
+    from flask_login import current_user
+
+    if getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    return request.accept_languages.best_match(["en", "de", "uk"]) or "en"
+
+
+def _wants_json():
+    return request.path.startswith(("/api/", "/widget/api", "/webhooks/")) or request.is_json
+
+
+def _error_handlers(app):
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        if not _wants_json():
+            return exc
+        body = {"message": exc.description or exc.name, "status": exc.code}
+        if exc.code == 413:
+            body["message"] = _("The request is too large.")
+            body["errors"] = {"_body": [body["message"]]}
+        return jsonify(body), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        db.session.rollback()
+        logging.getLogger("helpdesk").exception("unhandled error", extra={"path": request.path})
+        if _wants_json():
+            return jsonify({"message": _("Something went wrong on our side."), "status": 500}), 500
+        return _("Something went wrong on our side."), 500
+
+
+def _security_headers(app):
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if not request.path.startswith(("/widget/frame", "/widget/demo", "/demo")):
+            response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        return response

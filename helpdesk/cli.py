@@ -1,0 +1,162 @@
+"""Commands: ``helpdesk serve|worker|db upgrade|create-agent|seed-demo`` (also under
+``flask --app wsgi``)."""
+import logging
+import os
+import sys
+import threading
+import time
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+log = logging.getLogger(__name__)
+
+ASYNC_MODES = ("eventlet", "gevent", "threading")
+
+
+def upgrade_database():
+    """Create or migrate the schema to the newest revision."""
+    from flask_migrate import upgrade
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@click.command("serve")
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="5000")
+@click.option("--async-mode", type=click.Choice(ASYNC_MODES), default=None,
+              help="Socket.IO server mode (default: SOCKETIO_ASYNC_MODE or eventlet).")
+@click.option("--no-seed", is_flag=True, help="Do not create the demo store on first run.")
+@with_appcontext
+def serve_command(host, port, async_mode, no_seed):
+    """Migrate the database, seed the demo store on first run, and serve."""
+    from helpdesk.extensions import socketio
+    from helpdesk.seed import seed_demo
+
+    upgrade_database()
+    app = current_app._get_current_object()
+    if async_mode and async_mode != socketio.async_mode:
+        raise click.ClickException(
+            f"This process runs Socket.IO in {socketio.async_mode} mode; start it with "
+            f"`helpdesk serve --async-mode {async_mode}` or set SOCKETIO_ASYNC_MODE={async_mode}.")
+    base = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
+    if not no_seed:
+        store, admin, password = seed_demo()
+        click.echo("")
+        click.echo(f"  Inbox:           {base}/inbox")
+        click.echo(f"  Demo storefront: {base}/demo")
+        if password:
+            click.echo(f"  Agent login:     {admin.email} / {password}")
+        else:
+            click.echo(f"  Agent login:     {admin.email} (password printed on first run; "
+                       "`helpdesk create-agent` makes another)")
+        click.echo("")
+    if app.config["JOBS_MODE"] == "thread":
+        _start_sweeper(app)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False,
+                 use_reloader=False, debug=False)
+
+
+def _start_sweeper(app, interval=None):
+    """In-process mode has no rq scheduler: a daemon thread sweeps the outbox."""
+    from helpdesk.extensions import socketio
+    from workers import outbox
+
+    interval = interval or outbox.SWEEP_INTERVAL
+
+    def loop():
+        while True:
+            socketio.sleep(interval)
+            with app.app_context():
+                try:
+                    outbox.sweep()
+                except Exception:  # noqa: BLE001
+                    log.exception("outbox sweep failed")
+                finally:
+                    from helpdesk.extensions import db
+
+                    db.session.remove()
+
+    socketio.start_background_task(loop)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the jobs waiting now, then exit.")
+@with_appcontext
+def worker_command(burst):
+    """Run an rq worker (with its scheduler) and the periodic outbox sweep."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside `helpdesk serve`.")
+    from redis import Redis
+    from rq import Queue, Worker
+
+    from workers import outbox
+
+    app = current_app._get_current_object()
+    connection = Redis.from_url(url)
+    outbox.sweep()
+
+    def sweeper():
+        while True:
+            time.sleep(outbox.SWEEP_INTERVAL)
+            with app.app_context():
+                try:
+                    outbox.sweep()
+                except Exception:  # noqa: BLE001
+                    log.exception("outbox sweep failed")
+
+    if not burst:
+        threading.Thread(target=sweeper, name="outbox-sweep", daemon=True).start()
+    worker = Worker([Queue("helpdesk", connection=connection)], connection=connection)
+    worker.work(with_scheduler=True, burst=burst)
+
+
+@click.command("create-agent")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--admin", is_flag=True, help="Give the agent the admin role.")
+@with_appcontext
+def create_agent_command(email, name, password, admin):
+    """Create an agent account."""
+    from helpdesk.actions import ActionError
+    from helpdesk.actions.agents import create_agent
+
+    try:
+        agent = create_agent(email, name, password, role="admin" if admin else "agent")
+    except ActionError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Created {agent.role} {agent.email} (id {agent.id}).")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Create the demo store, its products and an admin agent (if missing)."""
+    from helpdesk.seed import seed_demo
+
+    store, admin, password = seed_demo()
+    click.echo(f"Demo store '{store.name}' (widget key {store.widget_key}).")
+    if password:
+        click.echo(f"Agent login: {admin.email} / {password}")
+
+
+def init_app(app):
+    for command in (serve_command, worker_command, create_agent_command, seed_demo_command):
+        app.cli.add_command(command)
+
+
+def _create_cli_app():
+    from helpdesk import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_cli_app, add_default_commands=True, add_version_option=False,
+                 help="Helpdesk: serve, run workers, manage the database and agents.")
+
+
+def main(argv=None):
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="helpdesk")

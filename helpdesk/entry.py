@@ -1,0 +1,50 @@
+"""The ``helpdesk`` console script.
+
+The only module that may monkey-patch: ``helpdesk serve`` on eventlet (the default) or
+gevent patches the standard library before Flask, SQLAlchemy or redis are imported.
+Everything else in the project runs unpatched (threading mode keeps working), since
+eventlet is deprecated upstream.
+"""
+import os
+import sys
+
+
+def _serve_async_mode(argv):
+    if not argv or argv[0] != "serve":
+        return None
+    mode = os.environ.get("SOCKETIO_ASYNC_MODE") or "eventlet"
+    for i, arg in enumerate(argv):
+        if arg == "--async-mode" and i + 1 < len(argv):
+            mode = argv[i + 1]
+        elif arg.startswith("--async-mode="):
+            mode = arg.split("=", 1)[1]
+    return mode
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    mode = _serve_async_mode(argv)
+    if mode == "eventlet":
+        import eventlet
+
+        eventlet.monkey_patch()
+    elif mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+    if mode:
+        os.environ["SOCKETIO_ASYNC_MODE"] = mode
+        if mode in ("eventlet", "gevent"):
+            try:  # psycopg2 waits cooperatively instead of blocking the hub
+                import importlib
+
+                importlib.import_module(f"psycogreen.{mode}").patch_psycopg()
+            except ImportError:
+                pass
+    from helpdesk.cli import main as cli_main
+
+    cli_main(argv)
+
+
+if __name__ == "__main__":
+    main()

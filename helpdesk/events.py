@@ -1,0 +1,191 @@
+"""Realtime events: who receives what, decided here and nowhere else.
+
+Actions call the functions below while their transaction is open; each builds the
+payload (so it reflects the committed state) and queues it on the session. Nothing is
+sent until the transaction COMMITs; a rollback drops the queue. Rooms are identities:
+
+* ``agent:<id>``          every device of one agent              (namespace /inbox)
+* ``store:<id>:agents``   every agent who may see that store      (namespace /inbox)
+* ``ticket:<id>``         agents with that conversation open      (namespace /inbox)
+* ``visitor:<uid>``       every tab of one shopper's browser      (namespace /widget)
+
+Internal notes and handoff notes are never queued for a ``visitor:`` room: visitor
+payloads are only built by ``_visitor_message`` and only for ``kind == "message"``.
+"""
+import logging
+
+from blinker import Namespace
+from sqlalchemy import event as sa_event
+
+from helpdesk.extensions import db, socketio
+from helpdesk.models import MessageKind
+from helpdesk.schemas import (
+    AgentSchema,
+    ContactSchema,
+    MessageSchema,
+    PublicMessageSchema,
+    TicketSchema,
+)
+
+log = logging.getLogger(__name__)
+
+INBOX_NS = "/inbox"
+WIDGET_NS = "/widget"
+_PENDING = "helpdesk_events"
+
+#: Fired once per (event, room) actually emitted, after commit. Tests and metrics listen here.
+signals = Namespace()
+event_sent = signals.signal("event-sent")
+
+
+# ---- rooms ---------------------------------------------------------------------------
+
+def agent_room(agent_id):
+    return f"agent:{agent_id}"
+
+
+def store_room(store_id):
+    return f"store:{store_id}:agents"
+
+
+def ticket_room(ticket_id):
+    return f"ticket:{ticket_id}"
+
+
+def visitor_room(visitor_uid):
+    return f"visitor:{visitor_uid}"
+
+
+def store_visitors_room(store_id):
+    return f"store:{store_id}:visitors"
+
+
+def namespace_for(room):
+    return WIDGET_NS if room.startswith("visitor:") or room.endswith(":visitors") else INBOX_NS
+
+
+# ---- queue and flush -----------------------------------------------------------------
+
+def _queue(name, payload, rooms):
+    pending = db.session.info.setdefault(_PENDING, [])
+    for room in dict.fromkeys(rooms):  # de-duplicated, order kept
+        pending.append((name, payload, room))
+
+
+def _flush(session):
+    pending = session.info.pop(_PENDING, None)
+    for name, payload, room in pending or ():
+        namespace = namespace_for(room)
+        try:
+            socketio.emit(name, payload, to=room, namespace=namespace)
+        except Exception:  # a broken socket layer must not undo a committed change
+            log.exception("emit failed", extra={"event": name, "room": room})
+        event_sent.send(name, payload=payload, room=room, namespace=namespace)
+
+
+def _discard(session):
+    session.info.pop(_PENDING, None)
+
+
+def init_app(app):
+    if not getattr(db.session, "_helpdesk_events_bound", False):
+        sa_event.listen(db.session, "after_commit", _flush)
+        sa_event.listen(db.session, "after_rollback", _discard)
+        db.session._helpdesk_events_bound = True
+
+
+# ---- payloads ------------------------------------------------------------------------
+
+def _visitor_message(message):
+    return PublicMessageSchema().dump(message)
+
+
+def _agent_message(message):
+    return MessageSchema().dump(message)
+
+
+# ---- events --------------------------------------------------------------------------
+
+def ticket_created(ticket):
+    _queue("ticket.created", {"ticket": TicketSchema().dump(ticket)}, [store_room(ticket.store_id)])
+
+
+def ticket_updated(ticket, changes):
+    """``changes``: the names of what changed (status, assignee, team, tags, subject, ...)."""
+    payload = {"ticket": TicketSchema().dump(ticket), "changes": sorted(changes)}
+    rooms = [store_room(ticket.store_id), ticket_room(ticket.id)]
+    _queue("ticket.updated", payload, rooms)
+    if ticket.visitor_id and "status" in changes:
+        _queue("conversation.status", {"ticket_id": ticket.id, "status": str(ticket.status)},
+               [visitor_room(ticket.visitor.uid)])
+
+
+def message_created(message):
+    ticket = message.ticket
+    if message.hidden:
+        # A blocked contact's message: stored for audit, shown to nobody live.
+        return
+    _queue("message.created", {"message": _agent_message(message)},
+           [store_room(ticket.store_id), ticket_room(ticket.id)])
+    if message.kind == MessageKind.MESSAGE and ticket.visitor_id is not None:
+        _queue("message.created", {"message": _visitor_message(message)}, [visitor_room(ticket.visitor.uid)])
+
+
+def message_read(ticket, up_to_id, reader):
+    """``reader`` is "agent" or "contact"; read receipts go to the other side."""
+    payload = {"ticket_id": ticket.id, "up_to_id": up_to_id, "reader": reader}
+    if reader == "agent":
+        if ticket.visitor_id is not None:
+            _queue("message.read", payload, [visitor_room(ticket.visitor.uid)])
+    else:
+        _queue("message.read", payload, [store_room(ticket.store_id), ticket_room(ticket.id)])
+
+
+def handoff_received(ticket, handoff, from_agent):
+    """The receiving agent (or team's agents through the store room) learns of a transfer
+    with the personal note meant for them."""
+    payload = {
+        "ticket": TicketSchema().dump(ticket),
+        "handoff": {
+            "id": handoff.id,
+            "from_agent": AgentSchema(only=("id", "name")).dump(from_agent) if from_agent else None,
+            "to_agent_id": handoff.to_agent_id,
+            "to_team_id": handoff.to_team_id,
+            "note": handoff.note,
+        },
+    }
+    rooms = [agent_room(handoff.to_agent_id)] if handoff.to_agent_id else [store_room(ticket.store_id)]
+    _queue("handoff.received", payload, rooms)
+
+
+def agent_mentioned(agent_id, message):
+    _queue("note.mention", {"message": _agent_message(message)}, [agent_room(agent_id)])
+
+
+def contact_updated(contact, changes):
+    _queue("contact.updated", {"contact": ContactSchema().dump(contact), "changes": sorted(changes)},
+           [store_room(contact.store_id)])
+
+
+def agent_availability_changed(agent, store_ids):
+    payload = {"agent": AgentSchema(only=("id", "name", "availability")).dump(agent)}
+    _queue("agent.availability", payload, [agent_room(agent.id)] + [store_room(s) for s in store_ids])
+
+
+def store_agents_online_changed(store_id, online):
+    """Tells the store's widgets whether someone can answer live (offline fallback)."""
+    _queue("store.online", {"store_id": store_id, "online": bool(online)}, [store_visitors_room(store_id)])
+
+
+def typing(ticket, who, is_typing):
+    """Typing indicators are ephemeral: sent at once, not tied to a transaction."""
+    payload = {"ticket_id": ticket.id, "who": who, "typing": bool(is_typing)}
+    if who == "agent":
+        if ticket.visitor_id is not None:
+            room = visitor_room(ticket.visitor.uid)
+            socketio.emit("typing", payload, to=room, namespace=WIDGET_NS)
+            event_sent.send("typing", payload=payload, room=room, namespace=WIDGET_NS)
+    else:
+        for room in (store_room(ticket.store_id), ticket_room(ticket.id)):
+            socketio.emit("typing", payload, to=room, namespace=INBOX_NS)
+            event_sent.send("typing", payload=payload, room=room, namespace=INBOX_NS)

@@ -1,0 +1,15 @@
+"""All models, importable from one place (Alembic autogenerate reads them from here)."""
+from helpdesk.models.base import (  # noqa: F401
+    CONTINUABLE_STATUSES,
+    AuthorType,
+    Availability,
+    Channel,
+    MessageKind,
+    Role,
+    TicketStatus,
+    utcnow,
+)
+from helpdesk.models.outbox import OutboxItem  # noqa: F401
+from helpdesk.models.people import Agent, ApiToken, Contact, ContactIdentity, Team, Visitor, agent_stores, agent_teams  # noqa: F401
+from helpdesk.models.stores import DEFAULT_STORE_SETTINGS, Product, Store  # noqa: F401
+from helpdesk.models.tickets import Attachment, Handoff, Message, SavedReply, Tag, Ticket, ticket_tags  # noqa: F401

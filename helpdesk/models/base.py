@@ -1,0 +1,103 @@
+"""Shared column helpers and the vocabulary of the support domain."""
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import types
+
+from helpdesk.extensions import db
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = types.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class StrEnum(str, enum.Enum):
+    def __str__(self):
+        return self.value
+
+    @classmethod
+    def values(cls):
+        return [m.value for m in cls]
+
+
+class Channel(StrEnum):
+    CHAT = "chat"
+    EMAIL = "email"
+    FORM = "form"
+    API = "api"
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+#: A customer writing to a ticket in one of these states continues it (and reopens it);
+#: a closed ticket is history and a new message opens a new ticket.
+CONTINUABLE_STATUSES = (
+    TicketStatus.OPEN.value,
+    TicketStatus.PENDING.value,
+    TicketStatus.SNOOZED.value,
+    TicketStatus.RESOLVED.value,
+)
+
+
+class AuthorType(StrEnum):
+    CONTACT = "contact"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class MessageKind(StrEnum):
+    MESSAGE = "message"
+    NOTE = "note"
+    EVENT = "event"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class Availability(StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+def enum_column(enum_cls, **kw):
+    """Enums are stored as short strings with a CHECK constraint (portable, migration-friendly)."""
+    return db.Column(
+        db.Enum(
+            enum_cls,
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+            validate_strings=True,
+            name=enum_cls.__name__.lower(),
+        ),
+        **kw,
+    )

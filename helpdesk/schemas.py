@@ -1,0 +1,244 @@
+"""Marshmallow schemas: one per resource, shared by the REST API and realtime events.
+
+Output schemas have two audiences: agents (everything) and visitors (``Public*``), so
+nothing internal (notes, assignee emails, tags) can leak into a visitor payload by accident.
+"""
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from helpdesk.models import Availability, Channel, TicketStatus
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+# ---- output ---------------------------------------------------------------------------
+
+class TagField(fields.Field):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return sorted(t.name for t in (value or []))
+
+
+class AgentSummarySchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    title = fields.Str()
+    avatar_url = fields.Method("get_avatar_url")
+
+    def get_avatar_url(self, agent):
+        return f"/media/avatars/{agent.id}" if agent.avatar_path else None
+
+
+class AgentSchema(AgentSummarySchema):
+    email = fields.Email()
+    role = fields.Str()
+    availability = fields.Str()
+    max_chats = fields.Int()
+    locale = fields.Str()
+    team_ids = fields.Method("get_team_ids")
+    last_seen_at = fields.AwareDateTime(allow_none=True)
+
+    def get_team_ids(self, agent):
+        return [t.id for t in agent.teams]
+
+
+class ContactSchema(Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    name = fields.Str()
+    display_name = fields.Str()
+    email = fields.Str(allow_none=True)
+    phone = fields.Str(allow_none=True)
+    platform_ids = fields.Dict()
+    notes = fields.Str()
+    locale = fields.Str(allow_none=True)
+    blocked = fields.Bool()
+    email_failing = fields.Bool()
+    created_at = fields.AwareDateTime()
+
+
+class AttachmentSchema(Schema):
+    id = fields.Int()
+    filename = fields.Str()
+    content_type = fields.Str()
+    size = fields.Int()
+    sha256 = fields.Str()
+    url = fields.Method("get_url")
+    thumbnail_url = fields.Method("get_thumbnail_url")
+
+    def get_url(self, att):
+        return f"/media/attachments/{att.id}"
+
+    def get_thumbnail_url(self, att):
+        return f"/media/attachments/{att.id}/thumbnail" if att.thumbnail_path else None
+
+
+class MessageSchema(Schema):
+    id = fields.Int()
+    ticket_id = fields.Int()
+    author_type = fields.Str()
+    author = fields.Method("get_author")
+    kind = fields.Str()
+    body_text = fields.Str()
+    body_html = fields.Str()
+    client_id = fields.Str(allow_none=True)
+    meta = fields.Dict()
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+    created_at = fields.AwareDateTime()
+    read_at = fields.AwareDateTime(allow_none=True)
+
+    def get_author(self, msg):
+        if msg.author_agent is not None:
+            return AgentSummarySchema().dump(msg.author_agent)
+        if msg.author_contact_id:
+            return {"id": msg.author_contact_id, "name": msg.author_contact.display_name}
+        return None
+
+
+class PublicMessageSchema(MessageSchema):
+    """What a visitor sees of a message: no notes ever reach this schema (events.py
+    filters by kind), and meta is reduced to what the widget renders."""
+
+    class Meta:
+        exclude = ("meta",)
+
+    card = fields.Method("get_card")
+
+    def get_card(self, msg):
+        return (msg.meta or {}).get("product_card")
+
+
+class TicketSchema(Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    channel = fields.Str()
+    status = fields.Str()
+    subject = fields.Str()
+    offline = fields.Bool()
+    contact = fields.Nested(ContactSchema(only=("id", "name", "display_name", "email", "blocked")))
+    assignee = fields.Nested(AgentSummarySchema, allow_none=True)
+    team_id = fields.Int(allow_none=True)
+    tags = TagField()
+    last_message_preview = fields.Str()
+    snoozed_until = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    last_activity_at = fields.AwareDateTime()
+    last_customer_message_at = fields.AwareDateTime(allow_none=True)
+    first_response_at = fields.AwareDateTime(allow_none=True)
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    rating = fields.Int(allow_none=True)
+
+
+class SavedReplySchema(Schema):
+    id = fields.Int(dump_only=True)
+    store_id = fields.Int(allow_none=True)
+    agent_id = fields.Int(allow_none=True, dump_only=True)
+    team_id = fields.Int(allow_none=True)
+    shortcut = fields.Str()
+    title = fields.Str()
+    body = fields.Str()
+    approved = fields.Bool()
+
+
+# ---- input ----------------------------------------------------------------------------
+
+class TicketListArgs(StrictSchema):
+    status = fields.Str(validate=validate.OneOf(TicketStatus.values()))
+    channel = fields.Str(validate=validate.OneOf(Channel.values()))
+    assignee = fields.Str(validate=validate.Regexp(r"^(me|none|\d+)$", error="Use me, none or an agent id."))
+    store = fields.Int(validate=validate.Range(min=1))
+    team = fields.Int(validate=validate.Range(min=1))
+    tag = fields.Str(validate=validate.Length(min=1, max=64))
+    q = fields.Str(validate=validate.Length(min=1, max=200))
+    limit = fields.Int(load_default=25, validate=validate.Range(min=1, max=100))
+    cursor = fields.Str(validate=validate.Length(max=200))
+
+
+class TicketCreateArgs(StrictSchema):
+    store_id = fields.Int(required=True)
+    channel = fields.Str(load_default="api", validate=validate.OneOf(Channel.values()))
+    subject = fields.Str(load_default="", validate=validate.Length(max=255))
+    contact_email = fields.Email(required=True)
+    contact_name = fields.Str(load_default="", validate=validate.Length(max=255))
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=50000))
+    client_id = fields.Str(validate=validate.Length(min=1, max=64))
+
+
+class TicketUpdateArgs(StrictSchema):
+    status = fields.Str(validate=validate.OneOf(TicketStatus.values()))
+    assignee_id = fields.Int(allow_none=True)
+    team_id = fields.Int(allow_none=True)
+    tags = fields.List(fields.Str(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=50))
+    snoozed_until = fields.AwareDateTime(default_timezone=None)
+    subject = fields.Str(validate=validate.Length(max=255))
+
+    @validates_schema
+    def _snooze(self, data, **kwargs):
+        if data.get("status") == "snoozed" and not data.get("snoozed_until"):
+            raise ValidationError("A snoozed ticket needs snoozed_until.", "snoozed_until")
+        if not data:
+            raise ValidationError("Nothing to update.", "_schema")
+
+
+class MessageCreateArgs(StrictSchema):
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=50000))
+    kind = fields.Str(load_default="reply", validate=validate.OneOf(["reply", "note"]))
+    client_id = fields.Str(validate=validate.Length(min=1, max=64))
+
+
+class MessageListArgs(StrictSchema):
+    after_id = fields.Int(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class TransferArgs(StrictSchema):
+    to_agent_id = fields.Int(allow_none=True)
+    to_team_id = fields.Int(allow_none=True)
+    note = fields.Str(load_default="", validate=validate.Length(max=5000))
+    message_to_customer = fields.Str(load_default="", validate=validate.Length(max=5000))
+
+    @validates_schema
+    def _target(self, data, **kwargs):
+        if not data.get("to_agent_id") and not data.get("to_team_id"):
+            raise ValidationError("Choose an agent or a team.", "to_agent_id")
+
+
+class ContactListArgs(StrictSchema):
+    store = fields.Int()
+    q = fields.Str(validate=validate.Length(min=1, max=200))
+    limit = fields.Int(load_default=25, validate=validate.Range(min=1, max=100))
+    cursor = fields.Str(validate=validate.Length(max=200))
+
+
+class ContactUpdateArgs(StrictSchema):
+    name = fields.Str(validate=validate.Length(max=255))
+    email = fields.Email(allow_none=True)
+    phone = fields.Str(allow_none=True, validate=validate.Length(max=40))
+    notes = fields.Str(validate=validate.Length(max=10000))
+    blocked = fields.Bool()
+
+
+class ContactMergeArgs(StrictSchema):
+    source_id = fields.Int(required=True)
+
+
+class AvailabilityArgs(StrictSchema):
+    availability = fields.Str(required=True, validate=validate.OneOf(Availability.values()))
+
+
+class SavedReplyArgs(StrictSchema):
+    shortcut = fields.Str(required=True, validate=validate.Regexp(r"^[\w-]{1,40}$", error="Letters, digits, - and _ only."))
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=10000))
+    store_id = fields.Int(allow_none=True)
+    team_id = fields.Int(allow_none=True)
+    personal = fields.Bool(load_default=True)
+
+
+class SavedReplyUpdateArgs(StrictSchema):
+    shortcut = fields.Str(validate=validate.Regexp(r"^[\w-]{1,40}$", error="Letters, digits, - and _ only."))
+    title = fields.Str(validate=validate.Length(min=1, max=120))
+    body = fields.Str(validate=validate.Length(min=1, max=10000))
+    approved = fields.Bool()

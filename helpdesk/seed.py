@@ -1,0 +1,43 @@
+"""The demo store: a few products, an admin agent, one saved reply."""
+import secrets
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from helpdesk.actions.agents import create_agent
+from helpdesk.actions.saved_replies import create_saved_reply
+from helpdesk.extensions import db
+from helpdesk.models import Agent, Product, Role, Store
+
+DEMO_PRODUCTS = [
+    ("linen-shirt", "Linen shirt", "Breathable summer shirt in washed linen.", "49.00", "/static/demo/shirt.svg"),
+    ("merino-sweater", "Merino sweater", "Fine-knit merino wool, machine washable.", "89.00", "/static/demo/sweater.svg"),
+    ("canvas-sneakers", "Canvas sneakers", "Low-top sneakers with a natural rubber sole.", "65.00", "/static/demo/sneakers.svg"),
+    ("leather-belt", "Leather belt", "Vegetable-tanned leather, brass buckle.", "35.00", "/static/demo/belt.svg"),
+]
+DEMO_ADMIN_EMAIL = "admin@demo.store"
+
+
+def seed_demo(password=None):
+    """Create the demo store and admin if missing. Returns ``(store, admin, password or None)``;
+    the password is only returned when the admin was created now."""
+    store = db.session.scalar(select(Store).where(Store.slug == "demo"))
+    if store is None:
+        store = Store(name="Demo Store", slug="demo", domain="127.0.0.1", settings={})
+        db.session.add(store)
+        db.session.flush()
+        for sku, title, desc, price, image in DEMO_PRODUCTS:
+            db.session.add(Product(store_id=store.id, platform="demo", platform_id=sku, title=title,
+                                   description=desc, price=Decimal(price), currency="USD",
+                                   image_url=image, url=f"/demo/products/{sku}"))
+        db.session.commit()
+    admin = db.session.scalar(select(Agent).where(Agent.email == DEMO_ADMIN_EMAIL))
+    created_password = None
+    if admin is None:
+        created_password = password or secrets.token_urlsafe(12)
+        admin = create_agent(DEMO_ADMIN_EMAIL, "Demo Admin", created_password, role=Role.ADMIN,
+                             title="Store manager")
+        create_saved_reply(admin, shortcut="thanks", title="Thanks for waiting",
+                           body="Hi {contact.first_name}, thanks for waiting! I'm {agent.name} and I'll help you.",
+                           personal=False)
+    return store, admin, created_password

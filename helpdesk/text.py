@@ -1,0 +1,81 @@
+"""The one place untrusted text is made safe.
+
+Chat text is plain text: escaped, then URLs linkified (with rel="nofollow noopener" and
+target="_blank"). Email HTML goes through an allowlist. Both use bleach, which is in
+security-fix-only mode upstream; keeping every call here means swapping it (for nh3 or
+justhtml) touches one module.
+"""
+import re
+
+import bleach
+from bleach.css_sanitizer import CSSSanitizer
+from markupsafe import escape
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+EMAIL_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "div", "em", "font", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "small", "span", "strong",
+    "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+})
+EMAIL_ATTRIBUTES = {
+    "*": ["style", "title", "dir", "lang", "align"],
+    "a": ["href", "name"],
+    "img": ["src", "alt", "width", "height"],
+    "td": ["colspan", "rowspan", "valign", "width"],
+    "th": ["colspan", "rowspan", "valign", "width"],
+    "table": ["width", "cellpadding", "cellspacing", "border"],
+    "font": ["color", "size", "face"],
+}
+EMAIL_PROTOCOLS = frozenset({"http", "https", "mailto", "cid", "tel"})
+_css = CSSSanitizer(allowed_css_properties=[
+    "color", "background-color", "font-weight", "font-style", "font-size", "text-align",
+    "text-decoration", "margin", "padding", "border", "width", "height",
+])
+
+
+def clean_text(value, max_length=None):
+    """Normalise untrusted plain text: strip control characters and surrounding whitespace."""
+    if value is None:
+        return ""
+    value = _CONTROL.sub("", str(value)).replace("\r\n", "\n").strip()
+    if max_length is not None:
+        value = value[:max_length]
+    return value
+
+
+def _link_attrs(attrs, new=False):
+    href_key = (None, "href")
+    href = attrs.get(href_key, "")
+    if not href.startswith(("http:", "https:", "mailto:")):
+        return attrs
+    attrs[(None, "rel")] = "nofollow noopener noreferrer"
+    attrs[(None, "target")] = "_blank"
+    return attrs
+
+
+def text_to_html(text):
+    """Plain chat text -> safe HTML: everything escaped, links made clickable, newlines kept."""
+    escaped = str(escape(text))
+    linked = bleach.linkify(escaped, callbacks=[_link_attrs], parse_email=False)
+    return linked.replace("\n", "<br>")
+
+
+def sanitize_email_html(html):
+    """Allowlisted email HTML. Remote images stay in the markup; the viewer blocks them
+    until the agent allows them (the frame is sandboxed)."""
+    return bleach.clean(
+        html or "",
+        tags=EMAIL_TAGS,
+        attributes=EMAIL_ATTRIBUTES,
+        protocols=EMAIL_PROTOCOLS,
+        css_sanitizer=_css,
+        strip=True,
+        strip_comments=True,
+    )
+
+
+def preview(text, length=140):
+    """A one-line preview for queue rows and notifications."""
+    one_line = " ".join(clean_text(text).split())
+    return one_line if len(one_line) <= length else one_line[: length - 1] + "…"

@@ -1,0 +1,157 @@
+"""The queue facade.
+
+Modes (``JOBS_MODE``):
+* ``rq``     -- jobs go to Redis; ``helpdesk worker`` runs them (with rq's scheduler for
+                delayed jobs).
+* ``thread`` -- the embedded default: one daemon thread in the server process runs jobs
+                in order, inside an app context; delayed jobs wait on a timer.
+* ``sync``   -- jobs run right after commit in the committing thread (tests, scripts).
+"""
+import importlib
+import logging
+import queue as _queue_mod
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import event as sa_event
+
+from helpdesk.extensions import db
+
+log = logging.getLogger(__name__)
+_PENDING = "helpdesk_jobs"
+
+#: Default retry policy for rq jobs: attempts after the first, seconds between them.
+RETRY_MAX = 5
+RETRY_INTERVALS = [10, 30, 120, 600, 1800]
+
+
+def resolve(path):
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+class _Runner:
+    def __init__(self, app):
+        self.app = app
+        self.mode = app.config["JOBS_MODE"]
+        self._q = None
+        self._thread = None
+        self._rq_queue = None
+        self._lock = threading.Lock()
+
+    # rq -------------------------------------------------------------------------------
+    def rq_queue(self):
+        if self._rq_queue is None:
+            from redis import Redis
+            from rq import Queue
+
+            self._rq_queue = Queue("helpdesk", connection=Redis.from_url(self.app.config["REDIS_URL"]))
+        return self._rq_queue
+
+    # thread ---------------------------------------------------------------------------
+    def _ensure_thread(self):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._q = self._q or _queue_mod.Queue()
+                self._thread = threading.Thread(target=self._loop, name="helpdesk-jobs", daemon=True)
+                self._thread.start()
+
+    def _loop(self):
+        while True:
+            path, args, kwargs = self._q.get()
+            self.run_now(path, args, kwargs)
+            self._q.task_done()
+
+    def run_now(self, path, args, kwargs):
+        with self.app.app_context():
+            try:
+                resolve(path)(*args, **kwargs)
+            except Exception:
+                log.exception("job failed", extra={"job": path})
+            finally:
+                db.session.remove()
+
+    def submit(self, path, args, kwargs, delay=None):
+        if self.mode == "rq":
+            from rq import Retry
+
+            q = self.rq_queue()
+            retry = Retry(max=RETRY_MAX, interval=RETRY_INTERVALS)
+            if delay:
+                q.enqueue_in(timedelta(seconds=delay), path, *args, retry=retry, **kwargs)
+            else:
+                q.enqueue(path, *args, retry=retry, **kwargs)
+        elif self.mode == "sync":
+            if delay:
+                return  # the periodic sweep picks delayed work up again
+            self.run_now(path, args, kwargs)
+        else:
+            self._ensure_thread()
+            if delay:
+                timer = threading.Timer(delay, self._q.put, args=((path, args, kwargs),))
+                timer.daemon = True
+                timer.start()
+            else:
+                self._q.put((path, args, kwargs))
+
+    def drain(self, timeout=10):
+        """Wait until the in-process queue is empty (tests)."""
+        if self._q is None:
+            return
+        deadline = time.monotonic() + timeout
+        while self._q.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def _runner():
+    from flask import current_app
+
+    return current_app.extensions["helpdesk_jobs"]
+
+
+def enqueue(path, *args, **kwargs):
+    """Run job ``path`` after the current transaction commits (at once if none is open)."""
+    _defer(path, args, kwargs, None)
+
+
+def enqueue_in(seconds, path, *args, **kwargs):
+    _defer(path, args, kwargs, seconds)
+
+
+def _defer(path, args, kwargs, delay):
+    session = db.session
+    if session.in_transaction():
+        session.info.setdefault(_PENDING, []).append((path, args, kwargs, delay))
+    else:
+        _runner().submit(path, args, kwargs, delay)
+
+
+def _after_commit(session):
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    runner = _runner()
+    for path, args, kwargs, delay in pending:
+        try:
+            runner.submit(path, args, kwargs, delay)
+        except Exception:
+            # Redis down: the outbox row is committed, the sweep will enqueue it again.
+            log.exception("enqueue failed", extra={"job": path})
+
+
+def _after_rollback(session):
+    session.info.pop(_PENDING, None)
+
+
+def run_pending_inline():
+    """Wait for in-process jobs to finish (used by tests and the CLI)."""
+    _runner().drain()
+
+
+def init_app(app):
+    app.extensions["helpdesk_jobs"] = _Runner(app)
+    if not getattr(db.session, "_helpdesk_jobs_bound", False):
+        sa_event.listen(db.session, "after_commit", _after_commit)
+        sa_event.listen(db.session, "after_rollback", _after_rollback)
+        db.session._helpdesk_jobs_bound = True
