@@ -34,11 +34,14 @@ def resolve(path):
 class _Runner:
     def __init__(self, app):
         self.app = app
-        self.mode = app.config["JOBS_MODE"]
         self._q = None
         self._thread = None
         self._rq_queue = None
         self._lock = threading.Lock()
+
+    @property
+    def mode(self):
+        return self.app.config["JOBS_MODE"]
 
     # rq -------------------------------------------------------------------------------
     def rq_queue(self):

@@ -1,0 +1,154 @@
+"""Messages: who receives what, exactly once, after commit."""
+import pytest
+from sqlalchemy import func, select
+
+from helpdesk.actions import ActionError, Conflict
+from helpdesk.actions.messages import add_note, mark_read, receive_customer_message, reply
+from helpdesk.actions.tickets import change_status
+from helpdesk.extensions import db
+from helpdesk.models import Message, Ticket
+from tests.factories import make_agent, make_contact, make_store, make_visitor
+
+
+def rooms_of(events, name):
+    return sorted(e["room"] for e in events if e["event"] == name)
+
+
+def test_first_customer_message_opens_ticket_and_reaches_store_agents_and_visitor(sent_events):
+    store = make_store()
+    contact = make_contact(store)
+    visitor = make_visitor(store, contact)
+    message, created = receive_customer_message(store, contact, "chat", "Do you ship to Kyiv?",
+                                                client_id="c-1", visitor=visitor)
+    assert created
+    ticket = message.ticket
+    assert ticket.status == "open" and ticket.channel == "chat" and ticket.visitor_id == visitor.id
+    assert ticket.last_message_preview == "Do you ship to Kyiv?"
+    assert rooms_of(sent_events, "ticket.created") == [f"store:{store.id}:agents"]
+    assert rooms_of(sent_events, "message.created") == sorted(
+        [f"store:{store.id}:agents", f"ticket:{ticket.id}", f"visitor:{visitor.uid}"])
+    visitor_payload = next(e for e in sent_events if e["room"].startswith("visitor:"))["payload"]["message"]
+    assert "meta" not in visitor_payload and visitor_payload["body_text"] == "Do you ship to Kyiv?"
+
+
+def test_resend_with_same_client_id_is_stored_once_and_acknowledged_the_same(sent_events):
+    store = make_store()
+    contact = make_contact(store)
+    first, created1 = receive_customer_message(store, contact, "chat", "Hi", client_id="abc")
+    count_after_first = len(sent_events)
+    again, created2 = receive_customer_message(store, contact, "chat", "Hi", client_id="abc")
+    assert created1 and not created2
+    assert again.id == first.id
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 1
+    assert len(sent_events) == count_after_first  # nothing emitted for the duplicate
+
+
+def test_second_message_appends_to_open_ticket_and_new_channel_opens_another():
+    store = make_store()
+    contact = make_contact(store)
+    m1, _ = receive_customer_message(store, contact, "chat", "one")
+    m2, _ = receive_customer_message(store, contact, "chat", "two")
+    m3, _ = receive_customer_message(store, contact, "email", "three")
+    assert m1.ticket_id == m2.ticket_id != m3.ticket_id
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 2
+
+
+def test_customer_writing_to_resolved_ticket_reopens_it_but_closed_opens_new():
+    store = make_store()
+    agent = make_agent()
+    contact = make_contact(store)
+    m1, _ = receive_customer_message(store, contact, "chat", "one")
+    change_status(m1.ticket, "resolved", agent)
+    m2, _ = receive_customer_message(store, contact, "chat", "again")
+    assert m2.ticket_id == m1.ticket_id and m2.ticket.status == "open" and m2.ticket.resolved_at is None
+    change_status(m2.ticket, "closed", agent)
+    m3, _ = receive_customer_message(store, contact, "chat", "new question")
+    assert m3.ticket_id != m1.ticket_id
+
+
+def test_internal_note_never_reaches_the_visitor_room(sent_events):
+    store = make_store()
+    agent = make_agent()
+    contact = make_contact(store)
+    visitor = make_visitor(store, contact)
+    m, _ = receive_customer_message(store, contact, "chat", "hello", visitor=visitor)
+    sent_events.clear()
+    note = add_note(m.ticket, agent, "Customer seems upset, offer a discount")
+    assert note.kind == "note"
+    assert [e for e in sent_events if e["namespace"] == "/widget"] == []
+    assert rooms_of(sent_events, "message.created") == sorted([f"store:{store.id}:agents", f"ticket:{m.ticket_id}"])
+
+
+def test_note_mention_notifies_only_the_named_agent(sent_events):
+    store = make_store()
+    author = make_agent(name="Olena Author")
+    mira = make_agent(name="Mira Expert", email="mira@example.test")
+    make_agent(name="Bystander")
+    ticket = receive_customer_message(store, make_contact(store), "chat", "hi")[0].ticket
+    sent_events.clear()
+    add_note(ticket, author, "@mira can you check sizes?")
+    assert rooms_of(sent_events, "note.mention") == [f"agent:{mira.id}"]
+
+
+def test_reply_reaches_visitor_and_stamps_first_response(sent_events):
+    store = make_store()
+    agent = make_agent()
+    contact = make_contact(store)
+    visitor = make_visitor(store, contact)
+    ticket = receive_customer_message(store, contact, "chat", "hi", visitor=visitor)[0].ticket
+    sent_events.clear()
+    msg = reply(ticket, agent, "Hello! <b>bold</b>", client_id="r1")
+    assert ticket.first_response_at is not None and ticket.assignee_id == agent.id
+    assert "<b>" not in msg.body_html and "&lt;b&gt;" in msg.body_html
+    assert f"visitor:{visitor.uid}" in rooms_of(sent_events, "message.created")
+    payload = next(e for e in sent_events if e["room"] == f"visitor:{visitor.uid}")["payload"]["message"]
+    assert payload["author"]["name"] == agent.name
+
+
+def test_events_are_not_sent_when_the_action_fails(sent_events):
+    store = make_store()
+    agent = make_agent()
+    ticket = receive_customer_message(store, make_contact(store), "chat", "hi")[0].ticket
+    change_status(ticket, "closed", agent)
+    sent_events.clear()
+    with pytest.raises(Conflict):
+        reply(ticket, agent, "too late")
+    assert sent_events == []
+
+
+def test_empty_and_oversized_messages_are_refused(app):
+    store = make_store()
+    contact = make_contact(store)
+    with pytest.raises(ActionError) as exc:
+        receive_customer_message(store, contact, "chat", "   ")
+    assert exc.value.field == "body"
+    with pytest.raises(ActionError) as exc:
+        receive_customer_message(store, contact, "chat", "x" * (app.config["MAX_MESSAGE_LENGTH"] + 1))
+    assert exc.value.status == 413
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+def test_blocked_contact_messages_are_kept_but_reach_nobody(sent_events):
+    store = make_store()
+    agent = make_agent()
+    contact = make_contact(store)
+    ticket = receive_customer_message(store, contact, "chat", "hi")[0].ticket
+    from helpdesk.actions.contacts import set_blocked
+
+    set_blocked(contact, agent)
+    sent_events.clear()
+    msg, created = receive_customer_message(store, contact, "chat", "spam spam")
+    assert created and msg.hidden and msg.ticket_id == ticket.id
+    assert sent_events == []
+
+
+def test_read_receipts_go_to_the_other_side(sent_events):
+    store = make_store()
+    agent = make_agent()
+    contact = make_contact(store)
+    visitor = make_visitor(store, contact)
+    m, _ = receive_customer_message(store, contact, "chat", "hi", visitor=visitor)
+    sent_events.clear()
+    assert mark_read(m.ticket, "agent", m.id) == 1
+    assert rooms_of(sent_events, "message.read") == [f"visitor:{visitor.uid}"]
+    assert mark_read(m.ticket, "agent", m.id) == 0  # already read: nothing new
