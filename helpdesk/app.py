@@ -75,13 +75,14 @@ def create_app(overrides=None, *, main=True):
 
     workers.init_app(app)
 
-    from helpdesk import auth, health
+    from helpdesk import auth, health, media
     from helpdesk.api import bp as api_bp
     from inbox import init_app as inbox_init
     from widgets import init_app as widgets_init
 
     auth.init_app(app)
     health.init_app(app)
+    media.init_app(app)
     app.register_blueprint(api_bp)
     inbox_init(app)
     widgets_init(app)

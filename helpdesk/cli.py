@@ -3,8 +3,6 @@
 import logging
 import os
 import sys
-import threading
-import time
 
 import click
 from flask import current_app
@@ -19,7 +17,10 @@ def upgrade_database():
     """Create or migrate the schema to the newest revision."""
     from flask_migrate import upgrade
 
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    from helpdesk import logs
+
+    with logs.preserved():  # alembic's env.py reconfigures logging
+        upgrade(directory=current_app.extensions["migrate"].directory)
 
 
 @click.command("serve")
@@ -58,58 +59,37 @@ def serve_command(host, port, async_mode, no_seed):
                  use_reloader=False, debug=False)
 
 
-def _start_sweeper(app, interval=None):
-    """In-process mode has no rq scheduler: a daemon thread sweeps the outbox."""
+def _start_sweeper(app):
+    """In-process mode has no rq worker: a background task sweeps the outbox."""
     from helpdesk.extensions import socketio
     from workers import outbox
+    from workers.worker import start_sweeper
 
-    interval = interval or outbox.SWEEP_INTERVAL
-
-    def loop():
-        while True:
-            socketio.sleep(interval)
-            with app.app_context():
-                try:
-                    outbox.sweep()
-                except Exception:  # noqa: BLE001
-                    log.exception("outbox sweep failed")
-                finally:
-                    from helpdesk.extensions import db
-
-                    db.session.remove()
-
-    socketio.start_background_task(loop)
+    start_sweeper(app, outbox.SWEEP_INTERVAL, sleep=socketio.sleep, spawn=socketio.start_background_task)
 
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then exit.")
-@with_appcontext
-def worker_command(burst):
+@click.option("--no-fork", is_flag=True, help="Run jobs in this process instead of a forked child per job.")
+def worker_command(burst, no_fork):
     """Run an rq worker (with its scheduler) and the periodic outbox sweep."""
-    url = current_app.config.get("REDIS_URL")
+    from helpdesk import create_app
+
+    # A worker serves nothing: its app emits Socket.IO events through Redis, write-only.
+    app = create_app(main=False)
+    url = app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside `helpdesk serve`.")
     from redis import Redis
-    from rq import Queue, Worker
 
     from workers import outbox
+    from workers.worker import make_worker, start_sweeper, sweep_once
 
-    app = current_app._get_current_object()
     connection = Redis.from_url(url)
-    outbox.sweep()
-
-    def sweeper():
-        while True:
-            time.sleep(outbox.SWEEP_INTERVAL)
-            with app.app_context():
-                try:
-                    outbox.sweep()
-                except Exception:  # noqa: BLE001
-                    log.exception("outbox sweep failed")
-
+    sweep_once(app)  # rows left behind while no worker ran
     if not burst:
-        threading.Thread(target=sweeper, name="outbox-sweep", daemon=True).start()
-    worker = Worker([Queue("helpdesk", connection=connection)], connection=connection)
+        start_sweeper(app, outbox.SWEEP_INTERVAL)
+    worker = make_worker(app, connection, fork=not no_fork and hasattr(os, "fork"))
     worker.work(with_scheduler=True, burst=burst)
 
 

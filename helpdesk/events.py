@@ -189,3 +189,15 @@ def typing(ticket, who, is_typing):
         for room in (store_room(ticket.store_id), ticket_room(ticket.id)):
             socketio.emit("typing", payload, to=room, namespace=INBOX_NS)
             event_sent.send("typing", payload=payload, room=room, namespace=INBOX_NS)
+
+
+def visitor_updated(visitor):
+    """Context panel data (pages, device, attributes) for the store's agents."""
+    from helpdesk.schemas import VisitorSchema
+
+    _queue("visitor.updated", {"visitor": VisitorSchema().dump(visitor)}, [store_room(visitor.store_id)])
+
+
+def rating_requested(ticket):
+    if ticket.visitor_id is not None:
+        _queue("rating.requested", {"ticket_id": ticket.id}, [visitor_room(ticket.visitor.uid)])

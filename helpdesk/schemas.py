@@ -69,10 +69,14 @@ class AttachmentSchema(Schema):
     thumbnail_url = fields.Method("get_thumbnail_url")
 
     def get_url(self, att):
-        return f"/media/attachments/{att.id}"
+        from helpdesk.media import attachment_url
+
+        return attachment_url(att)
 
     def get_thumbnail_url(self, att):
-        return f"/media/attachments/{att.id}/thumbnail" if att.thumbnail_path else None
+        from helpdesk.media import attachment_url
+
+        return attachment_url(att, thumbnail=True) if att.thumbnail_path else None
 
 
 class MessageSchema(Schema):
@@ -242,3 +246,49 @@ class SavedReplyUpdateArgs(StrictSchema):
     title = fields.Str(validate=validate.Length(min=1, max=120))
     body = fields.Str(validate=validate.Length(min=1, max=10000))
     approved = fields.Bool()
+
+
+class VisitorSchema(Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    contact_id = fields.Int(allow_none=True)
+    browser = fields.Str(allow_none=True)
+    os = fields.Str(allow_none=True)
+    device = fields.Str(allow_none=True)
+    locale = fields.Str(allow_none=True)
+    timezone = fields.Str(allow_none=True)
+    current_url = fields.Str(allow_none=True)
+    current_title = fields.Str(allow_none=True)
+    referrer = fields.Str(allow_none=True)
+    attributes = fields.Dict()
+    last_seen_at = fields.AwareDateTime()
+
+
+class PageArgs(StrictSchema):
+    """Cursor pagination on its own (e.g. a contact's previous conversations)."""
+
+    limit = fields.Int(load_default=25, validate=validate.Range(min=1, max=100))
+    cursor = fields.Str(validate=validate.Length(max=200))
+
+
+class SavedReplyListArgs(StrictSchema):
+    q = fields.Str(validate=validate.Length(min=1, max=100))
+
+
+class ApiTokenSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    prefix = fields.Str()
+    created_at = fields.AwareDateTime()
+    last_used_at = fields.AwareDateTime(allow_none=True)
+    revoked_at = fields.AwareDateTime(allow_none=True)
+
+
+class NewApiTokenSchema(ApiTokenSchema):
+    """Only in the answer to creating a token: the raw token, shown this once."""
+
+    token = fields.Str()
+
+
+class ApiTokenCreateArgs(StrictSchema):
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=80))

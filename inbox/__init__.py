@@ -12,6 +12,9 @@ def index():
 
 
 def init_app(app):
+    from inbox import sockets
+
+    sockets.init_app(app)
     app.register_blueprint(bp)
 
     @app.route("/")

@@ -2,4 +2,8 @@
 
 
 def init_app(app):
-    pass
+    from widgets import sockets
+    from widgets.views import bp
+
+    sockets.init_app(app)
+    app.register_blueprint(bp)

@@ -21,6 +21,9 @@ from helpdesk.extensions import db
 log = logging.getLogger(__name__)
 _PENDING = "helpdesk_jobs"
 
+#: The rq queue every job goes to (``helpdesk worker`` listens on it).
+QUEUE_NAME = "helpdesk"
+
 #: Default retry policy for rq jobs: attempts after the first, seconds between them.
 RETRY_MAX = 5
 RETRY_INTERVALS = [10, 30, 120, 600, 1800]
@@ -49,7 +52,10 @@ class _Runner:
             from redis import Redis
             from rq import Queue
 
-            self._rq_queue = Queue("helpdesk", connection=Redis.from_url(self.app.config["REDIS_URL"]))
+            # Short timeouts: enqueueing happens after a commit, inside a request; a Redis
+            # outage must cost a logged error (the sweep re-enqueues), not a hung request.
+            connection = Redis.from_url(self.app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+            self._rq_queue = Queue(QUEUE_NAME, connection=connection)
         return self._rq_queue
 
     # thread ---------------------------------------------------------------------------
@@ -123,8 +129,15 @@ def enqueue_in(seconds, path, *args, **kwargs):
 
 
 def _defer(path, args, kwargs, delay):
+    from helpdesk.actions import _IN_ACTION
+
     session = db.session
-    if session.in_transaction():
+    in_action = session.info.get(_IN_ACTION)
+    if in_action or session.in_transaction():
+        if not session.in_transaction():
+            # An action may enqueue before it touches the database. Without a transaction
+            # its rollback would fire no event and the job would leak into the next commit.
+            session.begin()
         session.info.setdefault(_PENDING, []).append((path, args, kwargs, delay))
     else:
         _runner().submit(path, args, kwargs, delay)
@@ -143,8 +156,12 @@ def _after_commit(session):
             log.exception("enqueue failed", extra={"job": path})
 
 
-def _after_rollback(session):
-    session.info.pop(_PENDING, None)
+def _after_transaction_end(session, transaction):
+    # Runs after ``after_commit`` (which has taken the jobs already) and on rollback or
+    # close of the outermost transaction: whatever is still pending belongs to work that
+    # was never committed. A rolled-back savepoint keeps them; their rows may still commit.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def run_pending_inline():
@@ -156,5 +173,5 @@ def init_app(app):
     app.extensions["helpdesk_jobs"] = _Runner(app)
     if not getattr(db.session, "_helpdesk_jobs_bound", False):
         sa_event.listen(db.session, "after_commit", _after_commit)
-        sa_event.listen(db.session, "after_rollback", _after_rollback)
+        sa_event.listen(db.session, "after_transaction_end", _after_transaction_end)
         db.session._helpdesk_jobs_bound = True

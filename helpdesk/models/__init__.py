@@ -10,6 +10,6 @@ from helpdesk.models.base import (  # noqa: F401
     utcnow,
 )
 from helpdesk.models.outbox import OutboxItem  # noqa: F401
-from helpdesk.models.people import Agent, ApiToken, Contact, ContactIdentity, Team, Visitor, agent_stores, agent_teams  # noqa: F401
+from helpdesk.models.people import Agent, ApiToken, Contact, ContactIdentity, PageView, Team, Visitor, agent_stores, agent_teams  # noqa: F401
 from helpdesk.models.stores import DEFAULT_STORE_SETTINGS, Product, Store  # noqa: F401
 from helpdesk.models.tickets import Attachment, Handoff, Message, SavedReply, Tag, Ticket, ticket_tags  # noqa: F401

@@ -180,3 +180,16 @@ class ContactIdentity(db.Model):
     platform = db.Column(db.String(32), nullable=False)
     platform_id = db.Column(db.String(128), nullable=False)
     contact_id = db.Column(db.Integer, db.ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+class PageView(db.Model):
+    """A page a visitor looked at on the storefront (the agent's context panel shows them)."""
+
+    __tablename__ = "page_views"
+    __table_args__ = (db.Index("ix_page_views_visitor_viewed", "visitor_id", "viewed_at"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    visitor_id = db.Column(db.Integer, db.ForeignKey("visitors.id", ondelete="CASCADE"), nullable=False)
+    url = db.Column(db.String(2048), nullable=False)
+    title = db.Column(db.String(512), nullable=False, default="")
+    viewed_at = db.Column(UTCDateTime, nullable=False, default=utcnow)

@@ -1,0 +1,68 @@
+"""Attachments: uploads stored on local disk, checked by their bytes, thumbnailed."""
+import hashlib
+import io
+import os
+
+import filetype
+from flask import current_app
+
+from helpdesk.actions import ActionError, action
+from helpdesk.extensions import db
+from helpdesk.models import Attachment, utcnow
+from helpdesk.text import clean_text
+
+#: What shoppers and agents may upload, by the type sniffed from the bytes (never the
+#: claimed Content-Type or extension).
+ALLOWED_TYPES = {
+    "image/jpeg", "image/png", "image/gif", "image/webp",
+    "video/mp4", "video/webm", "video/quicktime",
+    "application/pdf",
+}
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+THUMBNAIL_SIZE = (320, 320)
+
+
+def _thumbnail(data, folder, digest):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.thumbnail(THUMBNAIL_SIZE)
+            if img.mode not in ("RGB", "L"):
+                img = img.convert("RGB")
+            rel = os.path.join(folder, f"{digest}.thumb.jpg")
+            img.save(os.path.join(current_app.config["UPLOAD_FOLDER"], rel), "JPEG", quality=80)
+            return rel
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        return None
+
+
+@action
+def store_upload(store_id, uploaded_by, filename, data, claimed_type=None):
+    """Store uploaded bytes for a later message. Refuses oversize files and files whose
+    bytes are not an allowed type or do not match the claimed type."""
+    if not data:
+        raise ActionError("The file is empty.", "file")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ActionError(f"Files are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.", "file", status=413)
+    kind = filetype.guess(data)
+    sniffed = kind.mime if kind else None
+    if sniffed not in ALLOWED_TYPES:
+        raise ActionError("This file type is not allowed (images, videos and PDF only).", "file", status=415)
+    if claimed_type and claimed_type.split(";")[0].strip() not in (sniffed, "application/octet-stream", ""):
+        raise ActionError("The file's contents do not match its type.", "file", status=415)
+    digest = hashlib.sha256(data).hexdigest()
+    folder = utcnow().strftime("%Y/%m")
+    os.makedirs(os.path.join(current_app.config["UPLOAD_FOLDER"], folder), exist_ok=True)
+    rel = os.path.join(folder, f"{digest}.{kind.extension}")
+    path = os.path.join(current_app.config["UPLOAD_FOLDER"], rel)
+    if not os.path.exists(path):
+        with open(path, "wb") as fh:
+            fh.write(data)
+    thumb = _thumbnail(data, folder, digest) if sniffed.startswith("image/") else None
+    att = Attachment(store_id=store_id, filename=clean_text(os.path.basename(filename or "file"), 255) or "file",
+                     content_type=sniffed, size=len(data), sha256=digest, storage_path=rel,
+                     thumbnail_path=thumb, uploaded_by=uploaded_by)
+    db.session.add(att)
+    db.session.flush()
+    return att

@@ -1,0 +1,148 @@
+"""The OpenAPI 3 document, built from the routes the app really has.
+
+Each view declares what it reads and answers with ``@operation(...)``; the document walks
+``app.url_map``, so a route that exists is documented or visibly missing (a test fails),
+and a documented route that was removed disappears with it.
+"""
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask import current_app, jsonify
+from werkzeug.routing import IntegerConverter
+
+from helpdesk.api import bp
+from helpdesk.api.errors import ErrorSchema
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_DOCUMENTED = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_PARAM = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
+
+_ERROR_TEXT = {
+    400: "Malformed JSON, or a missing/invalid CSRF token on a session-authenticated request.",
+    401: "Missing, wrong or revoked API token (and no session).",
+    403: "The agent's role does not allow this.",
+    404: "No such resource, or it belongs to a store the agent cannot access.",
+    409: "Someone else changed it first (claimed, closed, merged...).",
+    413: "The request body or the message text is too large.",
+    422: "Fields with wrong types, unknown fields or invalid values; `errors` maps field to messages.",
+    429: "Too many requests for this token or agent.",
+}
+
+
+def operation(summary, *, query=None, body=None, response=None, status=200, errors=(), tag=None,
+              description=None):
+    """Describe the view for the OpenAPI document. ``query``/``body``/``response`` are
+    marshmallow schema classes or instances; ``status`` is the success code."""
+
+    def decorate(view):
+        view.openapi = {
+            "summary": summary,
+            "description": description,
+            "query": query,
+            "body": body,
+            "response": response,
+            "status": status,
+            "errors": tuple(errors),
+            "tag": tag,
+        }
+        return view
+
+    return decorate
+
+
+def _schema_name(schema):
+    cls = resolve_schema_cls(schema)
+    name = cls.__name__[:-6] if cls.__name__.endswith("Schema") and cls.__name__ != "Schema" else cls.__name__
+    modifiers = getattr(schema, "only", None) or getattr(schema, "exclude", None)
+    if not isinstance(schema, type) and modifiers:
+        name += "Summary"
+    return name
+
+
+def openapi_path(rule):
+    return _PARAM.sub(r"{\1}", rule.rule)
+
+
+def _path_parameters(rule):
+    params = []
+    for name in sorted(rule.arguments):
+        converter = rule._converters.get(name)
+        kind = "integer" if isinstance(converter, IntegerConverter) else "string"
+        params.append({"in": "path", "name": name, "required": True, "schema": {"type": kind}})
+    return params
+
+
+def _operation(rule, method, doc):
+    responses = {}
+    success = {"description": "Success."}
+    if doc["response"] is not None:
+        success["content"] = {"application/json": {"schema": doc["response"]}}
+    responses[str(doc["status"])] = success
+    codes = {401, 429, *doc["errors"]}
+    if method not in SAFE_METHODS:
+        codes |= {400, 413, 422}
+    if doc["query"] is not None:
+        codes.add(422)
+    if rule.arguments:
+        codes.add(404)
+    for code in sorted(codes):
+        responses[str(code)] = {
+            "description": _ERROR_TEXT.get(code, "Error."),
+            "content": {"application/json": {"schema": ErrorSchema}},
+        }
+    op = {
+        "operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
+        "summary": doc["summary"],
+        "tags": [doc["tag"] or rule.rule.split("/")[3]],
+        "parameters": _path_parameters(rule),
+        "responses": responses,
+    }
+    if doc["description"]:
+        op["description"] = doc["description"]
+    if doc["query"] is not None:
+        op["parameters"].append({"in": "query", "schema": doc["query"]})
+    if doc["body"] is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc["body"]}}}
+    return op
+
+
+def build_spec(app):
+    """The OpenAPI document (a dict) for every documented /api/v1 route of ``app``."""
+    spec = APISpec(
+        title="Helpdesk API",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        info={"description": "Tickets, messages, contacts, agents and saved replies of the helpdesk. "
+                             "Authenticate with `Authorization: Bearer <token>` (create one with "
+                             "POST /api/v1/tokens) or, from the inbox, with the session cookie plus "
+                             "an `X-CSRFToken` header on unsafe methods."},
+    )
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("sessionCookie", {"type": "apiKey", "in": "cookie", "name": "session"})
+    spec.options["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
+    prefix = bp.url_prefix + "/"
+    paths = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith(prefix):
+            continue
+        doc = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        if doc is None:
+            continue  # undocumented: left out, and the completeness test says so
+        path = paths.setdefault(openapi_path(rule), {})
+        for method in sorted(rule.methods & set(_DOCUMENTED)):
+            path[method.lower()] = _operation(rule, method, doc)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+@operation("This OpenAPI document.", response={"type": "object"}, tag="meta")
+def openapi_document():
+    spec = current_app.extensions.get("helpdesk_openapi")
+    if spec is None:
+        spec = current_app.extensions["helpdesk_openapi"] = build_spec(current_app)
+    return jsonify(spec)

@@ -1,0 +1,46 @@
+"""Who can answer a chat now.
+
+A store is online when one of its agents is available (explicitly) and the store is
+within its business hours. Availability is explicit; connections are counted so an agent
+whose last device disconnects goes away after a grace period.
+"""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.models import Agent, Availability, agent_stores
+
+#: Seconds after an agent's last device disconnects before they are marked away.
+AWAY_GRACE_SECONDS = 60
+
+
+def available_agents(store_id):
+    restricted = select(agent_stores.c.agent_id).where(agent_stores.c.store_id == store_id)
+    return db.session.scalars(
+        select(Agent).where(
+            Agent.active.is_(True),
+            Agent.availability == Availability.AVAILABLE,
+            (Agent.all_stores.is_(True)) | (Agent.role == "admin") | (Agent.id.in_(restricted)),
+        )
+    ).all()
+
+
+def within_business_hours(store, now=None):
+    """``business_hours``: [{"days": [0..6], "open": "09:00", "close": "18:00"}]; empty = always."""
+    hours = store.setting("business_hours") or []
+    if not hours:
+        return True
+    try:
+        tz = ZoneInfo(store.setting("timezone") or "UTC")
+    except Exception:  # noqa: BLE001 -- a bad zone name must not take the widget down
+        tz = ZoneInfo("UTC")
+    local = (now or datetime.now(tz)).astimezone(tz)
+    hhmm = local.strftime("%H:%M")
+    return any(local.weekday() in rule.get("days", range(7)) and rule.get("open", "00:00") <= hhmm < rule.get(
+        "close", "24:00") for rule in hours)
+
+
+def store_is_online(store):
+    return within_business_hours(store) and bool(available_agents(store.id))

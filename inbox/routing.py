@@ -1,0 +1,27 @@
+"""Availability by presence: an agent whose last device disconnected goes away after a grace period."""
+from flask import current_app
+
+from helpdesk.extensions import db, socketio
+from helpdesk.models import Agent, Availability
+from inbox.presence import AWAY_GRACE_SECONDS
+
+
+def schedule_away_check(agent_id, grace=None):
+    app = current_app._get_current_object()
+    grace = AWAY_GRACE_SECONDS if grace is None else grace
+
+    def check():
+        socketio.sleep(grace)
+        from inbox.sockets import connected_devices
+
+        if connected_devices(agent_id):
+            return
+        with app.app_context():
+            from helpdesk.actions.agents import set_availability
+
+            agent = db.session.get(Agent, agent_id)
+            if agent is not None and agent.availability == Availability.AVAILABLE:
+                set_availability(agent, Availability.AWAY)
+            db.session.remove()
+
+    socketio.start_background_task(check)

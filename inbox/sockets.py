@@ -1,0 +1,157 @@
+"""The agents' Socket.IO namespace ``/inbox``.
+
+Agents authenticate with their session cookie. On connect each device joins the agent's
+own room and one room per store they may see, so every device of an agent receives every
+event. Reconnecting clients call ``resume`` with the last message id they saw.
+"""
+import threading
+from collections import Counter
+
+from flask import request
+from flask_login import current_user
+from flask_socketio import join_room, leave_room
+
+from helpdesk import events
+from helpdesk.actions import ActionError
+from helpdesk.actions.agents import visible_store_ids
+from helpdesk.actions.messages import add_note, mark_read, reply
+from helpdesk.extensions import db, socketio
+from helpdesk.models import Agent
+from helpdesk.schemas import MessageSchema
+from inbox import queries
+
+NS = events.INBOX_NS
+
+_sid_agent = {}  # sid -> agent id (this process)
+_devices = Counter()  # agent id -> connected devices (this process)
+_lock = threading.Lock()
+
+
+def _error(message, field=None, status=400):
+    return {"ok": False, "error": {"message": message, "field": field, "status": status}}
+
+
+def connected_devices(agent_id):
+    return _devices.get(agent_id, 0)
+
+
+def _agent():
+    agent_id = _sid_agent.get(request.sid)
+    agent = db.session.get(Agent, agent_id) if agent_id else None
+    return agent if agent is not None and agent.active else None
+
+
+def handler(event):
+    def register(fn):
+        def wrapped(data=None):
+            agent = _agent()
+            if agent is None:
+                return _error("Sign in again.", status=401)
+            if data is not None and not isinstance(data, dict):
+                return _error("Malformed request.")
+            try:
+                return fn(agent, data or {})
+            except ActionError as exc:
+                db.session.rollback()
+                return _error(exc.message, exc.field, exc.status)
+
+        socketio.on_event(event, wrapped, namespace=NS)
+        return fn
+
+    return register
+
+
+def on_connect(auth=None):
+    if not current_user.is_authenticated:
+        return False
+    agent = current_user._get_current_object()
+    _sid_agent[request.sid] = agent.id
+    with _lock:
+        _devices[agent.id] += 1
+    join_room(events.agent_room(agent.id))
+    for store_id in visible_store_ids(agent):
+        join_room(events.store_room(store_id))
+    return True
+
+
+def on_disconnect(reason=None):
+    agent_id = _sid_agent.pop(request.sid, None)
+    if agent_id is None:
+        return
+    with _lock:
+        _devices[agent_id] -= 1
+        last = _devices[agent_id] <= 0
+        if last:
+            del _devices[agent_id]
+    if last:
+        from inbox import routing
+
+        routing.schedule_away_check(agent_id)
+
+
+def _ticket_id(data):
+    ticket_id = data.get("ticket_id")
+    if not isinstance(ticket_id, int):
+        raise ActionError("ticket_id must be a ticket id.", "ticket_id")
+    return ticket_id
+
+
+@handler("resume")
+def on_resume(agent, data):
+    last_id = data.get("last_id") or 0
+    if not isinstance(last_id, int) or last_id < 0:
+        return _error("last_id must be a message id.", "last_id")
+    return {"ok": True, "messages": queries.messages_after(agent, last_id)}
+
+
+@handler("open")
+def on_open(agent, data):
+    ticket = queries.ticket_for_agent(agent, _ticket_id(data))
+    join_room(events.ticket_room(ticket.id))
+    return {"ok": True, "messages": queries.messages_after(agent, 0, ticket_id=ticket.id)}
+
+
+@handler("close")
+def on_close(agent, data):
+    leave_room(events.ticket_room(_ticket_id(data)))
+    return {"ok": True}
+
+
+@handler("typing")
+def on_typing(agent, data):
+    ticket = queries.ticket_for_agent(agent, _ticket_id(data))
+    events.typing(ticket, "agent", bool(data.get("typing")))
+    return {"ok": True}
+
+
+@handler("read")
+def on_read(agent, data):
+    ticket = queries.ticket_for_agent(agent, _ticket_id(data))
+    up_to = data.get("up_to_id")
+    if not isinstance(up_to, int):
+        return _error("up_to_id must be a message id.", "up_to_id")
+    return {"ok": True, "read": mark_read(ticket, "agent", up_to)}
+
+
+@handler("send")
+def on_send(agent, data):
+    """Reply or note from the inbox: ``{ticket_id, client_id, body, kind: reply|note, attachments}``."""
+    ticket = queries.ticket_for_agent(agent, _ticket_id(data))
+    client_id = data.get("client_id")
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+        return _error("Every message needs a client_id.", "client_id")
+    body = data.get("body") if isinstance(data.get("body"), str) else ""
+    attachments = data.get("attachments") or []
+    if not isinstance(attachments, list) or not all(isinstance(a, int) for a in attachments):
+        return _error("Unknown attachment.", "attachments")
+    if data.get("kind") == "note":
+        message = add_note(ticket, agent, body, client_id=client_id)
+    else:
+        meta = {"product_card": data["product_card"]} if isinstance(data.get("product_card"), dict) else None
+        message = reply(ticket, agent, body, client_id=client_id, attachment_ids=attachments, meta=meta)
+    return {"ok": True, "message": MessageSchema().dump(message)}
+
+
+def init_app(app):
+    socketio.on_event("connect", on_connect, namespace=NS)
+    socketio.on_event("disconnect", on_disconnect, namespace=NS)

@@ -1,0 +1,125 @@
+"""Tickets: assign, claim, transfer, status, tags, merge — state and the exact event recipients."""
+from datetime import timedelta
+
+import pytest
+
+from helpdesk.actions import ActionError, Conflict, NotFound
+from helpdesk.actions.contacts import find_or_create_contact, merge_contacts
+from helpdesk.actions.tickets import assign, change_status, claim, set_tags, transfer, update_ticket
+from helpdesk.extensions import db
+from helpdesk.models import Handoff, Message, Ticket, utcnow
+from tests.factories import make_agent, make_contact, make_store, make_team, make_ticket, make_visitor
+
+
+def by_event(events, name):
+    return [e for e in events if e["event"] == name]
+
+
+def test_claim_is_won_by_exactly_one_agent(sent_events):
+    store = make_store()
+    a, b = make_agent(name="Ann"), make_agent(name="Bo")
+    ticket = make_ticket(store)
+    sent_events.clear()
+    claim(ticket, a)
+    with pytest.raises(Conflict) as exc:
+        claim(db.session.get(Ticket, ticket.id), b)
+    assert "Ann" in exc.value.message
+    assert db.session.get(Ticket, ticket.id).assignee_id == a.id
+    updates = by_event(sent_events, "ticket.updated")
+    assert {e["room"] for e in updates} == {f"store:{store.id}:agents", f"ticket:{ticket.id}"}
+
+
+def test_transfer_notifies_receiver_with_personal_note_and_keeps_history(sent_events):
+    store = make_store()
+    a, b = make_agent(name="Ann"), make_agent(name="Bo")
+    visitor = make_visitor(store)
+    ticket = make_ticket(store, visitor=visitor)
+    assign(ticket, a, a)
+    sent_events.clear()
+    handoff = transfer(ticket, a, to_agent=b, note="VIP, wants size M", message_to_customer="Bo will help you now.")
+    assert ticket.assignee_id == b.id
+    received = by_event(sent_events, "handoff.received")
+    assert [e["room"] for e in received] == [f"agent:{b.id}"]
+    assert received[0]["payload"]["handoff"]["note"] == "VIP, wants size M"
+    # the handoff note never goes to the shopper; the customer message does
+    widget = [e for e in sent_events if e["namespace"] == "/widget"]
+    assert [e["payload"]["message"]["body_text"] for e in widget if e["event"] == "message.created"] == [
+        "Bo will help you now."]
+    assert all("VIP" not in str(e["payload"]) for e in widget)
+    assert db.session.query(Handoff).count() == 1 and handoff.from_agent_id == a.id
+    kinds = [m.meta.get("event") for m in db.session.query(Message).filter_by(kind="event")]
+    assert "transferred" in kinds
+
+
+def test_transfer_to_team_goes_to_store_agents_and_closed_ticket_refuses():
+    store = make_store()
+    a = make_agent()
+    team = make_team("Returns", store)
+    ticket = make_ticket(store)
+    transfer(ticket, a, to_team=team, note="return request")
+    assert ticket.team_id == team.id and ticket.assignee_id is None
+    change_status(ticket, "closed", a)
+    with pytest.raises(Conflict):
+        transfer(ticket, a, to_agent=make_agent())
+
+
+def test_restricted_agent_cannot_be_assigned_to_other_store():
+    store, other = make_store(), make_store()
+    restricted = make_agent(stores=[other])
+    ticket = make_ticket(store)
+    with pytest.raises(NotFound):
+        update_ticket(ticket, None, assignee_id=restricted.id)
+    assert db.session.get(Ticket, ticket.id).assignee_id is None
+
+
+def test_status_changes_snooze_and_visitor_status_event(sent_events):
+    store = make_store()
+    agent = make_agent()
+    visitor = make_visitor(store)
+    ticket = make_ticket(store, visitor=visitor)
+    with pytest.raises(ActionError):
+        change_status(ticket, "snoozed", agent)
+    until = utcnow() + timedelta(hours=2)
+    change_status(ticket, "snoozed", agent, snoozed_until=until)
+    assert ticket.status == "snoozed" and ticket.snoozed_until is not None
+    sent_events.clear()
+    change_status(ticket, "resolved", agent)
+    assert ticket.resolved_at is not None and ticket.snoozed_until is None
+    assert [e["room"] for e in by_event(sent_events, "conversation.status")] == [f"visitor:{visitor.uid}"]
+
+
+def test_update_ticket_is_all_or_nothing():
+    store = make_store()
+    agent = make_agent()
+    ticket = make_ticket(store)
+    with pytest.raises(NotFound):
+        update_ticket(ticket, agent, subject="New subject", tags=["vip"], assignee_id=999999)
+    fresh = db.session.get(Ticket, ticket.id)
+    assert fresh.subject == "" and fresh.tags == []
+
+
+def test_tags_are_normalised_and_shared():
+    store = make_store()
+    t1, t2 = make_ticket(store), make_ticket(store, channel="email")
+    set_tags(t1, ["VIP", "returns", "vip"])
+    set_tags(t2, ["vip"])
+    assert [t.name for t in t1.tags] == ["returns", "vip"]
+    assert t2.tags[0].id == t1.tags[1].id
+
+
+def test_merge_contacts_moves_tickets_and_identities(sent_events):
+    store = make_store()
+    agent = make_agent()
+    target = make_contact(store, email="dana@example.test", name="Dana")
+    source = find_or_create_contact(store, platform="shopify", platform_id="777", name="D. Shopper",
+                                    phone="+380501112233")
+    ticket = make_ticket(store, contact=source)
+    merge_contacts(target, source, agent)
+    assert db.session.get(Ticket, ticket.id).contact_id == target.id
+    assert target.phone == "+380501112233" and target.platform_ids == {"shopify": "777"}
+    assert source.merged_into_id == target.id
+    # the platform id now finds the target
+    assert find_or_create_contact(store, platform="shopify", platform_id="777").id == target.id
+    with pytest.raises(ActionError):
+        merge_contacts(target, target, agent)
+    assert [e["event"] for e in sent_events if e["event"] == "contact.updated"]

@@ -1,0 +1,82 @@
+"""Real Socket.IO clients against the live server: a shopper (widget) and an agent (inbox)."""
+import queue
+import re
+
+import requests
+import socketio
+
+from tests.factories import PASSWORD
+
+
+class Recorder:
+    """A socketio.Client that records every event it receives, per event name."""
+
+    def __init__(self, base_url, namespace, auth=None, headers=None):
+        self.base_url = base_url
+        self.namespace = namespace
+        self.auth = auth
+        self.headers = headers or {}
+        self.client = socketio.Client(reconnection=False)
+        self.inbox = queue.Queue()
+        self.client.on("*", self._record, namespace=namespace)
+
+    def _record(self, event, data=None):
+        self.inbox.put((event, data))
+
+    def connect(self):
+        self.client.connect(self.base_url, namespaces=[self.namespace], auth=self.auth, headers=self.headers,
+                            transports=["websocket"], wait_timeout=5)
+        return self
+
+    def call(self, event, data=None, timeout=5):
+        return self.client.call(event, data, namespace=self.namespace, timeout=timeout)
+
+    def wait_for(self, name, predicate=lambda data: True, timeout=5):
+        """The next ``name`` event matching ``predicate`` (others stay unseen)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {name!r} event within {timeout}s")
+            try:
+                event, data = self.inbox.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if event == name and predicate(data):
+                return data
+
+    def disconnect(self):
+        if self.client.connected:
+            self.client.disconnect()
+
+
+def visitor_session(base_url, store, token=None):
+    resp = requests.post(f"{base_url}/widget/api/session", json={"key": store.widget_key, "token": token,
+                                                                 "page": {"url": "https://shop.test/p/1",
+                                                                          "title": "Shirt"}}, timeout=5)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def visitor_client(base_url, token):
+    return Recorder(base_url, "/widget", auth={"token": token}).connect()
+
+
+UA = "helpdesk-tests/1.0"
+
+
+def agent_cookie(base_url, agent):
+    s = requests.Session()
+    s.headers["User-Agent"] = UA
+    page = s.get(f"{base_url}/login", timeout=5).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = s.post(f"{base_url}/login", data={"email": agent.email, "password": PASSWORD, "csrf_token": csrf},
+               allow_redirects=False, timeout=5)
+    assert r.status_code == 302, r.text
+    return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+
+
+def agent_client(base_url, agent):
+    return Recorder(base_url, "/inbox", headers={"Cookie": agent_cookie(base_url, agent), "User-Agent": UA}).connect()

@@ -1,0 +1,164 @@
+"""The live-chat loop over real Socket.IO connections: commit-then-ack, idempotent resends,
+replay after reconnect, token scoping, offline fallback, notes never reaching shoppers."""
+import uuid
+
+import pytest
+import socketio
+
+from helpdesk.actions.agents import set_availability
+from helpdesk.extensions import db
+from helpdesk.models import Message, Ticket
+from tests.factories import make_agent, make_store
+from tests.realtime import agent_client, visitor_client, visitor_session
+
+
+@pytest.fixture
+def shop(live_server):
+    store = make_store("Lingerie & Co")
+    agent = make_agent(name="Lena Consultant")
+    set_availability(agent, "available")
+    return store, agent
+
+
+def cid():
+    return uuid.uuid4().hex
+
+
+def test_visitor_message_reaches_agent_and_reply_reaches_visitor(live_server, shop):
+    store, agent = shop
+    session = visitor_session(live_server, store)
+    assert session["store"]["online"] is True
+    shopper = visitor_client(live_server, session["token"])
+    lena = agent_client(live_server, agent)
+    try:
+        ack = shopper.call("message", {"client_id": cid(), "body": "Is size L in stock?",
+                                       "prechat": {"name": "Ira", "email": "ira@example.test"}})
+        assert ack["ok"] and ack["offline"] is False
+        got = lena.wait_for("message.created", lambda d: d["message"]["id"] == ack["message"]["id"])
+        ticket_id = got["message"]["ticket_id"]
+        assert got["message"]["body_text"] == "Is size L in stock?"
+        sent = lena.call("send", {"ticket_id": ticket_id, "client_id": cid(), "body": "Yes, in black and red."})
+        assert sent["ok"]
+        seen = shopper.wait_for("message.created", lambda d: d["message"]["author_type"] == "agent")
+        assert seen["message"]["body_text"] == "Yes, in black and red."
+        assert seen["message"]["author"]["name"] == "Lena Consultant"
+    finally:
+        shopper.disconnect()
+        lena.disconnect()
+
+
+def test_resend_with_same_client_id_is_acknowledged_identically_and_stored_once(live_server, shop):
+    store, _agent = shop
+    token = visitor_session(live_server, store)["token"]
+    shopper = visitor_client(live_server, token)
+    try:
+        payload = {"client_id": cid(), "body": "hello once"}
+        first = shopper.call("message", payload)
+        second = shopper.call("message", payload)
+        assert first["message"] == second["message"] and second["duplicate"] is True
+        assert db.session.query(Message).filter_by(body_text="hello once").count() == 1
+    finally:
+        shopper.disconnect()
+
+
+def test_reconnecting_visitor_and_agent_get_what_they_missed(live_server, shop):
+    store, agent = shop
+    token = visitor_session(live_server, store)["token"]
+    shopper = visitor_client(live_server, token)
+    lena = agent_client(live_server, agent)
+    first = shopper.call("message", {"client_id": cid(), "body": "first"})["message"]
+    ticket_id = first["ticket_id"]
+    lena.wait_for("message.created", lambda d: d["message"]["id"] == first["id"])
+    # The shopper's connection drops; the agent answers twice meanwhile.
+    shopper.disconnect()
+    r1 = lena.call("send", {"ticket_id": ticket_id, "client_id": cid(), "body": "answer one"})["message"]
+    r2 = lena.call("send", {"ticket_id": ticket_id, "client_id": cid(), "body": "answer two"})["message"]
+    # The agent's connection drops; the shopper comes back and writes.
+    lena.disconnect()
+    shopper = visitor_client(live_server, token)
+    missed = shopper.call("resume", {"last_id": first["id"]})["messages"]
+    assert [m["id"] for m in missed] == [r1["id"], r2["id"]]
+    later = shopper.call("message", {"client_id": cid(), "body": "thanks!"})["message"]
+    lena = agent_client(live_server, agent)
+    agent_missed = lena.call("resume", {"last_id": r2["id"]})["messages"]
+    assert [m["id"] for m in agent_missed] == [later["id"]]
+    shopper.disconnect()
+    lena.disconnect()
+
+
+def test_note_is_never_sent_to_the_shopper(live_server, shop):
+    store, agent = shop
+    token = visitor_session(live_server, store)["token"]
+    shopper = visitor_client(live_server, token)
+    lena = agent_client(live_server, agent)
+    try:
+        m = shopper.call("message", {"client_id": cid(), "body": "hi"})["message"]
+        note = lena.call("send", {"ticket_id": m["ticket_id"], "client_id": cid(), "kind": "note",
+                                  "body": "SECRET internal"})
+        assert note["ok"] and note["message"]["kind"] == "note"
+        marker = lena.call("send", {"ticket_id": m["ticket_id"], "client_id": cid(), "body": "public"})
+        shopper.wait_for("message.created", lambda d: d["message"]["id"] == marker["message"]["id"])
+        resumed = shopper.call("resume", {"last_id": 0})["messages"]
+        assert "SECRET internal" not in str(resumed)
+        while not shopper.inbox.empty():
+            assert "SECRET" not in str(shopper.inbox.get_nowait())
+    finally:
+        shopper.disconnect()
+        lena.disconnect()
+
+
+def test_forged_or_foreign_tokens_are_refused(live_server, shop):
+    store, _agent = shop
+    other = make_store("Other shop")
+    token = visitor_session(live_server, store)["token"]
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        visitor_client(live_server, token[:-3] + "abc")
+    # A token for one store does not open a session in another store.
+    foreign = visitor_session(live_server, other, token=token)
+    assert foreign["token"] != token and foreign["messages"] == []
+
+
+def test_another_visitors_conversation_is_not_reachable(live_server, shop):
+    store, _agent = shop
+    a = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    b = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    try:
+        m = a.call("message", {"client_id": cid(), "body": "private to a"})["message"]
+        assert b.call("resume", {"last_id": 0})["messages"] == []
+        refused = b.call("rate", {"ticket_id": m["ticket_id"], "rating": 5})
+        assert refused["ok"] is False and refused["error"]["status"] == 404
+    finally:
+        a.disconnect()
+        b.disconnect()
+
+
+def test_offline_store_takes_the_message_into_the_queue(live_server):
+    store = make_store("Night shop")
+    make_agent()  # exists but offline
+    session = visitor_session(live_server, store)
+    assert session["store"]["online"] is False
+    shopper = visitor_client(live_server, session["token"])
+    try:
+        ack = shopper.call("message", {"client_id": cid(), "body": "Are you open tomorrow?",
+                                       "prechat": {"email": "night@example.test"}})
+        assert ack["ok"] and ack["offline"] is True
+        ticket = db.session.get(Ticket, ack["message"]["ticket_id"])
+        assert ticket.offline and ticket.status == "open" and ticket.contact.email == "night@example.test"
+    finally:
+        shopper.disconnect()
+
+
+def test_oversized_and_flooding_messages_get_clear_errors(live_server, shop, app):
+    store, _agent = shop
+    shopper = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    try:
+        too_long = shopper.call("message", {"client_id": cid(), "body": "x" * (app.config["MAX_MESSAGE_LENGTH"] + 1)})
+        assert too_long["ok"] is False and too_long["error"]["field"] == "body"
+        acks = [shopper.call("message", {"client_id": cid(), "body": f"m{i}"}) for i in range(25)]
+        accepted = [a for a in acks if a["ok"]]
+        limited = [a for a in acks if not a["ok"]]
+        assert limited and limited[0]["error"]["status"] == 429
+        stored = {m.body_text for m in db.session.query(Message).all()}
+        assert {a["message"]["body_text"] for a in accepted} <= stored
+    finally:
+        shopper.disconnect()

@@ -1,0 +1,204 @@
+"""The visitor Socket.IO namespace ``/widget``.
+
+Every handler answers through the Socket.IO acknowledgement: ``{"ok": true, ...}`` or
+``{"ok": false, "error": {"message", "field"}}``. A chat message is acknowledged only
+after it is committed; a resend with the same ``client_id`` gets the same acknowledgement.
+"""
+import threading
+import time
+from collections import defaultdict, deque
+
+from flask import current_app, request
+from flask_socketio import join_room
+
+from helpdesk import events
+from helpdesk.actions import ActionError
+from helpdesk.actions.messages import mark_read, receive_customer_message
+from helpdesk.actions.visitors import (
+    end_chat,
+    ensure_contact,
+    identify,
+    rate_ticket,
+    record_page_view,
+    set_attributes,
+)
+from helpdesk.extensions import db, socketio
+from helpdesk.models import Store, Ticket, Visitor
+from helpdesk.schemas import PublicMessageSchema
+from inbox.presence import store_is_online
+from widgets import history
+from widgets.tokens import visitor_from_token
+
+NS = events.WIDGET_NS
+
+#: A visitor may send this many messages per window; more get a visible "slow down".
+FLOOD_MAX_MESSAGES = 20
+FLOOD_WINDOW_SECONDS = 30
+
+_connections = {}  # sid -> visitor id (this process)
+_recent = defaultdict(deque)
+_recent_lock = threading.Lock()
+
+
+def _error(message, field=None, status=400):
+    return {"ok": False, "error": {"message": message, "field": field, "status": status}}
+
+
+def _flooding(uid):
+    now = time.monotonic()
+    with _recent_lock:
+        q = _recent[uid]
+        while q and now - q[0] > FLOOD_WINDOW_SECONDS:
+            q.popleft()
+        if len(q) >= FLOOD_MAX_MESSAGES:
+            return True
+        q.append(now)
+        return False
+
+
+def _visitor():
+    visitor_id = _connections.get(request.sid)
+    return db.session.get(Visitor, visitor_id) if visitor_id else None
+
+
+def handler(event):
+    """Register ``fn`` for ``event``: resolves the visitor, turns ActionErrors into error acks."""
+
+    def register(fn):
+        def wrapped(data=None):
+            visitor = _visitor()
+            if visitor is None:
+                return _error("Your session has ended; reload the page.", status=401)
+            if data is not None and not isinstance(data, dict):
+                return _error("Malformed request.")
+            try:
+                return fn(visitor, data or {})
+            except ActionError as exc:
+                db.session.rollback()
+                return _error(exc.message, exc.field, exc.status)
+
+        socketio.on_event(event, wrapped, namespace=NS)
+        return fn
+
+    return register
+
+
+def on_connect(auth=None):
+    token = (auth or {}).get("token") if isinstance(auth, dict) else None
+    visitor = visitor_from_token(token)
+    if visitor is None:
+        return False  # refused: forged, expired or foreign token
+    _connections[request.sid] = visitor.id
+    join_room(events.visitor_room(visitor.uid))
+    join_room(events.store_visitors_room(visitor.store_id))
+    return True
+
+
+def on_disconnect(reason=None):
+    _connections.pop(request.sid, None)
+
+
+@handler("message")
+def on_message(visitor, data):
+    store = db.session.get(Store, visitor.store_id)
+    body = data.get("body") if isinstance(data.get("body"), str) else ""
+    client_id = data.get("client_id")
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+        return _error("Every message needs a client_id.", "client_id")
+    attachment_ids = data.get("attachments") or []
+    if not isinstance(attachment_ids, list) or not all(isinstance(a, int) for a in attachment_ids):
+        return _error("Unknown attachment.", "attachments")
+    if len(body) > current_app.config["MAX_MESSAGE_LENGTH"]:
+        limit = current_app.config["MAX_MESSAGE_LENGTH"]
+        return _error(f"Messages are limited to {limit} characters.", "body", 413)
+    if _flooding(visitor.uid):
+        return _error("You are sending messages very fast. Please wait a moment.", "body", 429)
+    prechat = data.get("prechat") if isinstance(data.get("prechat"), dict) else {}
+    contact = ensure_contact(
+        store, visitor,
+        name=prechat.get("name") if isinstance(prechat.get("name"), str) else None,
+        email=prechat.get("email") if isinstance(prechat.get("email"), str) else None,
+        order_number=prechat.get("order_number") if isinstance(prechat.get("order_number"), str) else None,
+        topic=prechat.get("topic") if isinstance(prechat.get("topic"), str) else None,
+    )
+    offline = not store_is_online(store)
+    message, created = receive_customer_message(
+        store, contact, "chat", body, client_id=client_id, visitor=visitor,
+        subject=prechat.get("topic") if isinstance(prechat.get("topic"), str) else "",
+        attachment_ids=attachment_ids, offline=offline,
+    )
+    return {"ok": True, "duplicate": not created, "offline": offline,
+            "message": PublicMessageSchema().dump(message)}
+
+
+@handler("resume")
+def on_resume(visitor, data):
+    last_id = data.get("last_id") or 0
+    if not isinstance(last_id, int) or last_id < 0:
+        return _error("last_id must be a message id.", "last_id")
+    ticket = history.current_chat(visitor)
+    return {"ok": True, "messages": history.messages_after(visitor, last_id),
+            "ticket": {"id": ticket.id, "status": str(ticket.status)} if ticket else None}
+
+
+@handler("typing")
+def on_typing(visitor, data):
+    ticket = history.current_chat(visitor)
+    if ticket is not None and not (visitor.contact and visitor.contact.blocked):
+        events.typing(ticket, "contact", bool(data.get("typing")))
+    return {"ok": True}
+
+
+@handler("read")
+def on_read(visitor, data):
+    up_to = data.get("up_to_id")
+    ticket = history.current_chat(visitor)
+    if ticket is None or not isinstance(up_to, int):
+        return {"ok": True, "read": 0}
+    return {"ok": True, "read": mark_read(ticket, "contact", up_to)}
+
+
+@handler("page")
+def on_page(visitor, data):
+    record_page_view(visitor, {"url": data.get("url"), "title": data.get("title"), "referrer": data.get("referrer")})
+    return {"ok": True}
+
+
+@handler("attributes")
+def on_attributes(visitor, data):
+    set_attributes(visitor, data.get("attributes"))
+    return {"ok": True}
+
+
+@handler("identify")
+def on_identify(visitor, data):
+    store = db.session.get(Store, visitor.store_id)
+    contact = identify(store, visitor, customer_id=str(data.get("customer_id") or ""),
+                       signature=str(data.get("signature") or ""),
+                       email=data.get("email") if isinstance(data.get("email"), str) else None,
+                       name=data.get("name") if isinstance(data.get("name"), str) else None)
+    return {"ok": True, "contact_id": contact.id, "messages": history.messages_after(visitor, 0)}
+
+
+@handler("rate")
+def on_rate(visitor, data):
+    ticket_id = data.get("ticket_id")
+    ticket = db.session.get(Ticket, ticket_id) if isinstance(ticket_id, int) else None
+    if ticket is None:
+        return _error("No such conversation.", "ticket_id", 404)
+    rate_ticket(visitor, ticket, data.get("rating"), data.get("reasons") or [], data.get("comment") or "")
+    return {"ok": True}
+
+
+@handler("end")
+def on_end(visitor, data):
+    ticket = history.current_chat(visitor)
+    if ticket is None:
+        return {"ok": True, "ticket_id": None}
+    end_chat(ticket)
+    return {"ok": True, "ticket_id": ticket.id}
+
+
+def init_app(app):
+    socketio.on_event("connect", on_connect, namespace=NS)
+    socketio.on_event("disconnect", on_disconnect, namespace=NS)
