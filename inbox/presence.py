@@ -16,15 +16,22 @@ from helpdesk.models import Agent, Availability, agent_stores
 AWAY_GRACE_SECONDS = 60
 
 
-def available_agents(store_id):
+def _available(store_id):
     restricted = select(agent_stores.c.agent_id).where(agent_stores.c.store_id == store_id)
-    return db.session.scalars(
-        select(Agent).where(
-            Agent.active.is_(True),
-            Agent.availability == Availability.AVAILABLE,
-            (Agent.all_stores.is_(True)) | (Agent.role == "admin") | (Agent.id.in_(restricted)),
-        )
-    ).all()
+    return select(Agent).where(
+        Agent.active.is_(True),
+        Agent.availability == Availability.AVAILABLE,
+        (Agent.all_stores.is_(True)) | (Agent.role == "admin") | (Agent.id.in_(restricted)),
+    )
+
+
+def available_agents(store_id):
+    return db.session.scalars(_available(store_id)).all()
+
+
+def anyone_available(store_id):
+    """One indexed EXISTS: runs on every widget message, so it loads no agent rows."""
+    return bool(db.session.scalar(select(_available(store_id).exists())))
 
 
 def within_business_hours(store, now=None):
@@ -43,4 +50,4 @@ def within_business_hours(store, now=None):
 
 
 def store_is_online(store):
-    return within_business_hours(store) and bool(available_agents(store.id))
+    return within_business_hours(store) and anyone_available(store.id)

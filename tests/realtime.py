@@ -48,8 +48,20 @@ class Recorder:
                 return data
 
     def disconnect(self):
+        """Leave the namespace and drop the transport without waiting for the server's
+        close handshake (the threading test server takes seconds to answer it)."""
         if self.client.connected:
-            self.client.disconnect()
+            from socketio import packet
+
+            self.client._send_packet(self.client.packet_class(packet.DISCONNECT, namespace=self.namespace))
+            self.cut()
+
+    def cut(self):
+        """Simulate a dropped network: the transport dies, no goodbye is sent."""
+        ws = getattr(self.client.eio, "ws", None)
+        if ws is not None:
+            ws.shutdown()
+        self.client.eio.disconnect(abort=True)
 
 
 def visitor_session(base_url, store, token=None):

@@ -35,6 +35,7 @@ NS = events.WIDGET_NS
 FLOOD_MAX_MESSAGES = 20
 FLOOD_WINDOW_SECONDS = 30
 
+_PUBLIC = PublicMessageSchema()
 _connections = {}  # sid -> visitor id (this process)
 _recent = defaultdict(deque)
 _recent_lock = threading.Lock()
@@ -114,7 +115,7 @@ def on_message(visitor, data):
     if _flooding(visitor.uid):
         return _error("You are sending messages very fast. Please wait a moment.", "body", 429)
     prechat = data.get("prechat") if isinstance(data.get("prechat"), dict) else {}
-    contact = ensure_contact(
+    contact = visitor.contact if (visitor.contact is not None and not prechat) else ensure_contact(
         store, visitor,
         name=prechat.get("name") if isinstance(prechat.get("name"), str) else None,
         email=prechat.get("email") if isinstance(prechat.get("email"), str) else None,
@@ -127,8 +128,7 @@ def on_message(visitor, data):
         subject=prechat.get("topic") if isinstance(prechat.get("topic"), str) else "",
         attachment_ids=attachment_ids, offline=offline,
     )
-    return {"ok": True, "duplicate": not created, "offline": offline,
-            "message": PublicMessageSchema().dump(message)}
+    return {"ok": True, "duplicate": not created, "offline": offline, "message": _PUBLIC.dump(message)}
 
 
 @handler("resume")

@@ -104,6 +104,7 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
         meta=meta or {},
         hidden=bool(contact.blocked),
         created_at=now,
+        attachments=[],
     )
     db.session.add(message)
     db.session.flush()
@@ -149,6 +150,7 @@ def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
         client_id=client_id,
         meta=meta or {},
         created_at=now,
+        attachments=[],
     )
     db.session.add(message)
     db.session.flush()
@@ -206,6 +208,7 @@ def add_note(ticket, agent, text, *, client_id=None):
         body_html=text_to_html(text),
         client_id=client_id,
         meta={},
+        attachments=[],
     )
     db.session.add(message)
     db.session.flush()

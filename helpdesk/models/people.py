@@ -51,8 +51,8 @@ class Agent(UserMixin, db.Model):
     last_seen_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
-    teams = db.relationship("Team", secondary=agent_teams, backref="agents", lazy="selectin")
-    stores = db.relationship("Store", secondary=agent_stores, lazy="selectin")
+    teams = db.relationship("Team", secondary=agent_teams, backref="agents")
+    stores = db.relationship("Store", secondary=agent_stores)
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)

@@ -1,0 +1,236 @@
+"""End-to-end chat latency: real Socket.IO visitors sending to agents on the inbox namespace.
+
+For each message: visitor emit -> server commits -> ``message.created`` reaches an agent.
+The same load then runs against a bare Flask-SocketIO relay with no database (the floor).
+
+    python bench/chat_latency.py --visitors 200 --rate 0.5 --duration 30 --async-mode eventlet
+
+The last line is machine-comparable:
+    p50_ms=… p99_ms=… floor_p50_ms=… floor_p99_ms=… msgs_per_s=…
+"""
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+PASSWORD = "bench-password-123"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+def prepare(env, visitors, agents):
+    """Schema, a store, available agents and visitor tokens, made in this process."""
+    os.environ.update(env)
+    from helpdesk import create_app
+    from helpdesk.actions.agents import create_agent, set_availability
+    from helpdesk.cli import upgrade_database
+    from helpdesk.extensions import db
+    from helpdesk.models import Store, Visitor
+    from widgets.tokens import issue
+
+    app = create_app({"JOBS_MODE": "sync"})
+    with app.app_context():
+        upgrade_database()
+        store = Store(name="Bench store", slug=f"bench-{secrets.token_hex(3)}", settings={})
+        db.session.add(store)
+        db.session.commit()
+        emails = []
+        for i in range(agents):
+            agent = create_agent(f"bench{i}-{secrets.token_hex(3)}@bench.test", f"Bench {i}", PASSWORD)
+            set_availability(agent, "available")
+            emails.append(agent.email)
+        rows = [Visitor(store_id=store.id, attributes={}) for _ in range(visitors)]
+        db.session.add_all(rows)
+        db.session.commit()
+        tokens = [issue(v) for v in rows]
+    return emails, tokens
+
+
+async def login(base, email, ua):
+    import re
+
+    import aiohttp
+
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar, headers={"User-Agent": ua}) as http:
+        page = await (await http.get(f"{base}/login")).text()
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        resp = await http.post(f"{base}/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf},
+                               allow_redirects=False)
+        assert resp.status == 302, await resp.text()
+        return "; ".join(f"{c.key}={c.value}" for c in jar)
+
+
+async def run_load(base, agent_cookies, tokens, rate, duration, warmup):
+    import socketio
+
+    ua = "chat-latency-bench"
+    sent_at = {}
+    latencies = []
+    acks = []
+    received = [0]
+    measuring = [False]
+
+    agents = []
+    for cookie in agent_cookies:
+        client = socketio.AsyncClient(reconnection=False)
+
+        async def on_message(data):
+            body = (data.get("message") or {}).get("body_text") or ""
+            t0 = sent_at.get(body)
+            if t0 is not None:
+                received[0] += 1
+                if measuring[0]:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                sent_at.pop(body, None)  # first agent to receive counts
+
+        client.on("message.created", on_message, namespace="/inbox")
+        await client.connect(base, namespaces=["/inbox"], headers={"Cookie": cookie, "User-Agent": ua},
+                             transports=["websocket"])
+        agents.append(client)
+
+    visitors = []
+    for i in range(0, len(tokens), 50):
+        batch = []
+        for token in tokens[i:i + 50]:
+            client = socketio.AsyncClient(reconnection=False)
+            batch.append(client.connect(base, namespaces=["/widget"], auth={"token": token},
+                                        transports=["websocket"]))
+            visitors.append(client)
+        await asyncio.gather(*batch)
+
+    async def visitor_loop(client):
+        interval = 1.0 / rate
+        await asyncio.sleep(random.random() * interval)
+        end = time.perf_counter() + warmup + duration
+        while time.perf_counter() < end:
+            body = f"bench {uuid.uuid4().hex}"
+            sent_at[body] = time.perf_counter()
+            t0 = time.perf_counter()
+            ack = await client.call("message", {"client_id": uuid.uuid4().hex, "body": body},
+                                    namespace="/widget", timeout=30)
+            if measuring[0]:
+                acks.append(((time.perf_counter() - t0) * 1000, bool(ack and ack.get("ok"))))
+            await asyncio.sleep(max(0.0, interval * random.uniform(0.8, 1.2) - (time.perf_counter() - t0)))
+
+    async def switch():
+        await asyncio.sleep(warmup)
+        measuring[0] = True
+        received[0] = 0
+
+    started = time.perf_counter()
+    await asyncio.gather(switch(), *(visitor_loop(v) for v in visitors))
+    await asyncio.sleep(1.0)  # let the last deliveries arrive
+    elapsed = time.perf_counter() - started - warmup
+    for client in visitors + agents:
+        await client.disconnect()
+    failed = sum(1 for _ms, ok in acks if not ok)
+    return latencies, received[0] / max(elapsed, 0.001), failed, len(acks)
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, int(round(p / 100 * (len(values) - 1)))))
+    return values[k]
+
+
+def start(cmd, env):
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--visitors", type=int, default=200)
+    parser.add_argument("--agents", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=0.5, help="messages per second per visitor")
+    parser.add_argument("--duration", type=float, default=30, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--async-mode", default="eventlet", choices=["eventlet", "gevent", "threading"])
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--skip-floor", action="store_true")
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="chat-bench-")
+    env = dict(os.environ)
+    env.update({
+        "HELPDESK_INSTANCE_PATH": workdir,
+        "SECRET_KEY": secrets.token_hex(32),
+        "SOCKETIO_ASYNC_MODE": args.async_mode,
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": args.database_url or f"sqlite:///{workdir}/bench.db",
+    })
+    env.pop("REDIS_URL", None)
+    emails, tokens = prepare({k: env[k] for k in ("HELPDESK_INSTANCE_PATH", "SECRET_KEY", "DATABASE_URL")},
+                             args.visitors, args.agents)
+
+    port = free_port()
+    server = start([sys.executable, "-m", "helpdesk.entry", "serve", "--async-mode", args.async_mode,
+                    "--port", str(port), "--no-seed"], env)
+    try:
+        wait_port(port, server)
+        base = f"http://127.0.0.1:{port}"
+
+        async def helpdesk_run():
+            cookies = [await login(base, e, "chat-latency-bench") for e in emails]
+            return await run_load(base, cookies, tokens, args.rate, args.duration, args.warmup)
+
+        lat, mps, failed, total = asyncio.run(helpdesk_run())
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    floor = []
+    if not args.skip_floor:
+        fport = free_port()
+        relay = start([sys.executable, os.path.join(ROOT, "bench", "_relay_server.py"), str(fport), args.async_mode],
+                      env)
+        try:
+            wait_port(fport, relay)
+            fbase = f"http://127.0.0.1:{fport}"
+            floor, _fmps, _ffailed, _ftotal = asyncio.run(
+                run_load(fbase, [""] * args.agents, [""] * args.visitors, args.rate, args.duration, args.warmup))
+        finally:
+            relay.terminate()
+            relay.wait(10)
+
+    print(f"mode={args.async_mode} visitors={args.visitors} agents={args.agents} rate={args.rate}/s "
+          f"duration={args.duration}s database={'sqlite' if not args.database_url else args.database_url.split(':')[0]}")
+    print(f"helpdesk: delivered={len(lat)} acks={total} failed_acks={failed} "
+          f"mean_ms={statistics.fmean(lat) if lat else float('nan'):.2f}")
+    if floor:
+        print(f"floor:    delivered={len(floor)} mean_ms={statistics.fmean(floor):.2f}")
+    print(f"p50_ms={pct(lat, 50):.2f} p99_ms={pct(lat, 99):.2f} floor_p50_ms={pct(floor, 50):.2f} "
+          f"floor_p99_ms={pct(floor, 99):.2f} msgs_per_s={mps:.1f}")
+
+
+if __name__ == "__main__":
+    main()
