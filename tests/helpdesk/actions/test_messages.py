@@ -152,3 +152,23 @@ def test_read_receipts_go_to_the_other_side(sent_events):
     assert mark_read(m.ticket, "agent", m.id) == 1
     assert rooms_of(sent_events, "message.read") == [f"visitor:{visitor.uid}"]
     assert mark_read(m.ticket, "agent", m.id) == 0  # already read: nothing new
+
+
+def test_reply_to_offline_chat_goes_out_by_email_through_the_outbox():
+    from helpdesk.models import OutboxItem
+
+    store = make_store()
+    agent = make_agent(name="Lena")
+    contact = make_contact(store, email="night@example.test")
+    visitor = make_visitor(store, contact)
+    m, _ = receive_customer_message(store, contact, "chat", "Anyone there?", visitor=visitor, offline=True)
+    assert m.ticket.offline
+    reply(m.ticket, agent, "Sorry we missed you: yes, it ships tomorrow.")
+    items = db.session.query(OutboxItem).all()
+    assert len(items) == 1 and items[0].kind == "email"
+    assert items[0].payload["to"] == "night@example.test"
+    assert "ships tomorrow" in items[0].payload["text"]
+    # a live (online) chat reply does not send mail
+    live = receive_customer_message(store, make_contact(store), "chat", "hi")[0].ticket
+    reply(live, agent, "Hello!")
+    assert db.session.query(OutboxItem).count() == 1
