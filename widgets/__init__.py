@@ -2,8 +2,9 @@
 
 
 def init_app(app):
-    from widgets import sockets
+    from widgets import proactive, sockets
     from widgets.views import bp
 
     sockets.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(proactive.bp)

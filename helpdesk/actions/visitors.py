@@ -192,3 +192,14 @@ def end_chat(ticket, *, by_agent=None, by_visitor=None):
     change_status(ticket, TicketStatus.RESOLVED, by_agent)
     events.rating_requested(ticket)
     return ticket
+
+
+@action
+def record_invitation(visitor, rule_id):
+    """A proactive invitation was shown: start the frequency-cap window. Emits
+    ``visitor.updated`` so agents see the shopper was invited."""
+    visitor.last_invited_at = utcnow()
+    visitor.attributes = {**(visitor.attributes or {}), "invited_by_rule": clean_text(rule_id, 64)}
+    db.session.flush()
+    events.visitor_updated(visitor)
+    return visitor

@@ -160,6 +160,8 @@ class Visitor(db.Model):
     current_title = db.Column(db.String(512))
     referrer = db.Column(db.String(2048))
     attributes = db.Column(db.JSON, nullable=False, default=dict)
+    # Proactive invitations are capped per visitor (see widgets/proactive.py).
+    last_invited_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     last_seen_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
