@@ -18,6 +18,7 @@ from helpdesk.actions.messages import add_note, mark_read, reply
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Agent
 from helpdesk.schemas import MessageSchema
+from helpdesk.text import clean_text
 from inbox import queries
 
 NS = events.INBOX_NS
@@ -147,9 +148,34 @@ def on_send(agent, data):
     if data.get("kind") == "note":
         message = add_note(ticket, agent, body, client_id=client_id)
     else:
-        meta = {"product_card": data["product_card"]} if isinstance(data.get("product_card"), dict) else None
+        card = product_card(data["product_card"]) if data.get("product_card") is not None else None
+        meta = {"product_card": card} if card else None
         message = reply(ticket, agent, body, client_id=client_id, attachment_ids=attachments, meta=meta)
     return {"ok": True, "message": MessageSchema().dump(message)}
+
+
+def _link(value):
+    """Only http(s) and same-site relative links may go into a card the widget renders."""
+    value = clean_text(value, 1024) if isinstance(value, str) else ""
+    if value.startswith(("https://", "http://")) or (value.startswith("/") and not value.startswith("//")):
+        return value
+    return None
+
+
+def product_card(data):
+    """A product card as the widget renders it: known keys only, text cleaned, links checked."""
+    if not isinstance(data, dict):
+        raise ActionError("A product card must be an object.", "product_card")
+    title = clean_text(data.get("title"), 255) if isinstance(data.get("title"), str) else ""
+    if not title:
+        raise ActionError("A product card needs a title.", "product_card")
+    price = data.get("price")
+    if isinstance(price, (int, float)) and not isinstance(price, bool):
+        price = str(price)
+    price = clean_text(price, 32) if isinstance(price, str) else None
+    currency = clean_text(data.get("currency"), 3).upper() if isinstance(data.get("currency"), str) else None
+    return {"title": title, "price": price or None, "currency": currency or None,
+            "image_url": _link(data.get("image_url")), "url": _link(data.get("url"))}
 
 
 def init_app(app):

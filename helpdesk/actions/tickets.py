@@ -232,3 +232,17 @@ def update_ticket(ticket, by_agent, **changes):
 
 def touch_preview(ticket, text):
     ticket.last_message_preview = preview(text, 200)
+
+
+def bulk_update(tickets, by_agent, **changes):
+    """Apply the same ``update_ticket`` changes (status, assignee, team, tags) to many tickets
+    from the queue. Each ticket is its own transaction, so one stale ticket (closed meanwhile,
+    say) is reported and does not undo or block the others. Returns ``(updated, errors)`` with
+    ``errors`` as ``[(ticket, ActionError)]``; emits what ``update_ticket`` emits per ticket."""
+    updated, errors = [], []
+    for ticket in tickets:
+        try:
+            updated.append(update_ticket(ticket, by_agent, **changes))
+        except ActionError as exc:
+            errors.append((ticket, exc))
+    return updated, errors

@@ -1,0 +1,412 @@
+// The agents' inbox: wires the queue, the open conversations (tabs), the context panel and
+// the dialogs to the /inbox Socket.IO namespace. Socket.IO delivers at most once, so after
+// every reconnect the page asks `resume` for what it missed and merges it (by message id).
+import { ContextPanel } from './context.js';
+import { Conversation } from './conversation.js';
+import { Dialogs } from './dialogs.js';
+import { Queue } from './queue.js';
+import { announce, api, boot, t } from './util.js';
+
+const CALL_TIMEOUT_MS = 10000;
+const MAX_TABS = 8;
+
+class Inbox {
+  constructor() {
+    this.me = boot.me;
+    this.conversations = new Map();
+    this.order = [];
+    this.active = null;
+    this.lastId = 0;
+    this.connectedOnce = false;
+    this.baseTitle = document.title;
+    this.layout = document.getElementById('layout');
+    this.tabsEl = document.getElementById('conv-tabs');
+    this.panelsEl = document.getElementById('conv-panels');
+    this.emptyEl = document.getElementById('conv-empty');
+    this.queue = new Queue(this);
+    this.contextPanel = new ContextPanel(this);
+    this.dialogs = new Dialogs(this);
+    this.contextPanel.clear();
+    this.bindHeader();
+    this.bindKeys();
+    this.connect();
+    this.queue.load();
+    this.queue.loadCounts();
+    this.restoreTabs();
+    document.addEventListener('visibilitychange', () => this.seenActive());
+    window.addEventListener('focus', () => this.seenActive());
+  }
+
+  // ---- socket --------------------------------------------------------------------------
+
+  connect() {
+    const socket = window.io('/inbox', { transports: ['websocket', 'polling'], withCredentials: true });
+    this.socket = socket;
+    const state = document.getElementById('conn-state');
+    socket.on('connect', () => {
+      state.hidden = true;
+      document.body.dataset.connected = 'true';
+      if (this.connectedOnce) this.resume();
+      this.connectedOnce = true;
+    });
+    socket.on('disconnect', () => {
+      state.hidden = false;
+      document.body.dataset.connected = 'false';
+    });
+    socket.on('connect_error', () => { state.hidden = false; });
+    socket.on('ticket.created', ({ ticket }) => this.onTicketCreated(ticket));
+    socket.on('ticket.updated', ({ ticket, changes }) => this.onTicketUpdated(ticket, changes));
+    socket.on('message.created', ({ message }) => this.onMessage(message));
+    socket.on('message.read', (data) => this.onRead(data));
+    socket.on('typing', (data) => this.onTyping(data));
+    socket.on('handoff.received', (data) => this.onHandoff(data));
+    socket.on('note.mention', ({ message }) => this.onMention(message));
+    socket.on('contact.updated', ({ contact }) => this.contactUpdated(contact));
+    socket.on('visitor.updated', ({ visitor }) => this.contextPanel.visitorUpdated(visitor));
+    socket.on('agent.availability', ({ agent }) => {
+      if (agent.id === this.me.id) document.getElementById('availability').value = agent.availability;
+    });
+  }
+
+  /** Emit with an acknowledgement; retries (same payload, so the same client_id) on timeout. */
+  async call(event, data, retries = 0) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.socket.timeout(CALL_TIMEOUT_MS).emitWithAck(event, data);
+      } catch (err) {
+        if (attempt >= retries) return { ok: false, error: { message: t('not_sent'), status: 0 } };
+      }
+    }
+  }
+
+  noteSeen(id) {
+    if (id > this.lastId) this.lastId = id;
+  }
+
+  async resume() {
+    // Messages missed while disconnected (every visible store), then rejoin ticket rooms.
+    const ack = await this.call('resume', { last_id: this.lastId });
+    if (ack.ok) {
+      for (const message of ack.messages) this.onMessage(message, { replayed: true });
+    }
+    for (const conv of this.conversations.values()) conv.reopen();
+    this.queue.load();
+    this.queue.loadCounts();
+  }
+
+  // ---- events --------------------------------------------------------------------------
+
+  onTicketCreated(ticket) {
+    this.queue.upsert(ticket);
+    this.queue.refreshCounts();
+    const name = ticket.contact ? ticket.contact.display_name : '';
+    this.notify(ticket.channel === 'chat' ? t('notify_new_chat', { name }) : t('notify_new_ticket', { name }),
+      ticket.last_message_preview || ticket.subject || '', ticket.id);
+  }
+
+  onTicketUpdated(ticket) {
+    this.queue.upsert(ticket);
+    this.queue.refreshCounts();
+    const conv = this.conversations.get(ticket.id);
+    if (conv) conv.setTicket(ticket);
+    if (conv && conv.context) conv.context.ticket = ticket;
+  }
+
+  onMessage(message, { replayed = false } = {}) {
+    this.noteSeen(message.id);
+    const conv = this.conversations.get(message.ticket_id);
+    const added = conv ? conv.merge([message]) : 1;
+    const fromContact = message.author_type === 'contact' && message.kind === 'message';
+    if (!fromContact || !added) return;
+    const seen = conv && conv.isSeen();
+    if (!seen) this.queue.bumpUnread(message.ticket_id);
+    this.queue.refreshCounts();
+    const name = message.author ? message.author.name : '';
+    if (!replayed && !seen) this.notify(t('notify_new_message', { name }), message.body_text, message.ticket_id);
+    if (!replayed) announce(t('announce_message', { name, text: message.body_text.slice(0, 140) }));
+  }
+
+  onRead({ ticket_id: ticketId, up_to_id: upTo, reader }) {
+    const conv = this.conversations.get(ticketId);
+    if (conv && reader === 'contact') conv.markReadByContact(upTo);
+  }
+
+  onTyping({ ticket_id: ticketId, who, typing }) {
+    if (who !== 'contact') return;
+    this.queue.setTyping(ticketId, typing);
+    const conv = this.conversations.get(ticketId);
+    if (conv) conv.setTypingShown(typing);
+  }
+
+  onHandoff({ ticket, handoff }) {
+    this.queue.upsert(ticket);
+    this.queue.refreshCounts();
+    const from = handoff.from_agent ? handoff.from_agent.name : t('system');
+    const title = t('notify_handoff', { agent: from, id: ticket.id });
+    this.notify(title, handoff.note || '', ticket.id, { force: true });
+    this.toast(handoff.note ? `${title}: ${handoff.note}` : title, 'info', {
+      label: t('open'), run: () => this.openTicket(ticket.id),
+    });
+    const conv = this.conversations.get(ticket.id);
+    if (conv) conv.setTicket(ticket);
+  }
+
+  onMention(message) {
+    const name = message.author ? message.author.name : '';
+    this.notify(t('notify_mention', { name }), message.body_text, message.ticket_id, { force: true });
+    this.toast(t('notify_mention', { name }), 'info', { label: t('open'), run: () => this.openTicket(message.ticket_id) });
+  }
+
+  contactUpdated(contact) {
+    this.queue.contactUpdated(contact);
+    this.contextPanel.contactUpdated(contact);
+    for (const conv of this.conversations.values()) {
+      if (conv.ticket && conv.ticket.contact && conv.ticket.contact.id === contact.id) {
+        conv.setTicket({ ...conv.ticket, contact: { ...conv.ticket.contact, ...contact } });
+      }
+    }
+  }
+
+  // ---- conversations (tabs) ------------------------------------------------------------
+
+  activeTicketId() {
+    return this.active;
+  }
+
+  async openTicket(id) {
+    if (!this.conversations.has(id)) {
+      if (this.order.length >= MAX_TABS) this.closeConversation(this.order.find((x) => x !== this.active));
+      const conv = new Conversation(this, id, this.queue.tickets.get(id) || null);
+      if (conv.ticket) conv.setTicket(conv.ticket);
+      this.conversations.set(id, conv);
+      this.order.push(id);
+      this.tabsEl.append(conv.tab);
+      this.panelsEl.append(conv.el);
+      this.activate(id);
+      const ok = await conv.load();
+      if (!ok) this.toast(t('cannot_open'), 'error');
+      this.saveTabs();
+      conv.textarea.focus();
+      return;
+    }
+    this.activate(id);
+    this.conversations.get(id).textarea.focus();
+  }
+
+  activate(id) {
+    if (!this.conversations.has(id)) return;
+    if (this.active && this.active !== id && this.conversations.has(this.active)) {
+      this.conversations.get(this.active).hide();
+    }
+    this.active = id;
+    const conv = this.conversations.get(id);
+    conv.show();
+    this.emptyEl.hidden = true;
+    this.tabsEl.hidden = false;
+    this.contextPanel.render(conv);
+    this.queue.markActive();
+    this.showPane('conv');
+    this.saveTabs();
+  }
+
+  closeConversation(id) {
+    const conv = this.conversations.get(id);
+    if (!conv) return;
+    this.call('close', { ticket_id: id });
+    conv.destroy();
+    this.conversations.delete(id);
+    const index = this.order.indexOf(id);
+    this.order.splice(index, 1);
+    if (this.active === id) {
+      this.active = null;
+      const next = this.order[Math.min(index, this.order.length - 1)];
+      if (next) this.activate(next);
+      else {
+        this.emptyEl.hidden = false;
+        this.tabsEl.hidden = true;
+        this.contextPanel.clear();
+        this.queue.markActive();
+        this.showPane('list');
+      }
+    }
+    this.saveTabs();
+  }
+
+  cycle(step) {
+    if (!this.order.length) return;
+    const index = this.order.indexOf(this.active);
+    const next = this.order[(index + step + this.order.length) % this.order.length];
+    this.activate(next);
+    const conv = this.conversations.get(next);
+    conv.tabBtn.focus();
+  }
+
+  seenActive() {
+    const conv = this.conversations.get(this.active);
+    if (conv) conv.maybeMarkRead();
+  }
+
+  saveTabs() {
+    sessionStorage.setItem('inbox.tabs', JSON.stringify({ order: this.order, active: this.active }));
+  }
+
+  restoreTabs() {
+    let saved = null;
+    try { saved = JSON.parse(sessionStorage.getItem('inbox.tabs') || 'null'); } catch (err) { saved = null; }
+    if (!saved || !Array.isArray(saved.order)) return;
+    for (const id of saved.order.filter(Number.isInteger)) this.openTicket(id);
+    if (saved.active && saved.order.includes(saved.active)) window.setTimeout(() => this.activate(saved.active), 0);
+    if (window.matchMedia('(max-width: 760px)').matches) this.showPane('list');
+  }
+
+  // ---- layout --------------------------------------------------------------------------
+
+  /** Phones show one pane at a time: the list, a conversation or its context. */
+  showPane(pane) {
+    this.layout.dataset.pane = pane;
+    if (pane !== 'context') this.layout.classList.remove('context-open');
+  }
+
+  toggleContext() {
+    const open = !this.layout.classList.contains('context-open');
+    this.layout.classList.toggle('context-open', open);
+    if (window.matchMedia('(max-width: 760px)').matches) this.layout.dataset.pane = open ? 'context' : 'conv';
+    if (open) document.getElementById('context').focus();
+  }
+
+  bindKeys() {
+    document.addEventListener('keydown', (ev) => {
+      const prev = (ev.altKey && ev.key === 'ArrowUp') || (ev.ctrlKey && ev.key === '[');
+      const next = (ev.altKey && ev.key === 'ArrowDown') || (ev.ctrlKey && ev.key === ']');
+      if (prev || next) {
+        ev.preventDefault();
+        this.cycle(next ? 1 : -1);
+        return;
+      }
+      if (ev.altKey && (ev.key === 'w' || ev.key === 'W') && this.active) {
+        ev.preventDefault();
+        this.closeConversation(this.active);
+        return;
+      }
+      const inField = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
+      if (!inField && ev.key === '/' && !ev.ctrlKey && !ev.metaKey) {
+        ev.preventDefault();
+        document.getElementById('search').focus();
+      }
+    });
+    // Arrow keys move between tabs (the ARIA tabs pattern).
+    this.tabsEl.addEventListener('keydown', (ev) => {
+      if (ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') {
+        ev.preventDefault();
+        this.cycle(ev.key === 'ArrowRight' ? 1 : -1);
+      }
+    });
+  }
+
+  // ---- header: availability, notifications ---------------------------------------------
+
+  bindHeader() {
+    const availability = document.getElementById('availability');
+    availability.value = this.me.availability;
+    availability.addEventListener('change', async () => {
+      const wanted = availability.value;
+      try {
+        const me = await api.put('/api/v1/agents/me/availability', { availability: wanted });
+        this.me.availability = me.availability;
+        this.toast(t('availability_set', { status: t(`availability_${me.availability}`) }));
+      } catch (err) {
+        availability.value = this.me.availability;
+        this.toast(err.message, 'error');
+      }
+    });
+    const desktop = document.getElementById('notify-desktop');
+    const sound = document.getElementById('notify-sound');
+    desktop.checked = localStorage.getItem('inbox.notify.desktop') === '1'
+      && 'Notification' in window && Notification.permission === 'granted';
+    sound.checked = localStorage.getItem('inbox.notify.sound') !== '0';
+    desktop.addEventListener('change', async () => {
+      if (desktop.checked && 'Notification' in window && Notification.permission !== 'granted') {
+        const permission = await Notification.requestPermission();
+        if (permission !== 'granted') {
+          desktop.checked = false;
+          this.toast(t('notifications_blocked'), 'error');
+        }
+      }
+      localStorage.setItem('inbox.notify.desktop', desktop.checked ? '1' : '0');
+    });
+    sound.addEventListener('change', () => {
+      localStorage.setItem('inbox.notify.sound', sound.checked ? '1' : '0');
+      if (sound.checked) this.beep();
+    });
+    // Browsers only allow audio after a gesture: create the context on the first one.
+    document.addEventListener('pointerdown', () => this.audioContext(), { once: true });
+    document.getElementById('context-close').addEventListener('click', () => this.toggleContext());
+    document.getElementById('toggle-views').addEventListener('click', (ev) => {
+      const open = this.layout.classList.toggle('views-open');
+      ev.currentTarget.setAttribute('aria-expanded', open ? 'true' : 'false');
+    });
+  }
+
+  audioContext() {
+    if (!this.audio && (window.AudioContext || window.webkitAudioContext)) {
+      this.audio = new (window.AudioContext || window.webkitAudioContext)();
+    }
+    return this.audio;
+  }
+
+  beep() {
+    const ctx = this.audioContext();
+    if (!ctx || ctx.state === 'suspended') return;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, ctx.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.3);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.3);
+  }
+
+  notify(title, body, ticketId, { force = false } = {}) {
+    const conv = this.conversations.get(ticketId);
+    if (!force && conv && conv.isSeen()) return;
+    if (localStorage.getItem('inbox.notify.sound') !== '0') this.beep();
+    if (localStorage.getItem('inbox.notify.desktop') === '1' && 'Notification' in window
+        && Notification.permission === 'granted' && (document.visibilityState !== 'visible' || !document.hasFocus())) {
+      const n = new Notification(title, { body: (body || '').slice(0, 200), tag: `ticket-${ticketId}` });
+      n.onclick = () => { window.focus(); this.openTicket(ticketId); n.close(); };
+    }
+  }
+
+  updateTitle() {
+    const n = this.queue.totalUnread();
+    document.title = n ? `(${n}) ${this.baseTitle}` : this.baseTitle;
+  }
+
+  toast(message, kind = 'info', action = null) {
+    const region = document.getElementById(kind === 'error' ? 'toasts-alert' : 'toasts');
+    const item = document.createElement('div');
+    item.className = `toast toast-${kind}`;
+    const text = document.createElement('span');
+    text.textContent = message;
+    item.append(text);
+    if (action) {
+      const btn = document.createElement('button');
+      btn.type = 'button';
+      btn.textContent = action.label;
+      btn.addEventListener('click', () => { action.run(); item.remove(); });
+      item.append(btn);
+    }
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'toast-close';
+    close.textContent = '×';
+    close.setAttribute('aria-label', t('dismiss'));
+    close.addEventListener('click', () => item.remove());
+    item.append(close);
+    region.append(item);
+    window.setTimeout(() => item.remove(), kind === 'error' ? 10000 : 6000);
+  }
+}
+
+window.inbox = new Inbox();

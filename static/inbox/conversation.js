@@ -1,0 +1,608 @@
+// One open conversation: its tab, timeline (messages, internal notes, events), read state,
+// typing indicator, header actions (claim, transfer, status) and the reply box with drafts,
+// saved replies ("/"), attachments and product cards.
+import {
+  announce, api, boot, channelIcon, fmtDateTime, fmtPrice, fmtTime, h, safeUrl, statusLabel, t, uuid,
+} from './util.js';
+
+const TYPING_IDLE_MS = 3000;
+const TYPING_SHOWN_MS = 6000;
+
+let savedReplies = null;
+
+async function loadSavedReplies() {
+  if (savedReplies === null) {
+    try {
+      savedReplies = (await api.get('/api/v1/saved-replies')).items;
+    } catch (err) {
+      savedReplies = [];
+    }
+  }
+  return savedReplies;
+}
+
+function draftKey(id) {
+  return `inbox.draft.${boot.me.id}.${id}`;
+}
+
+/** Fill a saved reply's placeholders from the conversation it goes into. */
+export function fillPlaceholders(body, { contact, agent, attributes }) {
+  const name = (contact && (contact.name || '')) || '';
+  const values = {
+    'contact.first_name': name.split(/\s+/)[0] || '',
+    'contact.name': name,
+    'contact.email': (contact && contact.email) || '',
+    'agent.name': (agent && agent.name) || '',
+    'agent.first_name': ((agent && agent.name) || '').split(/\s+/)[0] || '',
+    order_number: (attributes && attributes.order_number) ? String(attributes.order_number) : '',
+  };
+  return body.replace(/\{\s*([\w.]+)\s*\}/g, (whole, key) => (key in values ? values[key] : whole));
+}
+
+export class Conversation {
+  constructor(app, ticketId, ticket = null) {
+    this.app = app;
+    this.id = ticketId;
+    this.ticket = ticket;
+    this.context = null;
+    this.messages = new Map();
+    this.lastReadSent = 0;
+    this.unseen = 0;
+    this.attachments = [];
+    this.typingSent = false;
+    this.typingTimer = null;
+    this.typingShownTimer = null;
+    this.suggestions = [];
+    this.suggestIndex = 0;
+    this.buildTab();
+    this.buildPanel();
+  }
+
+  // ---- DOM -----------------------------------------------------------------------------
+
+  buildTab() {
+    this.tabBtn = h('button', {
+      type: 'button', role: 'tab', id: `tab-${this.id}`, 'aria-controls': `conv-${this.id}`,
+      'aria-selected': 'false', tabindex: '-1', class: 'tab',
+      onclick: () => this.app.activate(this.id),
+    }, h('span', { class: 'tab-name', text: `#${this.id}` }), h('span', { class: 'tab-dot', hidden: true,
+      'aria-label': t('new_messages') }));
+    this.tabClose = h('button', {
+      type: 'button', class: 'tab-close', 'aria-label': t('close_conversation', { id: this.id }),
+      title: t('close_conversation', { id: this.id }), text: '×',
+      onclick: (ev) => { ev.stopPropagation(); this.app.closeConversation(this.id); },
+    });
+    this.tab = h('div', { class: 'tab-wrap', role: 'presentation', dataset: { ticketId: this.id } },
+      this.tabBtn, this.tabClose);
+  }
+
+  buildPanel() {
+    const tpl = document.getElementById('tpl-conversation');
+    this.el = tpl.content.firstElementChild.cloneNode(true);
+    this.el.id = `conv-${this.id}`;
+    this.el.setAttribute('aria-labelledby', `tab-${this.id}`);
+    this.el.hidden = true;
+    const q = (sel) => this.el.querySelector(sel);
+    this.titleEl = q('.conv-title');
+    this.subEl = q('.conv-sub');
+    this.blockedEl = q('.flag-blocked');
+    this.errorEl = q('.conv-error');
+    this.timeline = q('.timeline');
+    this.typingEl = q('.typing');
+    this.form = q('.composer');
+    this.textarea = q('textarea');
+    this.noteBox = q('[data-field="note"]');
+    this.fileInput = q('input[type="file"]');
+    this.pendingEl = q('.pending-attachments');
+    this.suggestEl = q('.suggest');
+    this.statusSel = q('[data-act="status"]');
+    this.snoozeInput = q('[data-field="snooze"]');
+    this.snoozeBtn = q('[data-act="snooze"]');
+    this.claimBtn = q('[data-act="claim"]');
+    const uid = `c${this.id}`;
+    for (const el of this.el.querySelectorAll('[data-id-suffix]')) el.id = `${el.dataset.idSuffix}-${uid}`;
+    for (const el of this.el.querySelectorAll('[data-for-suffix]')) el.htmlFor = `${el.dataset.forSuffix}-${uid}`;
+    this.suggestEl.id = `suggest-${uid}`;
+    this.textarea.setAttribute('aria-controls', this.suggestEl.id);
+
+    this.textarea.value = localStorage.getItem(draftKey(this.id)) || '';
+    this.claimBtn.addEventListener('click', () => this.claim());
+    q('[data-act="transfer"]').addEventListener('click', () => this.app.dialogs.openTransfer(this));
+    q('[data-act="product"]').addEventListener('click', () => this.app.dialogs.openProducts(this));
+    q('[data-act="back"]').addEventListener('click', () => this.app.showPane('list'));
+    q('[data-act="context"]').addEventListener('click', () => this.app.toggleContext());
+    this.statusSel.addEventListener('change', () => this.statusChosen());
+    this.snoozeBtn.addEventListener('click', () => this.applyStatus('snoozed'));
+    this.noteBox.addEventListener('change', () => this.noteToggled());
+    this.fileInput.addEventListener('change', () => this.uploadFiles());
+    this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.send(); });
+    this.textarea.addEventListener('keydown', (ev) => this.onKey(ev));
+    this.textarea.addEventListener('input', () => this.onInput());
+    this.textarea.addEventListener('blur', () => window.setTimeout(() => this.closeSuggest(), 150));
+  }
+
+  // ---- loading -------------------------------------------------------------------------
+
+  async load() {
+    const [ack] = await Promise.all([
+      this.app.call('open', { ticket_id: this.id }),
+      this.ticket ? null : this.refreshTicket(),
+    ]);
+    if (!ack.ok) {
+      this.showError(ack.error.message);
+      return false;
+    }
+    this.timeline.replaceChildren();
+    this.messages.clear();
+    this.merge(ack.messages, { initial: true });
+    this.loadContext();
+    return true;
+  }
+
+  /** After a reconnect: join the ticket room again and add what was missed. */
+  async reopen() {
+    const ack = await this.app.call('open', { ticket_id: this.id });
+    if (ack.ok) this.merge(ack.messages);
+    this.refreshTicket();
+  }
+
+  async refreshTicket() {
+    try {
+      this.setTicket(await api.get(`/api/v1/tickets/${this.id}`));
+    } catch (err) {
+      this.showError(err.message);
+    }
+  }
+
+  async loadContext() {
+    try {
+      this.context = await api.get(`/inbox/api/tickets/${this.id}/context`);
+      if (this.app.activeTicketId() === this.id) this.app.contextPanel.render(this);
+    } catch (err) { /* the panel shows its own error */ }
+  }
+
+  // ---- header --------------------------------------------------------------------------
+
+  setTicket(ticket) {
+    this.ticket = ticket;
+    const contact = ticket.contact || {};
+    const name = contact.display_name || t('unknown_contact');
+    this.tabBtn.querySelector('.tab-name').textContent = name;
+    this.titleEl.replaceChildren(channelIcon(ticket.channel), h('span', { text: name }));
+    const bits = [`#${ticket.id}`, statusLabel(ticket.status),
+      ticket.assignee ? t('assigned_to', { name: ticket.assignee.name }) : t('unassigned')];
+    if (ticket.status === 'snoozed' && ticket.snoozed_until) bits.push(t('snoozed_until', { time: fmtDateTime(ticket.snoozed_until) }));
+    if (ticket.subject) bits.unshift(ticket.subject);
+    this.subEl.textContent = bits.join(' · ');
+    this.blockedEl.hidden = !contact.blocked;
+    this.claimBtn.hidden = Boolean(ticket.assignee) || ticket.status === 'closed';
+    this.statusSel.value = ticket.status;
+    this.snoozeInput.hidden = true;
+    this.snoozeBtn.hidden = true;
+    const closed = ticket.status === 'closed';
+    this.form.classList.toggle('is-closed', closed);
+    this.form.querySelector('.closed-hint').hidden = !closed;
+  }
+
+  showError(message) {
+    this.errorEl.textContent = message;
+    this.errorEl.hidden = !message;
+    if (message) {
+      window.clearTimeout(this.errorTimer);
+      this.errorTimer = window.setTimeout(() => { this.errorEl.hidden = true; }, 10000);
+    }
+  }
+
+  async claim() {
+    this.showError('');
+    try {
+      this.setTicket(await api.post(`/api/v1/tickets/${this.id}/claim`));
+      this.app.toast(t('claimed'));
+    } catch (err) {
+      this.showError(err.message);
+      this.refreshTicket();
+    }
+  }
+
+  statusChosen() {
+    const value = this.statusSel.value;
+    if (value === 'snoozed') {
+      this.snoozeInput.hidden = false;
+      this.snoozeBtn.hidden = false;
+      if (!this.snoozeInput.value) {
+        const d = new Date(Date.now() + 3600 * 1000);
+        d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+        this.snoozeInput.value = d.toISOString().slice(0, 16);
+      }
+      this.snoozeInput.focus();
+      return;
+    }
+    this.applyStatus(value);
+  }
+
+  async applyStatus(status) {
+    const body = { status };
+    if (status === 'snoozed') {
+      if (!this.snoozeInput.value) { this.showError(t('snooze_needs_time')); return; }
+      body.snoozed_until = new Date(this.snoozeInput.value).toISOString();
+    }
+    try {
+      this.setTicket(await api.patch(`/api/v1/tickets/${this.id}`, body));
+      this.showError('');
+    } catch (err) {
+      this.showError(err.message);
+      if (this.ticket) this.statusSel.value = this.ticket.status;
+    }
+  }
+
+  // ---- timeline ------------------------------------------------------------------------
+
+  merge(messages, { initial = false } = {}) {
+    let added = 0;
+    for (const m of messages) {
+      if (m.ticket_id !== this.id) continue;
+      const known = this.messages.get(m.id);
+      this.messages.set(m.id, { ...(known || {}), ...m });
+      const node = this.renderMessage(this.messages.get(m.id));
+      const existing = this.timeline.querySelector(`[data-message-id="${m.id}"]`);
+      if (existing) {
+        existing.replaceWith(node);
+        continue;
+      }
+      added += 1;
+      // Keep id order even when replayed messages arrive after newer live ones.
+      const later = [...this.timeline.querySelectorAll('[data-message-id]')]
+        .find((el) => Number(el.dataset.messageId) > m.id);
+      if (later) later.before(node);
+      else this.timeline.append(node);
+      if (!initial && m.author_type === 'contact' && m.kind === 'message' && !this.isSeen()) this.markUnseen(node);
+    }
+    if (added) this.scrollDown(initial);
+    if (!initial && added) this.setTypingShown(false);
+    this.maybeMarkRead();
+    return added;
+  }
+
+  isSeen() {
+    return this.app.activeTicketId() === this.id && document.visibilityState === 'visible' && document.hasFocus();
+  }
+
+  markUnseen(node) {
+    this.unseen += 1;
+    if (!this.timeline.querySelector('.unread-marker')) {
+      node.before(h('li', { class: 'unread-marker', role: 'separator', text: t('new_messages') }));
+    }
+    this.tabBtn.querySelector('.tab-dot').hidden = false;
+    this.tab.classList.add('has-unread');
+  }
+
+  clearUnseen() {
+    this.unseen = 0;
+    this.tabBtn.querySelector('.tab-dot').hidden = true;
+    this.tab.classList.remove('has-unread');
+  }
+
+  dropUnreadMarker() {
+    const marker = this.timeline.querySelector('.unread-marker');
+    if (marker) marker.remove();
+  }
+
+  scrollDown(force) {
+    const tl = this.timeline;
+    const nearBottom = tl.scrollHeight - tl.scrollTop - tl.clientHeight < 160;
+    if (force || nearBottom) tl.scrollTop = tl.scrollHeight;
+  }
+
+  eventText(m) {
+    const meta = m.meta || {};
+    const agent = m.author ? m.author.name : t('system');
+    switch (meta.event) {
+      case 'assigned':
+        if (meta.claimed) return t('event_claimed', { agent });
+        return meta.assignee_name ? t('event_assigned', { agent, assignee: meta.assignee_name })
+          : t('event_unassigned', { agent });
+      case 'transferred':
+        return t('event_transferred', { agent, target: meta.to_agent_name || meta.to_team_name || '' });
+      case 'status_changed':
+        return t('event_status', { agent, status: statusLabel(meta.status) });
+      default:
+        return m.body_text || meta.event || '';
+    }
+  }
+
+  renderMessage(m) {
+    const time = h('time', { datetime: m.created_at, text: fmtTime(m.created_at), title: fmtDateTime(m.created_at) });
+    if (m.kind === 'event') {
+      const note = m.meta && m.meta.note ? h('q', { class: 'event-note', text: m.meta.note }) : null;
+      return h('li', { class: 'tl-event', dataset: { messageId: m.id } },
+        h('span', { text: this.eventText(m) }), ' ', time, note);
+    }
+    const incoming = m.author_type === 'contact';
+    const isNote = m.kind === 'note';
+    const author = m.author ? m.author.name : t('unknown_contact');
+    const cls = ['tl-msg', incoming ? 'in' : 'out', isNote ? 'note' : ''].join(' ').trim();
+    const head = h('div', { class: 'msg-head' },
+      isNote ? h('span', { class: 'note-label', text: t('internal_note') }) : null,
+      h('span', { class: 'msg-author', text: author }), time);
+    const body = h('div', { class: 'msg-body' });
+    if (this.ticket && this.ticket.channel === 'email' && incoming && /<[a-z]/i.test(m.body_html || '')) {
+      // Email HTML (allowlisted on the server) is still shown only inside a sandboxed frame.
+      body.append(h('iframe', { class: 'email-frame', sandbox: '', srcdoc: m.body_html, title: t('email_body') }));
+    } else {
+      body.innerHTML = m.body_html || ''; // escaped and linkified by helpdesk.text on the server
+    }
+    const card = m.meta && m.meta.product_card ? this.renderCard(m.meta.product_card) : null;
+    const files = (m.attachments || []).map((a) => this.renderAttachment(a));
+    let state = null;
+    if (!incoming && !isNote && m.author_type === 'agent') {
+      const read = Boolean(m.read_at);
+      state = h('span', { class: `msg-state${read ? ' read' : ''}`, text: read ? t('read') : t('delivered') });
+    }
+    return h('li', { class: cls, dataset: { messageId: m.id } }, head,
+      m.body_html ? body : null, card, files.length ? h('div', { class: 'msg-files' }, files) : null, state);
+  }
+
+  renderCard(card) {
+    const url = safeUrl(card.url);
+    const img = safeUrl(card.image_url);
+    return h('div', { class: 'product-card' },
+      img ? h('img', { src: img, alt: '', loading: 'lazy' }) : null,
+      h('div', {},
+        h('strong', { text: card.title || '' }),
+        h('div', { class: 'price', text: fmtPrice(card.price, card.currency) }),
+        url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: t('view_product') }) : null));
+  }
+
+  renderAttachment(a) {
+    const url = safeUrl(a.url);
+    if (a.thumbnail_url && safeUrl(a.thumbnail_url)) {
+      return h('a', { href: url, target: '_blank', rel: 'noopener', class: 'att-thumb' },
+        h('img', { src: safeUrl(a.thumbnail_url), alt: a.filename }));
+    }
+    return h('a', { href: url, target: '_blank', rel: 'noopener', class: 'att-file', text: a.filename });
+  }
+
+  /** The shopper read our messages up to ``upTo``. */
+  markReadByContact(upTo) {
+    const now = new Date().toISOString();
+    for (const m of this.messages.values()) {
+      if (m.id <= upTo && m.author_type === 'agent' && m.kind === 'message' && !m.read_at) {
+        m.read_at = now;
+        const node = this.timeline.querySelector(`[data-message-id="${m.id}"]`);
+        if (node) node.replaceWith(this.renderMessage(m));
+      }
+    }
+  }
+
+  /** Tell the server (and so the shopper) what we have read, when we really see it. */
+  maybeMarkRead() {
+    if (!this.isSeen()) return;
+    let upTo = 0;
+    for (const m of this.messages.values()) {
+      if (m.author_type === 'contact' && m.kind === 'message' && m.id > upTo) upTo = m.id;
+    }
+    this.clearUnseen();
+    this.app.queue.clearUnread(this.id);
+    if (upTo > this.lastReadSent) {
+      this.lastReadSent = upTo;
+      this.app.call('read', { ticket_id: this.id, up_to_id: upTo });
+    }
+  }
+
+  setTypingShown(on) {
+    this.typingEl.hidden = !on;
+    window.clearTimeout(this.typingShownTimer);
+    if (on) this.typingShownTimer = window.setTimeout(() => { this.typingEl.hidden = true; }, TYPING_SHOWN_MS);
+  }
+
+  // ---- composer ------------------------------------------------------------------------
+
+  noteToggled() {
+    const note = this.noteBox.checked;
+    this.form.classList.toggle('as-note', note);
+    this.textarea.placeholder = note ? t('placeholder_note') : t('placeholder_reply');
+    if (note) this.stopTyping();
+  }
+
+  onKey(ev) {
+    if (!this.suggestEl.hidden && this.suggestions.length) {
+      if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+        ev.preventDefault();
+        const n = this.suggestions.length;
+        this.suggestIndex = (this.suggestIndex + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n;
+        this.paintSuggest();
+        return;
+      }
+      if (ev.key === 'Enter' || ev.key === 'Tab') {
+        ev.preventDefault();
+        this.pickSuggestion(this.suggestions[this.suggestIndex]);
+        return;
+      }
+      if (ev.key === 'Escape') {
+        ev.preventDefault();
+        this.closeSuggest();
+        return;
+      }
+    }
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
+      ev.preventDefault();
+      this.send();
+    }
+  }
+
+  onInput() {
+    const value = this.textarea.value;
+    if (value) localStorage.setItem(draftKey(this.id), value);
+    else localStorage.removeItem(draftKey(this.id));
+    if (!this.noteBox.checked && value) this.startTyping();
+    if (!value) this.stopTyping();
+    this.updateSuggest();
+  }
+
+  startTyping() {
+    if (!this.typingSent) {
+      this.typingSent = true;
+      this.app.call('typing', { ticket_id: this.id, typing: true });
+    }
+    window.clearTimeout(this.typingTimer);
+    this.typingTimer = window.setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping() {
+    window.clearTimeout(this.typingTimer);
+    if (this.typingSent) {
+      this.typingSent = false;
+      this.app.call('typing', { ticket_id: this.id, typing: false });
+    }
+  }
+
+  slashToken() {
+    const before = this.textarea.value.slice(0, this.textarea.selectionStart);
+    const match = /(^|\s)\/([\w-]*)$/.exec(before);
+    return match ? { query: match[2].toLowerCase(), start: before.length - match[2].length - 1 } : null;
+  }
+
+  async updateSuggest() {
+    const token = this.slashToken();
+    if (!token) { this.closeSuggest(); return; }
+    const replies = await loadSavedReplies();
+    const q = token.query;
+    this.suggestions = replies.filter((r) => r.shortcut.toLowerCase().startsWith(q)
+      || r.title.toLowerCase().includes(q)).slice(0, 8);
+    this.suggestIndex = 0;
+    this.paintSuggest();
+  }
+
+  paintSuggest() {
+    if (!this.suggestions.length) {
+      this.suggestEl.replaceChildren(h('li', { class: 'suggest-empty', text: t('no_saved_replies') }));
+      this.suggestEl.hidden = false;
+      this.textarea.setAttribute('aria-expanded', 'true');
+      this.textarea.removeAttribute('aria-activedescendant');
+      return;
+    }
+    const items = this.suggestions.map((r, i) => h('li', {
+      id: `${this.suggestEl.id}-${i}`, role: 'option', 'aria-selected': i === this.suggestIndex ? 'true' : 'false',
+      class: i === this.suggestIndex ? 'selected' : '',
+      onmousedown: (ev) => { ev.preventDefault(); this.pickSuggestion(r); },
+    }, h('span', { class: 'suggest-shortcut', text: `/${r.shortcut}` }), h('span', { text: r.title })));
+    this.suggestEl.replaceChildren(...items);
+    this.suggestEl.hidden = false;
+    this.textarea.setAttribute('aria-expanded', 'true');
+    this.textarea.setAttribute('aria-activedescendant', `${this.suggestEl.id}-${this.suggestIndex}`);
+  }
+
+  closeSuggest() {
+    this.suggestEl.hidden = true;
+    this.suggestions = [];
+    this.textarea.setAttribute('aria-expanded', 'false');
+    this.textarea.removeAttribute('aria-activedescendant');
+  }
+
+  pickSuggestion(reply) {
+    const token = this.slashToken();
+    if (!token || !reply) { this.closeSuggest(); return; }
+    const text = fillPlaceholders(reply.body, {
+      contact: (this.context && this.context.contact) || (this.ticket && this.ticket.contact),
+      agent: boot.me,
+      attributes: this.context && this.context.attributes,
+    });
+    const value = this.textarea.value;
+    const caret = this.textarea.selectionStart;
+    this.textarea.value = value.slice(0, token.start) + text + value.slice(caret);
+    const pos = token.start + text.length;
+    this.textarea.setSelectionRange(pos, pos);
+    this.closeSuggest();
+    this.onInput();
+    this.textarea.focus();
+  }
+
+  async uploadFiles() {
+    const files = [...this.fileInput.files];
+    this.fileInput.value = '';
+    for (const file of files) {
+      const chip = h('li', { class: 'chip uploading', text: file.name });
+      this.pendingEl.append(chip);
+      const fd = new FormData();
+      fd.append('ticket_id', String(this.id));
+      fd.append('file', file, file.name);
+      try {
+        const att = await api.upload('/inbox/uploads', fd);
+        this.attachments.push(att);
+        chip.classList.remove('uploading');
+        chip.append(' ', h('button', {
+          type: 'button', class: 'chip-remove', 'aria-label': t('remove_attachment', { name: att.filename }), text: '×',
+          onclick: () => {
+            this.attachments = this.attachments.filter((a) => a.id !== att.id);
+            chip.remove();
+          },
+        }));
+      } catch (err) {
+        chip.remove();
+        this.showError(err.message);
+      }
+    }
+  }
+
+  async send(extra = null) {
+    const body = extra ? '' : this.textarea.value.trim();
+    const note = !extra && this.noteBox.checked;
+    const attachments = extra || note ? [] : this.attachments.map((a) => a.id);
+    if (!extra && !body && !attachments.length) return;
+    const payload = { ticket_id: this.id, client_id: uuid(), body, kind: note ? 'note' : 'reply', attachments };
+    if (extra) Object.assign(payload, extra);
+    const button = this.form.querySelector('[type="submit"]');
+    button.disabled = true;
+    this.stopTyping();
+    let ack;
+    try {
+      ack = await this.app.call('send', payload, 3);
+    } finally {
+      button.disabled = false;
+    }
+    if (!ack.ok) {
+      this.showError(ack.error.message);
+      return false;
+    }
+    this.showError('');
+    if (!extra) {
+      this.textarea.value = '';
+      localStorage.removeItem(draftKey(this.id));
+      this.attachments = [];
+      this.pendingEl.replaceChildren();
+    }
+    this.dropUnreadMarker();
+    this.app.noteSeen(ack.message.id);
+    this.merge([ack.message]);
+    this.scrollDown(true);
+    announce(note ? t('note_added') : t('reply_sent'));
+    return true;
+  }
+
+  // ---- visibility ----------------------------------------------------------------------
+
+  show() {
+    this.el.hidden = false;
+    this.tabBtn.setAttribute('aria-selected', 'true');
+    this.tabBtn.tabIndex = 0;
+    this.tab.classList.add('active');
+    this.scrollDown(true);
+    this.maybeMarkRead();
+  }
+
+  hide() {
+    this.el.hidden = true;
+    this.tabBtn.setAttribute('aria-selected', 'false');
+    this.tabBtn.tabIndex = -1;
+    this.tab.classList.remove('active');
+    this.dropUnreadMarker();
+    this.stopTyping();
+    this.closeSuggest();
+  }
+
+  destroy() {
+    this.stopTyping();
+    this.el.remove();
+    this.tab.remove();
+  }
+}

@@ -1,0 +1,127 @@
+"""The inbox in real Chromium: two agents (separate browser contexts) and one shopper (the
+widget's real Socket.IO client). The chat arrives live; A claims it, writes a note the shopper
+never receives, transfers to B with a message; B is notified live and replies; the shopper
+receives the reply. Screenshots at desktop and phone widths are kept as test artifacts."""
+import re
+import uuid
+
+import pytest
+
+from helpdesk.actions.agents import set_availability
+from tests.browser import DESKTOP, PHONE, chromium, screenshot  # noqa: F401 -- fixture
+from tests.factories import PASSWORD, make_agent, make_store
+from tests.realtime import visitor_client, visitor_session
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT = 10_000
+
+
+def sign_in(browser, base_url, agent, viewport):
+    context = browser.new_context(viewport=viewport, locale="en-US")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{base_url}/login?next=/inbox/")
+    page.fill("#email", agent.email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/inbox/$"))
+    page.wait_for_function("document.body.dataset.connected === 'true'", timeout=TIMEOUT)
+    page.js_errors = errors
+    return context, page
+
+
+def test_two_agents_and_a_shopper(live_server, chromium):  # noqa: F811
+    store = make_store("Lingerie & Co")
+    alice = make_agent(name="Alice Able")
+    bob = make_agent(name="Bob Baker")
+    for agent in (alice, bob):
+        set_availability(agent, "available")
+
+    ctx_a, page_a = sign_in(chromium, live_server, alice, DESKTOP)
+    ctx_b, page_b = sign_in(chromium, live_server, bob, DESKTOP)
+    shopper = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    try:
+        # The chat arrives live in A's list, unread.
+        ack = shopper.call("message", {"client_id": uuid.uuid4().hex, "body": "Do you have the red set in M?",
+                                       "prechat": {"name": "Ira Shopper", "email": "ira@example.test"}})
+        assert ack["ok"], ack
+        ticket_id = ack["message"]["ticket_id"]
+        row_a = page_a.locator(f'.ticket-row[data-ticket-id="{ticket_id}"]')
+        row_a.wait_for(timeout=TIMEOUT)
+        assert "Ira Shopper" in row_a.inner_text()
+        assert row_a.locator(".badge").inner_text() == "1"
+        page_a.wait_for_function("document.title.startsWith('(1)')", timeout=TIMEOUT)
+
+        # A opens and claims it.
+        row_a.locator(".row-open").click()
+        conv_a = page_a.locator(f"#conv-{ticket_id}")
+        conv_a.locator(".tl-msg.in", has_text="red set in M").wait_for(timeout=TIMEOUT)
+        assert not conv_a.locator(".conv-head .flag-blocked").is_visible()
+        conv_a.locator('[data-act="claim"]').click()
+        page_a.wait_for_function(
+            f"document.querySelector('#conv-{ticket_id} .conv-sub').textContent.includes('Alice Able')",
+            timeout=TIMEOUT)
+
+        # A writes an internal note (Enter sends).
+        conv_a.locator('[data-field="note"]').check()
+        conv_a.locator("textarea").fill("SECRET: VIP customer, offer free shipping")
+        conv_a.locator("textarea").press("Enter")
+        conv_a.locator(".tl-msg.note", has_text="VIP customer").wait_for(timeout=TIMEOUT)
+        screenshot(page_a, "inbox-desktop-agent-a.png")
+
+        # A transfers to B with a note for B and a message to the shopper.
+        conv_a.locator('[data-act="transfer"]').click()
+        page_a.wait_for_selector(f'#transfer-agent option[value="{bob.id}"]', state="attached", timeout=TIMEOUT)
+        page_a.select_option("#transfer-agent", str(bob.id))
+        page_a.fill("#transfer-note", "Please take this one, she asked about sizes.")
+        page_a.fill("#transfer-message", "Bob will take over now.")
+        page_a.click('#transfer-form button[type="submit"]')
+        shopper.wait_for("message.created", lambda d: d["message"]["body_text"] == "Bob will take over now.",
+                         timeout=10)
+        conv_a.locator(".tl-event", has_text="transferred it to Bob Baker").wait_for(timeout=TIMEOUT)
+
+        # B is notified live and replies.
+        toast = page_b.locator(".toast", has_text="transferred")
+        toast.wait_for(timeout=TIMEOUT)
+        assert "Please take this one" in toast.inner_text()
+        toast.get_by_role("button", name="Open").click()
+        conv_b = page_b.locator(f"#conv-{ticket_id}")
+        conv_b.locator(".tl-msg.note", has_text="VIP customer").wait_for(timeout=TIMEOUT)
+        conv_b.locator("textarea").fill("Hi Ira, Bob here: yes, the red set is in stock in M.")
+        conv_b.locator("textarea").press("Enter")
+        got = shopper.wait_for("message.created", lambda d: "Bob here" in d["message"]["body_text"], timeout=10)
+        assert got["message"]["author"]["name"] == "Bob Baker"
+        conv_b.locator(".tl-msg.out", has_text="Bob here").wait_for(timeout=TIMEOUT)
+
+        # The shopper reads it: B sees the read receipt live.
+        shopper.call("read", {"up_to_id": got["message"]["id"]})
+        conv_b.locator(".tl-msg.out", has_text="Bob here").locator(".msg-state.read").wait_for(timeout=TIMEOUT)
+        screenshot(page_b, "inbox-desktop-agent-b.png")
+
+        # The note never reached the shopper, live or on replay.
+        seen = []
+        while not shopper.inbox.empty():
+            seen.append(shopper.inbox.get_nowait())
+        assert "SECRET" not in str(seen) and "Please take this one" not in str(seen)
+        assert "SECRET" not in str(shopper.call("resume", {"last_id": 0}))
+
+        # Phone width: the list, then the conversation.
+        ctx_p, page_p = sign_in(chromium, live_server, bob, PHONE)
+        row_p = page_p.locator(f'.ticket-row[data-ticket-id="{ticket_id}"]')
+        row_p.wait_for(timeout=TIMEOUT)
+        screenshot(page_p, "inbox-phone-list.png")
+        row_p.locator(".row-open").click()
+        conv_p = page_p.locator(f"#conv-{ticket_id}")
+        conv_p.locator(".tl-msg.out", has_text="Bob here").wait_for(timeout=TIMEOUT)
+        screenshot(page_p, "inbox-phone-conversation.png")
+        conv_p.locator('[data-act="back"]').click()
+        row_p.wait_for(state="visible", timeout=TIMEOUT)
+        for page in (page_a, page_b, page_p):
+            assert page.js_errors == []
+        ctx_p.close()
+    finally:
+        shopper.disconnect()
+        ctx_a.close()
+        ctx_b.close()
