@@ -55,6 +55,9 @@ def serve_command(host, port, async_mode, no_seed):
         click.echo("")
     if app.config["JOBS_MODE"] == "thread":
         _start_sweeper(app)
+    # Flask's app.run() (threading mode) refuses to start under a `flask` CLI command;
+    # this command is the server, so lift that guard.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False,
                  use_reloader=False, debug=False)
 

@@ -131,7 +131,7 @@ def enqueue_in(seconds, path, *args, **kwargs):
 def _defer(path, args, kwargs, delay):
     from helpdesk.actions import _IN_ACTION
 
-    session = db.session
+    session = db.session()  # the scoped session's current Session (has in_transaction())
     in_action = session.info.get(_IN_ACTION)
     if in_action or session.in_transaction():
         if not session.in_transaction():
