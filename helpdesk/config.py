@@ -11,6 +11,8 @@ import secrets
 #: The README's configuration table is generated from the same descriptions.
 SETTINGS = {
     "HELPDESK_ENV": ("development", str, "`production`, `development` or `testing`."),
+    "HELPDESK_INSTANCE_PATH": (None, str, "Folder for the SQLite file, uploads and the development secret key; "
+                               "default `instance/` in the checkout."),
     "DATABASE_URL": (None, str, "SQLAlchemy URL; default a SQLite file `instance/helpdesk.db` (WAL mode)."),
     "REDIS_URL": (None, str, "Redis URL: jobs go to rq and Socket.IO shares rooms through it. Unset: jobs in-process."),
     "SECRET_KEY": (None, str, "Signs sessions and visitor tokens. Required in production."),
@@ -18,9 +20,10 @@ SETTINGS = {
     "SOCKETIO_ASYNC_MODE": (None, str, "`eventlet`, `gevent` or `threading`; default: what `serve` chooses (eventlet)."),
     "MAX_CONTENT_LENGTH": (10 * 1024 * 1024, int, "Largest request body in bytes (uploads included)."),
     "MAX_MESSAGE_LENGTH": (5000, int, "Longest chat/reply text in characters."),
-    "SMTP_URL": (None, str, "Outgoing mail, `smtp://user:pass@host:port` (`smtps://` for TLS). Unset: mail stays queued."),
+    "SMTP_URL": (None, str, "Outgoing mail: `smtp://user:pass@host:port`, `smtp+starttls://…` or `smtps://…`. "
+                 "Unset: mail stays queued."),
     "MAIL_FROM": ("support@localhost", str, "Default From address of outgoing mail."),
-    "PUBLIC_URL": ("http://127.0.0.1:5000", str, "Base URL printed by `serve` and used in emails and the widget snippet."),
+    "PUBLIC_URL": ("http://127.0.0.1:5000", str, "Public base URL of the helpdesk, used in emails and the widget snippet."),
     "RATELIMIT_STORAGE_URI": (None, str, "Rate-limit storage; default Redis when REDIS_URL is set, else memory."),
     "JOBS_MODE": (None, str, "`rq`, `thread` or `sync`; default rq with REDIS_URL, else thread."),
     "LOG_LEVEL": ("INFO", str, "Python log level."),
@@ -33,8 +36,13 @@ class ConfigError(RuntimeError):
     """The environment describes a configuration the app must not run with."""
 
 
-def _parse_bool(value):
-    return str(value).lower() in {"1", "true", "yes", "on"}
+def settings_table():
+    """The README's configuration table (``python -m helpdesk.config`` prints it)."""
+    rows = ["| Setting | Default | What it does |", "| --- | --- | --- |"]
+    for name, (default, _parser, doc) in SETTINGS.items():
+        shown = "—" if default is None else f"`{default}`"
+        rows.append(f"| `{name}` | {shown} | {doc} |")
+    return "\n".join(rows)
 
 
 def load(instance_path, overrides=None):
@@ -53,7 +61,7 @@ def load(instance_path, overrides=None):
         "TESTING": mode == "testing",
         "SQLALCHEMY_DATABASE_URI": database_url(env["DATABASE_URL"])
         or "sqlite:///" + os.path.join(instance_path, "helpdesk.db"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url(env["DATABASE_URL"])),
         "REDIS_URL": env["REDIS_URL"],
         "UPLOAD_FOLDER": env["UPLOAD_FOLDER"] or os.path.join(instance_path, "uploads"),
         "SOCKETIO_ASYNC_MODE": env["SOCKETIO_ASYNC_MODE"],
@@ -94,6 +102,19 @@ def database_url(url):
     return url
 
 
+def engine_options(url):
+    """Engine options. Connecting is lazy: nothing here touches the network."""
+    options = {
+        "pool_pre_ping": True,
+        # Statement parameters are customer text; keep them out of error messages and logs.
+        "hide_parameters": True,
+    }
+    if url and url.startswith("postgresql"):
+        # A database that does not answer fails a request (and /healthz) in seconds.
+        options["connect_args"] = {"connect_timeout": 5}
+    return options
+
+
 def _secret_key(value, production, instance_path, mode):
     if production:
         if not value or value.lower() in _WEAK_KEYS or len(value) < 32:
@@ -122,3 +143,7 @@ def _secret_key(value, production, instance_path, mode):
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key)
     return key
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -7,6 +7,7 @@ eventlet is deprecated upstream.
 """
 import os
 import sys
+import warnings
 
 
 def _serve_async_mode(argv):
@@ -25,6 +26,9 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     mode = _serve_async_mode(argv)
     if mode == "eventlet":
+        # The deprecation is known and accepted (see the design guide); do not greet every
+        # start with it.
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
         import eventlet
 
         eventlet.monkey_patch()

@@ -28,7 +28,10 @@ def healthz():
     healthy = database == "ok" and redis_state in ("ok", "not configured")
     body = {"status": "ok" if healthy else "degraded", "database": database, "redis": redis_state,
             "jobs": current_app.config["JOBS_MODE"]}
-    return jsonify(body), 200 if healthy else 503
+    response = jsonify(body)
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"  # a load balancer must see the live state
+    return response
 
 
 def init_app(app):
