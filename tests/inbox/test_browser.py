@@ -125,3 +125,104 @@ def test_two_agents_and_a_shopper(live_server, chromium):  # noqa: F811
         shopper.disconnect()
         ctx_a.close()
         ctx_b.close()
+
+
+def test_one_agent_working_several_chats(live_server, chromium):  # noqa: F811
+    from decimal import Decimal
+
+    from helpdesk.actions.saved_replies import create_saved_reply
+    from helpdesk.extensions import db
+    from helpdesk.models import Agent, Contact, Product
+    from tests.browser import TABLET
+
+    store = make_store("Lingerie & Co")
+    db.session.add(Product(store_id=store.id, platform_id="red", title="Red lace set", price=Decimal("59.90"),
+                           currency="EUR", url="https://shop.test/p/red"))
+    db.session.commit()
+    tess = make_agent(name="Tess Agent")
+    set_availability(tess, "available")
+    create_saved_reply(tess, shortcut="thanks", title="Thanks for waiting",
+                       body="Hi {contact.first_name}, I'm {agent.name}. Order {order_number} ships today.")
+
+    ira = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    max_ = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    ctx, page = sign_in(chromium, live_server, tess, DESKTOP)
+    page.on("dialog", lambda dialog: dialog.accept())
+    try:
+        assert ira.call("attributes", {"attributes": {"order_number": "1001"}})["ok"]
+        first = ira.call("message", {"client_id": uuid.uuid4().hex, "body": "Where is my order?",
+                                     "prechat": {"name": "Ira Shopper", "email": "ira@example.test"}})
+        second = max_.call("message", {"client_id": uuid.uuid4().hex, "body": "Any red sets?",
+                                       "prechat": {"name": "Max Buyer", "email": "max@example.test"}})
+        ira_id, max_id = first["message"]["ticket_id"], second["message"]["ticket_id"]
+        for ticket_id in (ira_id, max_id):
+            page.locator(f'.ticket-row[data-ticket-id="{ticket_id}"] .row-open').click()
+            page.locator(f"#conv-{ticket_id} .tl-msg.in").wait_for(timeout=TIMEOUT)
+        conv_ira, conv_max = page.locator(f"#conv-{ira_id}"), page.locator(f"#conv-{max_id}")
+        assert page.locator(".tab-wrap").count() == 2
+
+        # A draft stays with its conversation; Alt+ArrowUp/Down move between tabs.
+        conv_max.locator("textarea").fill("draft for Max")
+        page.keyboard.press("Alt+ArrowUp")
+        assert conv_ira.is_visible() and not conv_max.is_visible()
+        assert conv_ira.locator("textarea").input_value() == ""
+        page.locator("#context-body", has_text="1001").wait_for(timeout=TIMEOUT)
+
+        # "/" offers saved replies; picking one fills the placeholders.
+        conv_ira.locator("textarea").click()
+        conv_ira.locator("textarea").type("/tha")
+        conv_ira.locator('.suggest [role="option"]', has_text="Thanks for waiting").wait_for(timeout=TIMEOUT)
+        conv_ira.locator("textarea").press("Enter")
+        assert conv_ira.locator("textarea").input_value() == "Hi Ira, I'm Tess Agent. Order 1001 ships today."
+        conv_ira.locator("textarea").press("Enter")
+        ira.wait_for("message.created", lambda d: d["message"]["body_text"].startswith("Hi Ira, I'm Tess"), timeout=10)
+
+        page.keyboard.press("Alt+ArrowDown")
+        assert conv_max.is_visible()
+        assert conv_max.locator("textarea").input_value() == "draft for Max"
+
+        # A product card from the store's catalog reaches the shopper as a card.
+        conv_max.locator('[data-act="product"]').click()
+        page.fill("#product-q", "red")
+        page.locator("#product-results .product-row", has_text="Red lace set").get_by_role("button").click()
+        card = max_.wait_for("message.created", lambda d: d["message"].get("card"), timeout=10)["message"]["card"]
+        assert card["title"] == "Red lace set" and card["url"] == "https://shop.test/p/red"
+        conv_max.locator(".product-card", has_text="Red lace set").wait_for(timeout=TIMEOUT)
+
+        # The connection drops; a message sent meanwhile arrives once after reconnecting.
+        page.evaluate("window.inbox.socket.disconnect()")
+        missed = max_.call("message", {"client_id": uuid.uuid4().hex, "body": "Is it lace all over?"})
+        page.evaluate("window.inbox.socket.connect()")
+        conv_max.locator(".tl-msg.in", has_text="lace all over").wait_for(timeout=TIMEOUT)
+        page.wait_for_timeout(300)
+        assert conv_max.locator(f'[data-message-id="{missed["message"]["id"]}"]').count() == 1
+
+        # Block a shopper: flagged in the list and the conversation.
+        page.keyboard.press("Alt+ArrowUp")
+        page.get_by_role("button", name="Block this customer").click()
+        page.locator(f'.ticket-row[data-ticket-id="{ira_id}"] .flag-blocked').wait_for(timeout=TIMEOUT)
+        conv_ira.locator(".conv-head .flag-blocked").wait_for(timeout=TIMEOUT)
+        assert db.session.scalar(db.select(Contact.blocked).where(Contact.email == "ira@example.test")) is True
+
+        page.set_viewport_size(TABLET)
+        screenshot(page, "inbox-tablet-conversation.png")
+        page.set_viewport_size(DESKTOP)
+
+        # Availability from the header.
+        page.select_option("#availability", "away")
+        page.locator(".toast", has_text="away").wait_for(timeout=TIMEOUT)
+        db.session.expire_all()
+        assert db.session.get(Agent, tess.id).availability == "away"
+
+        # Bulk: resolve both from the list; they leave the "Open" list live.
+        page.locator(f'.ticket-row[data-ticket-id="{ira_id}"] .row-select').check()
+        page.locator(f'.ticket-row[data-ticket-id="{max_id}"] .row-select').check()
+        page.select_option('#bulkbar select[name="bulk_status"]', "resolved")
+        page.click('#bulkbar button[value="status"]')
+        page.locator("#queue-empty").wait_for(state="visible", timeout=TIMEOUT)
+        assert "Resolved" in conv_max.locator(".conv-sub").inner_text()
+        assert page.js_errors == []
+    finally:
+        ira.disconnect()
+        max_.disconnect()
+        ctx.close()
