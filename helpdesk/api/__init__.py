@@ -1,4 +1,18 @@
-"""REST API v1."""
+"""REST API v1: JSON over /api/v1, authenticated by Bearer token or the inbox session.
+
+Views are thin: authenticate (auth.py), load input with a schema from helpdesk.schemas
+(errors.py), check store access (access.py), call one action, dump with the output schema.
+Nothing here writes a model or emits an event; the actions do both, after commit.
+The OpenAPI document is served at /api/v1/openapi.json (openapi.py).
+"""
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Routes and hooks register themselves on ``bp`` when imported.
+from helpdesk.api import auth, errors  # noqa: E402
+
+auth.init_blueprint(bp)
+errors.register(bp)
+
+from helpdesk.api import agents, contacts, messages, openapi, saved_replies, tickets  # noqa: E402,F401

@@ -57,7 +57,7 @@ def _schema_name(schema):
     name = cls.__name__[:-6] if cls.__name__.endswith("Schema") and cls.__name__ != "Schema" else cls.__name__
     modifiers = getattr(schema, "only", None) or getattr(schema, "exclude", None)
     if not isinstance(schema, type) and modifiers:
-        name += "Summary"
+        name += "Brief"  # a subset of the full schema, e.g. the contact inside a ticket
     return name
 
 

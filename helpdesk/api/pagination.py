@@ -90,7 +90,8 @@ def page(rows, limit, make_cursor):
 
 class TicketPageSchema(Schema):
     items = fields.List(fields.Nested(TicketSchema))
-    next_cursor = fields.Str(allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null at the end."})
+    next_cursor = fields.Str(allow_none=True,
+                             metadata={"description": "Pass as `cursor` for the next page; null at the end."})
 
 
 class ContactPageSchema(Schema):
