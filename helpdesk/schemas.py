@@ -164,7 +164,7 @@ class TicketCreateArgs(StrictSchema):
     store_id = fields.Int(required=True)
     channel = fields.Str(load_default="api", validate=validate.OneOf(Channel.values()))
     subject = fields.Str(load_default="", validate=validate.Length(max=255))
-    contact_email = fields.Email(required=True)
+    contact_email = fields.Email(required=True, validate=validate.Length(max=254))
     contact_name = fields.Str(load_default="", validate=validate.Length(max=255))
     body = fields.Str(required=True, validate=validate.Length(min=1, max=50000))
     client_id = fields.Str(validate=validate.Length(min=1, max=64))
@@ -218,7 +218,7 @@ class ContactListArgs(StrictSchema):
 
 class ContactUpdateArgs(StrictSchema):
     name = fields.Str(validate=validate.Length(max=255))
-    email = fields.Email(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     phone = fields.Str(allow_none=True, validate=validate.Length(max=40))
     notes = fields.Str(validate=validate.Length(max=10000))
     blocked = fields.Bool()
