@@ -53,7 +53,10 @@ def _attach(message, attachment_ids, uploader):
     ):
         raise ActionError("Unknown attachment.", "attachments")
     for att in rows:
-        att.message_id = message.id
+        # Through the relationship, not the column: messages start with attachments=[]
+        # (no lazy load on the hot path), so the event payload would otherwise miss them.
+        if att not in message.attachments:
+            message.attachments.append(att)
 
 
 @action(retry_on_conflict=True)
