@@ -132,6 +132,18 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
 
 
 @action(retry_on_conflict=True)
+def receive_message_from_address(store, *, email, name, channel, text, subject="", client_id=None, **kwargs):
+    """A message from someone known only by email address (API, email, contact form): find
+    or create the contact and add the message, in ONE transaction, so a refused message
+    leaves no contact behind. Returns ``(message, created)``; emits what
+    ``receive_customer_message`` emits."""
+    from helpdesk.actions.contacts import find_or_create_contact
+
+    contact = find_or_create_contact(store, email=email, name=name or None)
+    return receive_customer_message(store, contact, channel, text, subject=subject, client_id=client_id, **kwargs)
+
+
+@action(retry_on_conflict=True)
 def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
     """An agent answers the customer. Stamps the first response time; on email tickets and
     chats left while offline the answer also goes out by email (outbox). Emits

@@ -1,7 +1,7 @@
 """Saved replies: personal ones any agent keeps; team/store-wide ones admins approve."""
 from helpdesk.actions import ActionError, Forbidden, action
 from helpdesk.extensions import db
-from helpdesk.models import SavedReply
+from helpdesk.models import SavedReply, Store, Team
 from helpdesk.text import clean_text
 
 
@@ -11,8 +11,11 @@ def create_saved_reply(agent, *, shortcut, title, body, personal=True, store_id=
     approved on creation. Emits nothing."""
     if not personal and not agent.is_admin:
         raise Forbidden("Only admins create shared saved replies.", "personal")
-    if store_id is not None and not agent.can_access_store(store_id):
+    if store_id is not None and (db.session.get(Store, store_id) is None or not agent.can_access_store(store_id)):
         raise ActionError("No such store.", "store_id", status=404)
+    team = db.session.get(Team, team_id) if team_id is not None else None
+    if team_id is not None and (team is None or (store_id and team.store_id not in (None, store_id))):
+        raise ActionError("No such team.", "team_id", status=404)
     reply = SavedReply(
         agent_id=agent.id if personal else None,
         store_id=store_id,

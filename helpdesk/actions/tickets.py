@@ -124,6 +124,8 @@ def transfer(ticket, by_agent, *, to_agent=None, to_team=None, note="", message_
         raise ActionError("Choose an agent or a team.", "to_agent_id")
     if to_agent is not None and not to_agent.can_access_store(ticket.store_id):
         raise NotFound("No such agent for this store.", "to_agent_id")
+    if to_team is not None and to_team.store_id not in (None, ticket.store_id):
+        raise NotFound("No such team for this store.", "to_team_id")
     handoff = Handoff(
         ticket_id=ticket.id,
         from_agent_id=by_agent.id if by_agent else None,

@@ -4,9 +4,7 @@ import re
 from flask import url_for
 from sqlalchemy import false, or_, select
 
-from helpdesk.actions import action
-from helpdesk.actions.contacts import find_or_create_contact
-from helpdesk.actions.messages import receive_customer_message
+from helpdesk.actions.messages import receive_message_from_address
 from helpdesk.actions.tickets import claim, transfer, update_ticket
 from helpdesk.api import bp
 from helpdesk.api.access import ID, agent_or_404, restrict_to_stores, store_or_404, team_or_404, ticket_or_404
@@ -89,20 +87,6 @@ def list_tickets():
     return ticket_page(ticket_query(current_agent(), args), args)
 
 
-@action(retry_on_conflict=True)
-def receive_api_message(store, *, email, name, channel, text, subject="", client_id=None):
-    """An integration reports a customer's message: find or create the contact by email and
-    add the message to their open ticket on ``channel`` (or open one), in ONE transaction so
-    a refused message leaves no contact behind. Returns ``(message, created)``; emits what
-    ``receive_customer_message`` emits.
-
-    Composes two actions of helpdesk.actions; it belongs next to them in
-    helpdesk/actions/messages.py once that module is free to change.
-    """
-    contact = find_or_create_contact(store, email=email, name=name or None)
-    return receive_customer_message(store, contact, channel, text, subject=subject, client_id=client_id)
-
-
 @bp.post("/tickets")
 @operation("Report a customer's message: opens a ticket (or continues the contact's open one).",
            body=TicketCreateArgs, response=TicketSchema, status=201,
@@ -111,7 +95,7 @@ def receive_api_message(store, *, email, name, channel, text, subject="", client
 def create_ticket():
     args = load_json(TicketCreateArgs())
     store = store_or_404(args["store_id"], current_agent())
-    message, created = receive_api_message(
+    message, created = receive_message_from_address(
         store, email=args["contact_email"], name=args["contact_name"], channel=args["channel"],
         text=args["body"], subject=args["subject"], client_id=args.get("client_id"),
     )

@@ -123,3 +123,12 @@ def test_merge_contacts_moves_tickets_and_identities(sent_events):
     with pytest.raises(ActionError):
         merge_contacts(target, target, agent)
     assert [e["event"] for e in sent_events if e["event"] == "contact.updated"]
+
+
+def test_transfer_to_another_stores_team_is_refused():
+    store, other = make_store(), make_store()
+    a = make_agent()
+    ticket = make_ticket(store)
+    with pytest.raises(NotFound):
+        transfer(ticket, a, to_team=make_team("Elsewhere", other))
+    assert db.session.get(Ticket, ticket.id).team_id is None
