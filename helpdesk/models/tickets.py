@@ -34,6 +34,8 @@ class Ticket(db.Model):
         db.Index("ix_tickets_queue_team", "team_id", "status", "last_activity_at", "id"),
         db.Index("ix_tickets_queue_status", "status", "last_activity_at", "id"),
         db.Index("ix_tickets_contact_channel", "contact_id", "channel", "status"),
+        # The queue with no status filter ("any status"), newest activity first.
+        db.Index("ix_tickets_activity", "last_activity_at", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -79,6 +81,11 @@ class Message(db.Model):
     __table_args__ = (
         db.UniqueConstraint("ticket_id", "client_id", name="uq_messages_ticket_client_id"),
         db.Index("ix_messages_ticket_id_id", "ticket_id", "id"),
+        # Customer messages no agent has read yet: the queue's unread badges. Small, because
+        # agents read what arrives; partial on both databases.
+        db.Index("ix_messages_unread", "ticket_id",
+                 postgresql_where=db.text("read_at IS NULL AND author_type = 'contact'"),
+                 sqlite_where=db.text("read_at IS NULL AND author_type = 'contact'")),
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 20:32:21.417577
+Create Date: 2026-11-22 21:08:16.612623
 
 """
 from alembic import op
@@ -204,6 +204,7 @@ def upgrade():
     sa.Column('current_title', sa.String(length=512), nullable=True),
     sa.Column('referrer', sa.String(length=2048), nullable=True),
     sa.Column('attributes', sa.JSON(), nullable=False),
+    sa.Column('last_invited_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_visitors_contact_id_contacts'), ondelete='SET NULL'),
@@ -214,6 +215,18 @@ def upgrade():
     with op.batch_alter_table('visitors', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_visitors_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_visitors_store_id'), ['store_id'], unique=False)
+
+    op.create_table('page_views',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('visitor_id', sa.Integer(), nullable=False),
+    sa.Column('url', sa.String(length=2048), nullable=False),
+    sa.Column('title', sa.String(length=512), nullable=False),
+    sa.Column('viewed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['visitor_id'], ['visitors.id'], name=op.f('fk_page_views_visitor_id_visitors'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_page_views'))
+    )
+    with op.batch_alter_table('page_views', schema=None) as batch_op:
+        batch_op.create_index('ix_page_views_visitor_viewed', ['visitor_id', 'viewed_at'], unique=False)
 
     op.create_table('tickets',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -245,6 +258,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_activity', ['last_activity_at', 'id'], unique=False)
         batch_op.create_index('ix_tickets_contact_channel', ['contact_id', 'channel', 'status'], unique=False)
         batch_op.create_index('ix_tickets_queue_assignee', ['assignee_id', 'status', 'last_activity_at', 'id'], unique=False)
         batch_op.create_index('ix_tickets_queue_status', ['status', 'last_activity_at', 'id'], unique=False)
@@ -291,6 +305,7 @@ def upgrade():
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_ticket_id_id', ['ticket_id', 'id'], unique=False)
+        batch_op.create_index('ix_messages_unread', ['ticket_id'], unique=False, postgresql_where=sa.text("read_at IS NULL AND author_type = 'contact'"), sqlite_where=sa.text("read_at IS NULL AND author_type = 'contact'"))
 
     op.create_table('ticket_tags',
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -337,6 +352,7 @@ def downgrade():
 
     op.drop_table('ticket_tags')
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_unread', postgresql_where=sa.text("read_at IS NULL AND author_type = 'contact'"), sqlite_where=sa.text("read_at IS NULL AND author_type = 'contact'"))
         batch_op.drop_index('ix_messages_ticket_id_id')
 
     op.drop_table('messages')
@@ -351,8 +367,13 @@ def downgrade():
         batch_op.drop_index('ix_tickets_queue_status')
         batch_op.drop_index('ix_tickets_queue_assignee')
         batch_op.drop_index('ix_tickets_contact_channel')
+        batch_op.drop_index('ix_tickets_activity')
 
     op.drop_table('tickets')
+    with op.batch_alter_table('page_views', schema=None) as batch_op:
+        batch_op.drop_index('ix_page_views_visitor_viewed')
+
+    op.drop_table('page_views')
     with op.batch_alter_table('visitors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_visitors_store_id'))
         batch_op.drop_index(batch_op.f('ix_visitors_contact_id'))
