@@ -100,7 +100,9 @@ def test_helpdesk_worker_command_delivers(app, rq_mode, smtp_server, database_ur
     item = queue_mail("via helpdesk worker")
     assert rq_mode.count == 1
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPDESK_", "TEST_"))}
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env.update({
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url(),
         "SMTP_URL": smtp_server.url,
