@@ -13,3 +13,4 @@ from helpdesk.models.outbox import OutboxItem  # noqa: F401
 from helpdesk.models.people import Agent, ApiToken, Contact, ContactIdentity, PageView, Team, Visitor, agent_stores, agent_teams  # noqa: F401
 from helpdesk.models.stores import DEFAULT_STORE_SETTINGS, Product, Store  # noqa: F401
 from helpdesk.models.tickets import Attachment, Handoff, Message, SavedReply, Tag, Ticket, ticket_tags  # noqa: F401
+from helpdesk.models.email import EmailAutoReply, EmailHeader, InboundEmail, Mailbox, MailboxFolder  # noqa: F401,E402
