@@ -111,10 +111,20 @@ def _agent_message(message):
     return _MESSAGE.dump(message)
 
 
+def _webhooks(store_id, name, payload):
+    """The store's outgoing webhook subscribers: outbox rows in this same transaction
+    (connectors.webhooks_out picks the subscribers of the event's topic)."""
+    from connectors.webhooks_out import queue_event
+
+    queue_event(store_id, name, payload)
+
+
 # ---- events --------------------------------------------------------------------------
 
 def ticket_created(ticket):
-    _queue("ticket.created", {"ticket": _TICKET.dump(ticket)}, [store_room(ticket.store_id)])
+    payload = {"ticket": _TICKET.dump(ticket)}
+    _queue("ticket.created", payload, [store_room(ticket.store_id)])
+    _webhooks(ticket.store_id, "ticket.created", payload)
 
 
 def ticket_updated(ticket, changes):
@@ -122,6 +132,7 @@ def ticket_updated(ticket, changes):
     payload = {"ticket": _TICKET.dump(ticket), "changes": sorted(changes)}
     rooms = [store_room(ticket.store_id), ticket_room(ticket.id)]
     _queue("ticket.updated", payload, rooms)
+    _webhooks(ticket.store_id, "ticket.rated" if "rating" in changes else "ticket.updated", payload)
     if ticket.visitor_id and "status" in changes:
         _queue("conversation.status", {"ticket_id": ticket.id, "status": str(ticket.status)},
                [visitor_room(ticket.visitor.uid)])
@@ -134,8 +145,12 @@ def message_created(message):
         return
     _queue("message.created", {"message": _agent_message(message)},
            [store_room(ticket.store_id), ticket_room(ticket.id)])
-    if message.kind == MessageKind.MESSAGE and ticket.visitor_id is not None:
-        _queue("message.created", {"message": _visitor_message(message)}, [visitor_room(ticket.visitor.uid)])
+    if message.kind == MessageKind.MESSAGE:
+        public = {"message": _visitor_message(message)}
+        if ticket.visitor_id is not None:
+            _queue("message.created", public, [visitor_room(ticket.visitor.uid)])
+        # Outside systems get what the shopper may see: never notes or timeline events.
+        _webhooks(ticket.store_id, "message.created", public)
 
 
 def message_read(ticket, up_to_id, reader):
@@ -208,3 +223,17 @@ def visitor_updated(visitor):
 def rating_requested(ticket):
     if ticket.visitor_id is not None:
         _queue("rating.requested", {"ticket_id": ticket.id}, [visitor_room(ticket.visitor.uid)])
+
+
+def attribution_changed(attribution, created):
+    """A sale credited to an agent (or its value changed): that agent's devices, the store's
+    agents for the live reports, and the outgoing webhooks."""
+    from helpdesk.schemas import AttributionSchema
+
+    name = "attribution.created" if created else "attribution.updated"
+    payload = {"attribution": AttributionSchema().dump(attribution)}
+    rooms = [store_room(attribution.store_id)]
+    if attribution.agent_id:
+        rooms.insert(0, agent_room(attribution.agent_id))
+    _queue(name, payload, rooms)
+    _webhooks(attribution.store_id, name, payload)

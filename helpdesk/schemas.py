@@ -292,3 +292,74 @@ class NewApiTokenSchema(ApiTokenSchema):
 
 class ApiTokenCreateArgs(StrictSchema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+
+
+# ---- commerce (orders, attribution) -------------------------------------------------------
+
+def format_amount(value):
+    """An exact amount as text with at least two decimals ("149.90", "0.125"); never a float."""
+    if value is None:
+        return None
+    from decimal import Decimal
+
+    value = Decimal(value)
+    text = format(value.normalize(), "f")
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+class Money(fields.Field):
+    """Amounts go out as decimal strings (JSON numbers would pass through floats in clients)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return format_amount(value)
+
+
+class OrderLineSchema(Schema):
+    title = fields.Str()
+    sku = fields.Str(allow_none=True)
+    quantity = fields.Int()
+    unit_price = Money()
+    total = Money()
+    product_id = fields.Int(allow_none=True)
+
+
+class OrderSchema(Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    platform = fields.Str()
+    platform_id = fields.Str()
+    number = fields.Str()
+    contact_id = fields.Int(allow_none=True)
+    status = fields.Str()
+    financial_status = fields.Str(allow_none=True)
+    fulfillment_status = fields.Str(allow_none=True)
+    currency = fields.Str()
+    subtotal = Money()
+    tax = Money()
+    shipping = Money()
+    discount = Money()
+    total = Money()
+    refunded = Money()
+    net_total = Money()
+    url = fields.Str(allow_none=True)
+    placed_at = fields.AwareDateTime()
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    lines = fields.List(fields.Nested(OrderLineSchema))
+
+
+class AttributionSchema(Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    order_id = fields.Int()
+    order_number = fields.Function(lambda a: a.order.number)
+    agent_id = fields.Int(allow_none=True)
+    ticket_id = fields.Int(allow_none=True)
+    contact_id = fields.Int(allow_none=True)
+    rule = fields.Str()
+    status = fields.Str()
+    currency = fields.Str()
+    order_total = Money()
+    amount = Money()
+    interaction_at = fields.AwareDateTime()
+    placed_at = fields.AwareDateTime()

@@ -16,7 +16,8 @@ def normalise_email(email):
 @action
 def find_or_create_contact(store, *, email=None, name=None, phone=None, platform=None, platform_id=None,
                            locale=None):
-    """Return the store's contact with this platform id or email, creating it if new.
+    """Return the store's contact with this platform id, email or (given no email) phone,
+    creating it if new.
 
     Changes: inserts a Contact or fills its missing name/phone. Emits nothing (the ticket
     or message that follows carries the contact).
@@ -34,6 +35,12 @@ def find_or_create_contact(store, *, email=None, name=None, phone=None, platform
     if contact is None and email:
         contact = db.session.scalar(
             select(Contact).where(Contact.store_id == store.id, Contact.email == email,
+                                  Contact.merged_into_id.is_(None)).order_by(Contact.id).limit(1)
+        )
+    if contact is None and phone and not email:
+        # Shops send phone-only customers (SMS checkout); match the number as stored.
+        contact = db.session.scalar(
+            select(Contact).where(Contact.store_id == store.id, Contact.phone == clean_text(phone, 40),
                                   Contact.merged_into_id.is_(None)).order_by(Contact.id).limit(1)
         )
     if contact is None:

@@ -14,3 +14,4 @@ from helpdesk.models.people import Agent, ApiToken, Contact, ContactIdentity, Pa
 from helpdesk.models.stores import DEFAULT_STORE_SETTINGS, Product, Store  # noqa: F401
 from helpdesk.models.tickets import Attachment, Handoff, Message, SavedReply, Tag, Ticket, ticket_tags  # noqa: F401
 from helpdesk.models.email import EmailAutoReply, EmailHeader, InboundEmail, Mailbox, MailboxFolder  # noqa: F401,E402
+from helpdesk.models.commerce import Attribution, CommerceCustomer, Order, OrderLine, OrderRefund, StoreConnector, WebhookAttempt, WebhookDelivery, WebhookSubscription  # noqa: F401
