@@ -1,5 +1,7 @@
 """Read-side queries for agents: what they may see, replay after reconnect."""
-from sqlalchemy import case, exists, func, or_, select
+import re
+
+from sqlalchemy import case, func, or_, select, union
 
 from helpdesk.actions import NotFound
 from helpdesk.extensions import db
@@ -55,36 +57,42 @@ def unread_by_ticket(agent, ticket_ids):
 def view_counts(agent, status=None):
     """Tickets and unread tickets per view (mine, unassigned, all, per team, per store), for the
     sidebar badges. ``status`` narrows like the list's status filter; without it closed tickets
-    are left out. Three grouped queries whatever the number of teams and stores."""
-    has_unread = exists().where(Message.ticket_id == Ticket.id, unread_condition())
-    unread = case((has_unread, 1), else_=0)
-    base = []
+    are left out. Two queries whatever the number of teams and stores: one grouped count over
+    the queue indexes, one over the few tickets with unread messages (partial index
+    ``ix_messages_unread``)."""
+    where = []
     store_ids = agent.accessible_store_ids()
     if store_ids is not None:
-        base.append(Ticket.store_id.in_(store_ids))
-    base.append(Ticket.status == status if status else Ticket.status != TicketStatus.CLOSED)
+        where.append(Ticket.store_id.in_(store_ids))
+    where.append(Ticket.status == status if status else Ticket.status != TicketStatus.CLOSED)
+    mine = case((Ticket.assignee_id == agent.id, 1), else_=0)
+    unassigned = case((Ticket.assignee_id.is_(None), 1), else_=0)
 
-    mine = Ticket.assignee_id == agent.id
-    none = Ticket.assignee_id.is_(None)
-    row = db.session.execute(select(
-        func.count(),
-        func.coalesce(func.sum(unread), 0),
-        func.coalesce(func.sum(case((mine, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((mine & has_unread, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((none, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((none & has_unread, 1), else_=0)), 0),
-    ).select_from(Ticket).where(*base)).one()
-    counts = {
-        "all": {"total": int(row[0]), "unread": int(row[1])},
-        "mine": {"total": int(row[2]), "unread": int(row[3])},
-        "unassigned": {"total": int(row[4]), "unread": int(row[5])},
-    }
-    for column, prefix in ((Ticket.team_id, "team"), (Ticket.store_id, "store")):
-        rows = db.session.execute(
-            select(column, func.count(), func.coalesce(func.sum(unread), 0))
-            .where(*base, column.is_not(None)).group_by(column))
-        for key, total, n_unread in rows:
-            counts[f"{prefix}:{key}"] = {"total": int(total), "unread": int(n_unread)}
+    counts = {}
+
+    def add(key, field, n):
+        entry = counts.setdefault(key, {"total": 0, "unread": 0})
+        entry[field] += n
+
+    for key in ("all", "mine", "unassigned"):
+        add(key, "total", 0)
+    totals = db.session.execute(
+        select(Ticket.store_id, Ticket.team_id, mine.label("mine"), unassigned.label("none"), func.count())
+        .where(*where).group_by(Ticket.store_id, Ticket.team_id, mine, unassigned))
+    unread_ids = select(Message.ticket_id).where(unread_condition())
+    unread = db.session.execute(
+        select(Ticket.store_id, Ticket.team_id, mine.label("mine"), unassigned.label("none"), func.count())
+        .where(*where, Ticket.id.in_(unread_ids)).group_by(Ticket.store_id, Ticket.team_id, mine, unassigned))
+    for field, rows in (("total", totals), ("unread", unread)):
+        for store_id, team_id, is_mine, is_unassigned, n in rows:
+            add("all", field, n)
+            add(f"store:{store_id}", field, n)
+            if team_id is not None:
+                add(f"team:{team_id}", field, n)
+            if is_mine:
+                add("mine", field, n)
+            if is_unassigned:
+                add("unassigned", field, n)
     return counts
 
 
@@ -161,3 +169,75 @@ def product_card(product):
         "image_url": product.image_url,
         "url": product.url,
     }
+
+
+# ---- search ---------------------------------------------------------------------------
+
+#: Phase one of search looks for matches among this many most recent tickets of the view.
+SEARCH_RECENT_WINDOW = 1000
+_TICKET_NUMBER = re.compile(r"^#?(\d{1,9})$")
+
+
+def _ticket_matches(q):
+    """Per-ticket test: subject, contact name/email, message or note text, ``#123``."""
+    from helpdesk.models import Contact
+
+    kinds = [MessageKind.MESSAGE, MessageKind.NOTE]
+    conditions = [
+        Ticket.subject.icontains(q, autoescape=True),
+        select(Contact.id).where(Contact.id == Ticket.contact_id,
+                                 or_(Contact.name.icontains(q, autoescape=True),
+                                     Contact.email.icontains(q, autoescape=True))).exists(),
+        select(Message.id).where(Message.ticket_id == Ticket.id, Message.kind.in_(kinds),
+                                 Message.hidden.is_(False), Message.body_text.icontains(q, autoescape=True)).exists(),
+    ]
+    number = _TICKET_NUMBER.match(q)
+    if number:
+        conditions.append(Ticket.id == int(number.group(1)))
+    return or_(*conditions)
+
+
+def _matching_ids(q):
+    """Ids of every matching ticket, each branch answerable from a (trigram) index."""
+    from helpdesk.models import Contact
+
+    kinds = [MessageKind.MESSAGE, MessageKind.NOTE]
+    branches = [
+        select(Message.ticket_id.label("id")).where(Message.body_text.icontains(q, autoescape=True),
+                                                    Message.kind.in_(kinds), Message.hidden.is_(False)),
+        select(Ticket.id.label("id")).where(Ticket.subject.icontains(q, autoescape=True)),
+        select(Ticket.id.label("id")).join(Contact, Contact.id == Ticket.contact_id).where(
+            or_(Contact.name.icontains(q, autoescape=True), Contact.email.icontains(q, autoescape=True))),
+    ]
+    number = _TICKET_NUMBER.match(q)
+    if number:
+        branches.append(select(Ticket.id.label("id")).where(Ticket.id == int(number.group(1))))
+    return union(*branches)
+
+
+def search_tickets(query, q, limit):
+    """The first ``limit`` tickets of ``query`` (a queue view: filtered, restricted, maybe after a
+    cursor) that match ``q``, newest activity first.
+
+    One query cannot be fast for both kinds of term: a common word matches so many messages
+    that collecting them all is slow, while a rare one makes a scan in activity order read the
+    whole queue. So: (1) test the view's SEARCH_RECENT_WINDOW most recent tickets one by one;
+    if ``limit`` of them match (or the window held the whole view) that is the exact answer;
+    (2) otherwise the term is rare, and its few matches are collected from the indexes
+    (pg_trgm on PostgreSQL) and sorted.
+    """
+    from helpdesk.text import clean_text
+
+    q = clean_text(q, 200)
+    order = (Ticket.last_activity_at.desc(), Ticket.id.desc())
+    recent = (query.with_only_columns(Ticket.id.label("id"), Ticket.last_activity_at.label("at"))
+              .order_by(*order).limit(SEARCH_RECENT_WINDOW).subquery())
+    # Joined in the window's own order, so a common term stops after ``limit`` matches.
+    rows = db.session.scalars(
+        select(Ticket).join(recent, recent.c.id == Ticket.id).where(_ticket_matches(q))
+        .order_by(recent.c.at.desc(), recent.c.id.desc()).limit(limit)
+    ).unique().all()
+    if len(rows) >= limit or db.session.scalar(select(func.count()).select_from(recent)) < SEARCH_RECENT_WINDOW:
+        return rows
+    return db.session.scalars(
+        query.where(Ticket.id.in_(_matching_ids(q))).order_by(*order).limit(limit)).unique().all()

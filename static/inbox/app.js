@@ -16,6 +16,8 @@ class Inbox {
     this.conversations = new Map();
     this.order = [];
     this.active = null;
+    this.previous = null; // shown beside the active one on wide screens
+    this.wide = window.matchMedia('(min-width: 1700px)');
     this.lastId = 0;
     this.connectedOnce = false;
     this.baseTitle = document.title;
@@ -33,6 +35,7 @@ class Inbox {
     this.queue.load();
     this.queue.loadCounts();
     this.restoreTabs();
+    this.wide.addEventListener('change', () => this.arrangeSplit());
     document.addEventListener('visibilitychange', () => this.seenActive());
     window.addEventListener('focus', () => this.seenActive());
   }
@@ -173,6 +176,22 @@ class Inbox {
     return this.active;
   }
 
+  /** Is this conversation on screen (the active one, or the one beside it on wide screens)? */
+  isVisible(id) {
+    return id === this.active || (this.wide.matches && id === this.previous && this.conversations.has(id));
+  }
+
+  arrangeSplit() {
+    const split = this.wide.matches && this.previous !== null && this.conversations.has(this.previous);
+    for (const [id, conv] of this.conversations) {
+      const beside = split && id === this.previous;
+      conv.el.classList.toggle('secondary', beside);
+      if (id !== this.active) conv.el.hidden = !beside;
+      if (beside) conv.maybeMarkRead();
+    }
+    this.panelsEl.classList.toggle('split', split);
+  }
+
   async openTicket(id) {
     if (!this.conversations.has(id)) {
       if (this.order.length >= MAX_TABS) this.closeConversation(this.order.find((x) => x !== this.active));
@@ -197,6 +216,7 @@ class Inbox {
     if (!this.conversations.has(id)) return;
     if (this.active && this.active !== id && this.conversations.has(this.active)) {
       this.conversations.get(this.active).hide();
+      this.previous = this.active;
     }
     this.active = id;
     const conv = this.conversations.get(id);
@@ -206,6 +226,7 @@ class Inbox {
     this.contextPanel.render(conv);
     this.queue.markActive();
     this.showPane('conv');
+    this.arrangeSplit();
     this.saveTabs();
   }
 
@@ -217,6 +238,7 @@ class Inbox {
     this.conversations.delete(id);
     const index = this.order.indexOf(id);
     this.order.splice(index, 1);
+    if (this.previous === id) this.previous = null;
     if (this.active === id) {
       this.active = null;
       const next = this.order[Math.min(index, this.order.length - 1)];
@@ -229,6 +251,7 @@ class Inbox {
         this.showPane('list');
       }
     }
+    this.arrangeSplit();
     this.saveTabs();
   }
 

@@ -8,15 +8,14 @@ import {
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
 
-let savedReplies = null;
+let savedReplies = null; // one shared request (a promise), fetched on first use
 
-async function loadSavedReplies() {
+function loadSavedReplies() {
   if (savedReplies === null) {
-    try {
-      savedReplies = (await api.get('/api/v1/saved-replies')).items;
-    } catch (err) {
-      savedReplies = [];
-    }
+    savedReplies = api.get('/api/v1/saved-replies').then((res) => res.items, () => {
+      savedReplies = null; // try again next time
+      return [];
+    });
   }
   return savedReplies;
 }
@@ -119,6 +118,10 @@ export class Conversation {
     this.textarea.addEventListener('keydown', (ev) => this.onKey(ev));
     this.textarea.addEventListener('input', () => this.onInput());
     this.textarea.addEventListener('blur', () => window.setTimeout(() => this.closeSuggest(), 150));
+    // The conversation shown beside the active one becomes active when used.
+    this.el.addEventListener('focusin', () => {
+      if (this.app.activeTicketId() !== this.id) this.app.activate(this.id);
+    });
   }
 
   // ---- loading -------------------------------------------------------------------------
@@ -264,7 +267,7 @@ export class Conversation {
   }
 
   isSeen() {
-    return this.app.activeTicketId() === this.id && document.visibilityState === 'visible' && document.hasFocus();
+    return this.app.isVisible(this.id) && document.visibilityState === 'visible' && document.hasFocus();
   }
 
   markUnseen(node) {
@@ -463,9 +466,12 @@ export class Conversation {
   }
 
   async updateSuggest() {
-    const token = this.slashToken();
-    if (!token) { this.closeSuggest(); return; }
+    const seq = (this.suggestSeq = (this.suggestSeq || 0) + 1);
+    if (!this.slashToken()) { this.closeSuggest(); return; }
     const replies = await loadSavedReplies();
+    // Typing went on while the replies loaded: only the latest call may paint.
+    const token = this.slashToken();
+    if (seq !== this.suggestSeq || !token) return;
     const q = token.query;
     this.suggestions = replies.filter((r) => r.shortcut.toLowerCase().startsWith(q)
       || r.title.toLowerCase().includes(q)).slice(0, 8);
@@ -493,6 +499,7 @@ export class Conversation {
   }
 
   closeSuggest() {
+    this.suggestSeq = (this.suggestSeq || 0) + 1; // a pending lookup must not reopen it
     this.suggestEl.hidden = true;
     this.suggestions = [];
     this.textarea.setAttribute('aria-expanded', 'false');

@@ -206,7 +206,12 @@ def test_one_agent_working_several_chats(live_server, chromium):  # noqa: F811
 
         page.set_viewport_size(TABLET)
         screenshot(page, "inbox-tablet-conversation.png")
+        # Wide screens show the previous conversation beside the active one.
+        page.set_viewport_size({"width": 1920, "height": 1000})
+        assert conv_ira.is_visible() and conv_max.is_visible()
+        screenshot(page, "inbox-wide-side-by-side.png")
         page.set_viewport_size(DESKTOP)
+        assert conv_ira.is_visible() and not conv_max.is_visible()
 
         # Availability from the header.
         page.select_option("#availability", "away")
