@@ -2,6 +2,7 @@
 body under the webhook's secret), deduplicated on ``X-WC-Webhook-Delivery-ID``, the topic in
 ``X-WC-Webhook-Topic`` (``order.created``...). Creating a webhook in WooCommerce first sends
 an unsigned ping, a form post ``webhook_id=N``; it is answered 200 and not stored."""
+import html
 import re
 
 from connectors.base import (
@@ -66,7 +67,7 @@ def order(data):
             platform_id=text_id(item.get("id")),
             product_platform_id=text_id(item.get("product_id")),
             sku=item.get("sku") or None,
-            title=clean_text(item.get("name"), 255),
+            title=clean_text(html.unescape(item.get("name") or ""), 255),
             quantity=int(item.get("quantity") or 0),
             unit_price=money(item.get("price")),
             total=money(item.get("total")),
@@ -107,7 +108,7 @@ def product(data, default_currency):
     price = data.get("price")
     return ProductRecord(
         platform_id=str(data["id"]),
-        title=clean_text(data.get("name"), 255),
+        title=clean_text(html.unescape(data.get("name") or ""), 255),
         description=_strip_html(data.get("short_description") or data.get("description")),
         price=money(price) if price not in (None, "") else None,
         currency=default_currency,

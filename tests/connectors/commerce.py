@@ -63,7 +63,7 @@ class FakeApi:
                 self._record()
                 path = self.path
                 status, payload = outer.routes.get(path, outer.routes.get(path.split("?")[0], (404, {"status": 404})))
-                data = json.dumps(payload).encode()
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
