@@ -86,6 +86,9 @@ def create_app(overrides=None, *, main=True):
     app.register_blueprint(api_bp)
     inbox_init(app)
     widgets_init(app)
+    from connectors.email import init_app as email_init
+
+    email_init(app)
     from connectors.registry import load as connectors_load
 
     connectors_load(app)

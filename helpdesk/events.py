@@ -153,6 +153,16 @@ def message_created(message):
         _webhooks(ticket.store_id, "message.created", public)
 
 
+def message_updated(message, changes):
+    """A stored message changed after the fact (e.g. the delivery state of its email copy).
+    Agents only: what changes here is internal bookkeeping."""
+    if message.hidden:
+        return
+    ticket = message.ticket
+    _queue("message.updated", {"message": _agent_message(message), "changes": sorted(changes)},
+           [store_room(ticket.store_id), ticket_room(ticket.id)])
+
+
 def message_read(ticket, up_to_id, reader):
     """``reader`` is "agent" or "contact"; read receipts go to the other side."""
     payload = {"ticket_id": ticket.id, "up_to_id": up_to_id, "reader": reader}

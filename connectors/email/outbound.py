@@ -21,6 +21,8 @@ def build_message(payload):
         msg["In-Reply-To"] = payload["in_reply_to"]
     if payload.get("references"):
         msg["References"] = " ".join(payload["references"])
+    if payload.get("reply_to"):
+        msg["Reply-To"] = payload["reply_to"]
     if payload.get("automatic"):
         # Our automatic mail must never start an auto-reply loop.
         msg["Auto-Submitted"] = "auto-replied"
@@ -28,7 +30,27 @@ def build_message(payload):
     msg.set_content(payload.get("text", ""))
     if payload.get("html"):
         msg.add_alternative(payload["html"], subtype="html")
+    for filename, content_type, data in _attachments(payload.get("attachment_ids")):
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     return msg
+
+
+def _attachments(ids):
+    """(filename, content type, bytes) of stored attachments; a file gone from disk is
+    an error worth retrying (a mount coming back), not a silent omission."""
+    if not ids:
+        return []
+    import os
+
+    from helpdesk.extensions import db
+    from helpdesk.models import Attachment
+
+    out = []
+    for att in db.session.query(Attachment).filter(Attachment.id.in_(ids)).order_by(Attachment.id):
+        with open(os.path.join(current_app.config["UPLOAD_FOLDER"], att.storage_path), "rb") as fh:
+            out.append((att.filename, att.content_type, fh.read()))
+    return out
 
 
 def smtp_connection(url, timeout=20):
@@ -45,14 +67,55 @@ def smtp_connection(url, timeout=20):
     return conn
 
 
+def _smtp_url(payload):
+    if payload.get("mailbox_id"):
+        from helpdesk.extensions import db
+        from helpdesk.models import Mailbox
+
+        mailbox = db.session.get(Mailbox, payload["mailbox_id"])
+        if mailbox is not None and mailbox.smtp_url:
+            return mailbox.smtp_url
+    return current_app.config.get("SMTP_URL")
+
+
 @handler("email")
 def send(item):
-    url = current_app.config.get("SMTP_URL")
-    if not url:
-        raise RuntimeError("SMTP_URL is not configured; mail stays queued")
-    msg = build_message(item.payload)
-    with smtp_connection(url) as conn:
-        try:
-            conn.send_message(msg)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
+    """Send one outbox email; the message it copies (``message_ref``) shows the outcome."""
+    payload = item.payload
+    try:
+        url = _smtp_url(payload)
+        if not url:
+            raise RuntimeError("SMTP_URL is not configured; mail stays queued")
+        msg = build_message(payload)
+        with smtp_connection(url) as conn:
+            try:
+                conn.send_message(msg)
+            except smtplib.SMTPRecipientsRefused as exc:
+                raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
+    except Exception as exc:
+        _record(item, exc)
+        raise
+    _record(item, None)
+
+
+def _record(item, exc):
+    message_id = (item.payload or {}).get("message_ref")
+    if not message_id:
+        return
+    from helpdesk.actions.email import record_delivery
+    from workers.outbox import MAX_ATTEMPTS
+
+    if exc is None:
+        status = "sent"
+    elif isinstance(exc, PermanentFailure) or (item.attempts or 0) >= MAX_ATTEMPTS:
+        status = "failed"
+    else:
+        status = "retrying"
+    try:
+        record_delivery(message_id, status, error=None if exc is None else f"{type(exc).__name__}: {exc}",
+                        attempts=item.attempts)
+    except Exception:  # noqa: BLE001 -- the mail went (or not) either way; never send twice
+        import logging
+
+        logging.getLogger(__name__).exception("recording the delivery state failed",
+                                              extra={"outbox_id": item.id})

@@ -19,6 +19,14 @@ ALLOWED_TYPES = {
     "application/pdf",
 }
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+#: Email brings documents of every kind (invoices, spreadsheets, .eml forwards): anything
+#: is kept except executable code, and what the bytes do not reveal is served as a download.
+EMAIL_BLOCKED_TYPES = {
+    "application/x-msdownload", "application/vnd.microsoft.portable-executable", "application/x-executable",
+    "application/x-elf", "application/x-mach-binary", "application/x-sharedlib", "application/x-dosexec",
+    "application/java-archive", "application/x-shockwave-flash",
+}
+EMAIL_MAX_BYTES = 25 * 1024 * 1024
 THUMBNAIL_SIZE = (320, 320)
 
 
@@ -38,23 +46,31 @@ def _thumbnail(data, folder, digest):
 
 
 @action
-def store_upload(store_id, uploaded_by, filename, data, claimed_type=None):
+def store_upload(store_id, uploaded_by, filename, data, claimed_type=None, *, source="upload"):
     """Store uploaded bytes for a later message. Refuses oversize files and files whose
-    bytes are not an allowed type or do not match the claimed type."""
+    bytes are not an allowed type or do not match the claimed type.
+
+    ``source="email"``: an email attachment; any type but executables (EMAIL_BLOCKED_TYPES),
+    up to EMAIL_MAX_BYTES; bytes of no recognisable type are stored as octet-stream."""
     if not data:
         raise ActionError("The file is empty.", "file")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ActionError(f"Files are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.", "file", status=413)
+    limit = EMAIL_MAX_BYTES if source == "email" else MAX_UPLOAD_BYTES
+    if len(data) > limit:
+        raise ActionError(f"Files are limited to {limit // (1024 * 1024)} MB.", "file", status=413)
     kind = filetype.guess(data)
     sniffed = kind.mime if kind else None
-    if sniffed not in ALLOWED_TYPES:
+    if source == "email":
+        if sniffed in EMAIL_BLOCKED_TYPES:
+            raise ActionError("Executable files are not accepted.", "file", status=415)
+        sniffed = sniffed or "application/octet-stream"
+    elif sniffed not in ALLOWED_TYPES:
         raise ActionError("This file type is not allowed (images, videos and PDF only).", "file", status=415)
-    if claimed_type and claimed_type.split(";")[0].strip() not in (sniffed, "application/octet-stream", ""):
+    elif claimed_type and claimed_type.split(";")[0].strip() not in (sniffed, "application/octet-stream", ""):
         raise ActionError("The file's contents do not match its type.", "file", status=415)
     digest = hashlib.sha256(data).hexdigest()
     folder = utcnow().strftime("%Y/%m")
     os.makedirs(os.path.join(current_app.config["UPLOAD_FOLDER"], folder), exist_ok=True)
-    rel = os.path.join(folder, f"{digest}.{kind.extension}")
+    rel = os.path.join(folder, f"{digest}.{kind.extension if kind else 'bin'}")
     path = os.path.join(current_app.config["UPLOAD_FOLDER"], rel)
     if not os.path.exists(path):
         with open(path, "wb") as fh:

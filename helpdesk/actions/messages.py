@@ -61,10 +61,12 @@ def _attach(message, attachment_ids, uploader):
 
 @action(retry_on_conflict=True)
 def receive_customer_message(store, contact, channel, text, *, client_id=None, visitor=None, subject="",
-                             html=None, meta=None, attachment_ids=(), offline=False, ticket=None):
+                             html=None, meta=None, attachment_ids=(), offline=False, ticket=None,
+                             max_length=None):
     """A customer wrote. Appends to the contact's continuable ticket on this channel
     (reopening it if resolved or snoozed) or opens one. A resend with the same
-    ``client_id`` returns the stored message unchanged.
+    ``client_id`` returns the stored message unchanged. ``max_length`` (email, forms):
+    longer text is cut there instead of refused, and an empty text is allowed.
 
     Returns ``(message, created)``. Emits ``ticket.created`` for a new ticket,
     ``message.created`` (agents and the shopper's widget), ``ticket.updated`` on reopen.
@@ -75,7 +77,9 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
     existing = _existing(contact_ticket_ids, client_id)
     if existing is not None:
         return existing, False
-    if not attachment_ids:
+    if max_length is not None:
+        text = clean_text(text, max_length)
+    elif not attachment_ids:
         text = _checked_text(text)
     else:
         text = clean_text(text, current_app.config["MAX_MESSAGE_LENGTH"])
@@ -188,22 +192,9 @@ def _queue_email_copy(ticket, message, agent):
     wants_email = ticket.channel in (Channel.EMAIL, Channel.FORM) or ticket.offline
     if not wants_email or not contact.email or contact.email_failing:
         return
-    from workers import outbox
+    from helpdesk.actions.email import queue_reply_email
 
-    subject = ticket.subject or f"Your conversation with {ticket.store.name}"
-    outbox.add(
-        "email",
-        {
-            "to": contact.email,
-            "to_name": contact.name,
-            "subject": f"Re: {subject} [#{ticket.id}]",
-            "text": message.body_text,
-            "from_name": agent.name,
-            "ticket_id": ticket.id,
-            "message_id": f"<hd-{ticket.id}-{message.id}@helpdesk.local>",
-        },
-        subject_ref=f"message:{message.id}",
-    )
+    queue_reply_email(ticket, message, agent)
 
 
 @action(retry_on_conflict=True)

@@ -47,7 +47,7 @@ def test_agent_reply_on_an_email_ticket_reaches_the_customer_by_smtp(smtp_server
     (received,) = smtp_server.wait_for(1)
     assert received["To"] == "Buyer <buyer@example.test>"
     assert received["Subject"] == f"Re: Parcel [#{message.ticket.id}]"
-    assert "It left our warehouse today." in received.get_content()
+    assert "It left our warehouse today." in received.get_body(("plain",)).get_content()
 
 
 def test_smtp_down_leaves_the_row_pending_with_backoff(smtp_down):

@@ -1,0 +1,146 @@
+"""Mailbox settings for admins: /api/v1/mailboxes. Secrets go in, never come back out:
+the output shows only whether each one is set (``has_imap_password``...), the inbound
+URLs and, once on creation or rotation, the inbound secret itself."""
+from flask import Blueprint, current_app, jsonify
+from flask_babel import gettext as _
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from helpdesk.actions import Forbidden, NotFound
+from helpdesk.actions.email import create_mailbox, update_mailbox
+from helpdesk.api import errors
+from helpdesk.api.access import ID, store_or_404
+from helpdesk.api.auth import authenticate, current_agent
+from helpdesk.api.errors import load_json
+from helpdesk.extensions import csrf, db
+from helpdesk.models import InboundEmail, Mailbox
+from helpdesk.schemas import StrictSchema
+
+bp = Blueprint("email_admin", __name__, url_prefix="/api/v1/mailboxes")
+csrf.exempt(bp)
+bp.before_request(authenticate)
+errors.register(bp)
+
+
+class MailboxSchema(Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    name = fields.Str()
+    address = fields.Str()
+    active = fields.Bool()
+    imap_host = fields.Str(allow_none=True)
+    imap_port = fields.Int(allow_none=True)
+    imap_ssl = fields.Bool()
+    imap_username = fields.Str(allow_none=True)
+    imap_folders = fields.List(fields.Str())
+    auto_reply = fields.Bool()
+    has_imap_password = fields.Function(lambda m: bool(m.imap_password))
+    has_smtp_url = fields.Function(lambda m: bool(m.smtp_url))
+    has_mailgun_signing_key = fields.Function(lambda m: bool(m.mailgun_signing_key))
+    inbound_urls = fields.Method("get_urls")
+    last_polled_at = fields.AwareDateTime(allow_none=True)
+    last_error = fields.Str(allow_none=True)
+
+    def get_urls(self, mailbox):
+        base = f"{current_app.config['PUBLIC_URL']}/inbound/email/{mailbox.inbound_token}"
+        return {"raw": base, "postmark": base + "/postmark", "mailgun": base + "/mailgun",
+                "sendgrid": base + "/sendgrid"}
+
+
+class MailboxArgs(StrictSchema):
+    store_id = fields.Int(required=True)
+    address = fields.Email(required=True, validate=validate.Length(max=254))
+    name = fields.Str(validate=validate.Length(max=120))
+    active = fields.Bool()
+    imap_host = fields.Str(allow_none=True, validate=validate.Length(max=255))
+    imap_port = fields.Int(allow_none=True, validate=validate.Range(min=1, max=65535))
+    imap_ssl = fields.Bool()
+    imap_username = fields.Str(allow_none=True, validate=validate.Length(max=255))
+    imap_password = fields.Str(allow_none=True, load_only=True, validate=validate.Length(max=255))
+    imap_folders = fields.List(fields.Str(validate=validate.Length(min=1, max=255)), validate=validate.Length(max=20))
+    smtp_url = fields.Str(allow_none=True, load_only=True,
+                          validate=validate.Regexp(r"^(smtp|smtps|smtp\+starttls)://", error="Use smtp://, "
+                                                   "smtps:// or smtp+starttls://."))
+    mailgun_signing_key = fields.Str(allow_none=True, load_only=True, validate=validate.Length(max=128))
+    auto_reply = fields.Bool()
+
+
+class MailboxUpdateArgs(MailboxArgs):
+    store_id = fields.Int()
+    address = fields.Email(validate=validate.Length(max=254))
+    rotate_inbound_secret = fields.Bool()
+
+
+class QuarantineSchema(Schema):
+    id = fields.Int()
+    source = fields.Str()
+    status = fields.Str()
+    reason = fields.Str(allow_none=True)
+    sender = fields.Str(allow_none=True)
+    subject = fields.Str(allow_none=True)
+    size = fields.Int()
+    created_at = fields.AwareDateTime()
+
+
+def _admin():
+    agent = current_agent()
+    if not agent.is_admin:
+        raise Forbidden(_("Only admins manage mailboxes."))
+    return agent
+
+
+def _mailbox_or_404(mailbox_id):
+    mailbox = db.session.get(Mailbox, mailbox_id)
+    if mailbox is None:
+        raise NotFound(_("No such mailbox."))
+    return mailbox
+
+
+@bp.get("")
+def list_mailboxes():
+    _admin()
+    rows = db.session.scalars(select(Mailbox).order_by(Mailbox.id)).all()
+    return jsonify({"items": MailboxSchema(many=True).dump(rows)})
+
+
+@bp.post("")
+def create():
+    agent = _admin()
+    args = load_json(MailboxArgs())
+    store = store_or_404(args.pop("store_id"), agent)
+    mailbox = create_mailbox(store, args.pop("address"), **args)
+    body = MailboxSchema().dump(mailbox)
+    body["inbound_secret"] = mailbox.inbound_secret  # shown once; store it in the provider now
+    return jsonify(body), 201
+
+
+@bp.get(f"/<{ID}:mailbox_id>")
+def show(mailbox_id):
+    _admin()
+    return jsonify(MailboxSchema().dump(_mailbox_or_404(mailbox_id)))
+
+
+@bp.patch(f"/<{ID}:mailbox_id>")
+def update(mailbox_id):
+    _admin()
+    mailbox = _mailbox_or_404(mailbox_id)
+    args = load_json(MailboxUpdateArgs())
+    args.pop("store_id", None)
+    args.pop("address", None)
+    rotated = args.get("rotate_inbound_secret")
+    mailbox = update_mailbox(mailbox, **args)
+    body = MailboxSchema().dump(mailbox)
+    if rotated:
+        body["inbound_secret"] = mailbox.inbound_secret
+    return jsonify(body)
+
+
+@bp.get(f"/<{ID}:mailbox_id>/quarantine")
+def quarantined(mailbox_id):
+    _admin()
+    _mailbox_or_404(mailbox_id)
+    rows = db.session.scalars(select(InboundEmail).where(
+        InboundEmail.mailbox_id == mailbox_id,
+        InboundEmail.status.in_([InboundEmail.QUARANTINED, InboundEmail.REFUSED]))
+        .order_by(InboundEmail.id.desc()).limit(200)).all()
+    return jsonify({"items": QuarantineSchema(many=True).dump(rows)})

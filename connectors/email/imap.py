@@ -1,0 +1,105 @@
+"""The IMAP poller: reads every folder of a mailbox by UID, never by \\Seen.
+
+Per folder we keep UIDVALIDITY and the last UID imported. Mail read in another client is
+still imported (the folder is opened read-only and fetched with BODY.PEEK, so we change
+no flags either); a UIDVALIDITY change re-reads the folder and deduplication (Message-ID +
+sender + date) keeps anything from being stored twice. Each message is its own
+transaction: one bad message is quarantined and the next one goes on.
+"""
+import logging
+import socket
+
+from imapclient import IMAPClient
+from sqlalchemy import select
+
+from connectors.email.parser import MAX_EMAIL_BYTES
+from helpdesk.extensions import db
+from helpdesk.models import MailboxFolder, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Messages fetched per round trip.
+FETCH_BATCH = 25
+TIMEOUT = 30
+
+
+def connect(mailbox):
+    client = IMAPClient(mailbox.imap_host, port=mailbox.imap_port or (993 if mailbox.imap_ssl else 143),
+                        ssl=bool(mailbox.imap_ssl), timeout=TIMEOUT)
+    client.login(mailbox.imap_username, mailbox.imap_password or "")
+    return client
+
+
+def _folder_state(mailbox, name):
+    state = db.session.scalar(select(MailboxFolder).where(MailboxFolder.mailbox_id == mailbox.id,
+                                                         MailboxFolder.name == name))
+    if state is None:
+        state = MailboxFolder(mailbox_id=mailbox.id, name=name, last_uid=0)
+        db.session.add(state)
+        db.session.commit()
+    return state
+
+
+def poll(mailbox, client=None):
+    """Import what is new in every folder of ``mailbox``. Returns counts by outcome."""
+    from helpdesk.actions.email import ingest_email, quarantine
+
+    counts = {}
+    own = client is None
+    client = client or connect(mailbox)
+    try:
+        for folder in mailbox.imap_folders or ["INBOX"]:
+            info = client.select_folder(folder, readonly=True)
+            uidvalidity = int(info.get(b"UIDVALIDITY") or 0)
+            state = _folder_state(mailbox, folder)
+            if state.uidvalidity != uidvalidity:
+                if state.uidvalidity is not None:
+                    log.warning("UIDVALIDITY changed; reading the folder again",
+                                extra={"mailbox_id": mailbox.id, "folder": folder})
+                state.uidvalidity, state.last_uid = uidvalidity, 0
+                db.session.commit()
+            last = int(state.last_uid or 0)
+            # "n:*" always matches the highest UID, even when it is below n: filter.
+            uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+            for start in range(0, len(uids), FETCH_BATCH):
+                batch = uids[start:start + FETCH_BATCH]
+                sizes = client.fetch(batch, ["RFC822.SIZE"])
+                small = [u for u in batch if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= MAX_EMAIL_BYTES]
+                bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+                for uid in batch:
+                    key = f"imap:{folder}:{uidvalidity}:{uid}"
+                    if uid not in small:
+                        size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                        log.warning("inbound email refused: too large",
+                                    extra={"mailbox_id": mailbox.id, "uid": uid, "size": size})
+                        outcome = quarantine(mailbox, None, source="imap", delivery_key=key,
+                                             reason=f"message of {size} bytes is over the {MAX_EMAIL_BYTES} "
+                                                    "byte limit (left on the server)").outcome
+                    else:
+                        raw = (bodies.get(uid) or {}).get(b"BODY[]") or b""
+                        try:
+                            outcome = ingest_email(mailbox, raw, source="imap").outcome
+                        except Exception as exc:  # noqa: BLE001 -- never block the mailbox
+                            db.session.rollback()
+                            log.exception("inbound email failed", extra={"mailbox_id": mailbox.id, "uid": uid})
+                            outcome = quarantine(mailbox, raw, source="imap", delivery_key=key,
+                                                 reason=f"internal error: {type(exc).__name__}").outcome
+                    counts[outcome] = counts.get(outcome, 0) + 1
+                    state = db.session.merge(state)
+                    state.last_uid = uid
+                    state.last_synced_at = utcnow()
+                    db.session.commit()
+        mailbox.last_polled_at, mailbox.last_error = utcnow(), None
+        db.session.commit()
+    except (OSError, socket.timeout, IMAPClient.Error) as exc:
+        db.session.rollback()
+        mailbox.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+        db.session.commit()
+        raise
+    finally:
+        if own:
+            try:
+                client.logout()
+            except Exception:  # noqa: BLE001
+                pass
+    return counts

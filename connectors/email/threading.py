@@ -1,0 +1,97 @@
+"""Which ticket an inbound email continues: read-only lookups, all on indexed columns.
+
+Order: In-Reply-To, then References (newest first), then a reply-token address
+(``support+t<id>-<sig>@``), then a ``[#123]`` subject tag. Every candidate must belong to
+the same store and to the sender's contact, so a stranger who quotes someone else's
+Message-ID (or guesses a ticket number) never joins that conversation.
+"""
+import hashlib
+import re
+
+from sqlalchemy import select
+
+from connectors.email import tokens
+from helpdesk.extensions import db
+from helpdesk.models import CONTINUABLE_STATUSES, EmailHeader, Ticket
+
+_SUBJECT_TAG = re.compile(r"\[#(\d{1,10})\]")
+MAX_ID_LENGTH = 255
+
+
+def normalise_id(message_id):
+    """How a Message-ID is stored and looked up: no brackets, long ones hashed."""
+    value = (message_id or "").strip().strip("<>")
+    if len(value) > MAX_ID_LENGTH:
+        return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+    return value
+
+
+def candidates(email):
+    """``[(how, message_id)]`` in the order they are tried."""
+    seen, out = set(), []
+    for how, ids in (("in-reply-to", email.in_reply_to), ("references", list(reversed(email.references)))):
+        for value in ids:
+            key = normalise_id(value)
+            if key and key not in seen:
+                seen.add(key)
+                out.append((how, key))
+    return out
+
+
+def find_ticket(store, email, contact):
+    """``(ticket, how, refused)``: the continuable ticket this email belongs to, how it was
+    found, and the ids of tickets it pointed at that the sender may not join (or that are
+    closed). ``ticket`` is None for a new conversation."""
+    refused = []
+    pointed = []  # (how, ticket_id) in priority order
+    ids = candidates(email)
+    if ids:
+        rows = db.session.execute(
+            select(EmailHeader.rfc_message_id, EmailHeader.ticket_id)
+            .where(EmailHeader.store_id == store.id, EmailHeader.rfc_message_id.in_([k for _, k in ids]))
+        ).all()
+        by_id = {}
+        for rfc_id, ticket_id in rows:
+            by_id.setdefault(rfc_id, ticket_id)
+        pointed += [(how, by_id[key]) for how, key in ids if key in by_id]
+    token_ticket = tokens.ticket_id_from(email.recipients)
+    if token_ticket:
+        pointed.append(("reply-token", token_ticket))
+    tag = _SUBJECT_TAG.search(email.subject or "")
+    if tag:
+        pointed.append(("subject-tag", int(tag.group(1))))
+
+    tried = set()
+    for how, ticket_id in pointed:
+        if ticket_id in tried:
+            continue
+        tried.add(ticket_id)
+        ticket = db.session.get(Ticket, ticket_id)
+        if ticket is None or ticket.store_id != store.id or ticket.contact_id != contact.id:
+            refused.append(ticket_id)
+            continue
+        if ticket.status not in CONTINUABLE_STATUSES:
+            refused.append(ticket_id)  # closed: history; the mail opens a new ticket
+            continue
+        return ticket, how, refused
+    return None, None, refused
+
+
+def header_for(store_id, message_id, direction=None):
+    """The stored email with this Message-ID in the store (ours first when both exist)."""
+    query = select(EmailHeader).where(EmailHeader.store_id == store_id,
+                                      EmailHeader.rfc_message_id == normalise_id(message_id))
+    if direction:
+        query = query.where(EmailHeader.direction == direction)
+    return db.session.scalars(query.order_by(EmailHeader.direction.desc(), EmailHeader.id).limit(1)).first()
+
+
+def thread_ids(ticket_id, limit=20):
+    """``(in_reply_to, references)`` for an email we send on the ticket: the last email on
+    it (theirs or ours) and the chain before it."""
+    rows = db.session.scalars(
+        select(EmailHeader.rfc_message_id).where(EmailHeader.ticket_id == ticket_id)
+        .order_by(EmailHeader.id.desc()).limit(limit)
+    ).all()
+    ids = [f"<{r}>" for r in reversed(rows) if not r.startswith("sha256:")]
+    return (ids[-1] if ids else None), ids

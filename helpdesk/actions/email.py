@@ -1,0 +1,535 @@
+"""The email channel: mailboxes, inbound intake (parse, deduplicate, thread, store),
+bounces and auto-replies, outgoing email copies and their delivery state, the contact form.
+
+Inbound mail becomes messages through ``receive_customer_message`` (which reopens a
+resolved ticket); the email-only bookkeeping (Message-ID map, quarantine, bounces) is here.
+"""
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import formataddr
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from connectors.email import threading as email_threading
+from connectors.email import tokens
+from connectors.email.parser import MAX_EMAIL_BYTES, MalformedEmail, parse
+from helpdesk import events
+from helpdesk.actions import ActionError, action
+from helpdesk.actions.attachments import store_upload
+from helpdesk.actions.contacts import find_or_create_contact, normalise_email
+from helpdesk.actions.messages import receive_customer_message
+from helpdesk.actions.tickets import add_event, open_ticket
+from helpdesk.extensions import db
+from helpdesk.models import (
+    Channel,
+    Contact,
+    EmailAutoReply,
+    EmailHeader,
+    InboundEmail,
+    Mailbox,
+    Message,
+    Ticket,
+    utcnow,
+)
+from helpdesk.text import clean_text, preview
+
+log = logging.getLogger(__name__)
+
+#: Longest email text kept on a message (the rest of a very long mail is in its .eml).
+EMAIL_TEXT_LIMIT = 100_000
+#: Automatic answers per sender address and store within AUTO_REPLY_WINDOW.
+AUTO_REPLY_LIMIT = 3
+AUTO_REPLY_WINDOW = timedelta(hours=1)
+_CID_SRC = re.compile(r"""(src=["'])cid:([^"']+)(["'])""", re.IGNORECASE)
+_REMOTE_IMG = re.compile(r"""<img[^>]+src=["']https?:""", re.IGNORECASE)
+
+
+@dataclass
+class Intake:
+    """What became of one inbound email. ``outcome``: created (new ticket), threaded,
+    duplicate, auto_reply (event on its ticket), bounce, quarantined, refused."""
+
+    outcome: str
+    ticket_id: int = None
+    message_id: int = None
+    reason: str = ""
+    how: str = ""
+
+
+# ---- mailboxes ---------------------------------------------------------------------------
+
+_MAILBOX_FIELDS = ("name", "active", "mailgun_signing_key", "imap_host", "imap_port", "imap_ssl",
+                   "imap_username", "imap_password", "imap_folders", "smtp_url", "auto_reply")
+
+
+@action
+def create_mailbox(store, address, **settings):
+    """A support address for ``store``. Emits nothing (admin configuration)."""
+    address = normalise_email(address)
+    if not address or "@" not in address:
+        raise ActionError(_("Enter an email address."), "address")
+    if db.session.scalar(select(Mailbox.id).where(Mailbox.address == address)):
+        raise ActionError(_("That address already has a mailbox."), "address", status=409)
+    mailbox = Mailbox(store_id=store.id, address=address, imap_folders=["INBOX"])
+    db.session.add(mailbox)
+    _apply(mailbox, settings)
+    db.session.flush()
+    return mailbox
+
+
+@action
+def update_mailbox(mailbox, **changes):
+    """Change a mailbox's settings. A secret given as None or "" is left unchanged (the
+    form never receives it back); ``rotate_inbound_secret=True`` issues a new one."""
+    if changes.pop("rotate_inbound_secret", False):
+        mailbox.inbound_secret = secrets.token_hex(32)
+    _apply(mailbox, changes)
+    db.session.flush()
+    return mailbox
+
+
+def _apply(mailbox, settings):
+    for key, value in settings.items():
+        if key not in _MAILBOX_FIELDS:
+            raise ActionError(f"Unknown mailbox setting {key}.", key)
+        if key in ("imap_password", "mailgun_signing_key", "smtp_url") and not value:
+            continue
+        if key == "imap_folders":
+            value = [clean_text(f, 255) for f in (value or ["INBOX"]) if clean_text(f)] or ["INBOX"]
+        setattr(mailbox, key, value)
+
+
+# ---- inbound -----------------------------------------------------------------------------
+
+@action(retry_on_conflict=True)
+def accept_delivery(mailbox, raw, *, source, delivery_key=None):
+    """A provider (or the raw endpoint) handed us a message: write it down, parse it later.
+
+    Returns ``(row, created)``; a replay of the same ``delivery_key`` returns the first row.
+    An oversized message is refused (row kept, without its body, with the reason). The
+    parsing job is enqueued after commit."""
+    if delivery_key:
+        existing = db.session.scalar(select(InboundEmail).where(
+            InboundEmail.mailbox_id == mailbox.id, InboundEmail.delivery_key == delivery_key[:200]))
+        if existing is not None:
+            return existing, False
+    row = InboundEmail(store_id=mailbox.store_id, mailbox_id=mailbox.id, source=source,
+                       delivery_key=delivery_key[:200] if delivery_key else None, size=len(raw),
+                       status=InboundEmail.PENDING, raw=raw)
+    if len(raw) > MAX_EMAIL_BYTES:
+        row.status, row.raw = InboundEmail.REFUSED, None
+        row.reason = f"message of {len(raw)} bytes is over the {MAX_EMAIL_BYTES} byte limit"
+        log.warning("inbound email refused", extra={"mailbox_id": mailbox.id, "size": len(raw), "source": source})
+    db.session.add(row)
+    db.session.flush()
+    if row.status == InboundEmail.PENDING:
+        from workers import enqueue
+
+        enqueue("workers.email_jobs.process_inbound", row.id)
+    return row, True
+
+
+def process_delivery(row_id):
+    """Parse a stored delivery into a ticket (the job behind ``accept_delivery``). A failure
+    of ours (not of the message) quarantines the row with the error, never loses it."""
+    row = db.session.get(InboundEmail, row_id)
+    if row is None or row.status != InboundEmail.PENDING:
+        return None
+    mailbox = db.session.get(Mailbox, row.mailbox_id)
+    try:
+        return ingest_email(mailbox, row.raw, source=row.source, inbound=row)
+    except Exception as exc:  # noqa: BLE001 -- one bad message never blocks the rest
+        log.exception("inbound email failed", extra={"inbound_id": row_id})
+        return quarantine(mailbox, None, source=row.source, reason=f"internal error: {type(exc).__name__}",
+                          inbound_id=row_id)
+
+
+@action
+def quarantine(mailbox, raw, *, source, reason, delivery_key=None, inbound_id=None, sender=None, subject=None):
+    """Keep a message that cannot become a ticket, with a reason an admin can read."""
+    row = db.session.get(InboundEmail, inbound_id) if inbound_id else None
+    if row is None and delivery_key:
+        row = db.session.scalar(select(InboundEmail).where(InboundEmail.mailbox_id == mailbox.id,
+                                                           InboundEmail.delivery_key == delivery_key[:200]))
+    if row is None:
+        row = InboundEmail(store_id=mailbox.store_id, mailbox_id=mailbox.id, source=source,
+                           delivery_key=delivery_key[:200] if delivery_key else None,
+                           size=len(raw or b""), raw=raw)
+        db.session.add(row)
+    row.status = InboundEmail.QUARANTINED
+    row.reason = clean_text(reason, 500)
+    row.sender = clean_text(sender, 255) or row.sender
+    row.subject = clean_text(subject, 255) or row.subject
+    row.processed_at = utcnow()
+    db.session.flush()
+    log.warning("inbound email quarantined", extra={"mailbox_id": mailbox.id, "inbound_id": row.id,
+                                                     "reason": row.reason})
+    return Intake("quarantined", reason=row.reason)
+
+
+@action(retry_on_conflict=True)
+def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
+    """One inbound email into the queue: parse, drop duplicates, recognise bounces and
+    automatic mail, thread it onto the sender's ticket or open one, store its attachments.
+
+    Changes: contact (found or created), ticket, message, EmailHeader; for bounces the
+    contact's ``email_failing`` and an event on the ticket. Emits what
+    ``receive_customer_message`` emits, ``message.created`` for events and
+    ``contact.updated`` for a failing address. Returns an ``Intake``."""
+    inbound_id = inbound.id if inbound is not None else None
+    try:
+        email = parse(raw)
+    except MalformedEmail as exc:
+        return quarantine(mailbox, raw, source=source, reason=exc.reason, delivery_key=delivery_key,
+                          inbound_id=inbound_id)
+    store = mailbox.store
+    key = email.dedupe_key(raw)
+    seen = db.session.scalar(select(EmailHeader).where(EmailHeader.store_id == store.id,
+                                                       EmailHeader.dedupe_key == key))
+    if seen is not None:
+        result = Intake("duplicate", seen.ticket_id, seen.message_id)
+        _finish(inbound, result)
+        return result
+    if email.from_address in _own_addresses(mailbox):
+        return quarantine(mailbox, raw, source=source, reason="sent from this mailbox's own address (loop)",
+                          delivery_key=delivery_key, inbound_id=inbound_id, sender=email.from_address,
+                          subject=email.subject)
+    if email.bounce is not None:
+        result = _bounce(mailbox, email, key)
+        if result is None:
+            return quarantine(mailbox, raw, source=source, reason="bounce for a message we do not know",
+                              delivery_key=delivery_key, inbound_id=inbound_id, sender=email.from_address,
+                              subject=email.subject)
+        _finish(inbound, result)
+        return result
+
+    contact = find_or_create_contact(store, email=email.from_address, name=email.from_name or None)
+    ticket, how, refused = email_threading.find_ticket(store, email, contact)
+    if ticket is not None and email.is_automatic and not email.loop_reason.startswith("list"):
+        # An out-of-office answering our reply: shown on the ticket, never reopens it.
+        event = add_event(ticket, "auto_reply", text=preview(email.text or email.subject, 500),
+                          sender=email.from_address, reason=email.loop_reason, subject=email.subject)
+        _record_header(store, mailbox, ticket, event, contact, email, key)
+        result = Intake("auto_reply", ticket.id, event.id, email.loop_reason, how)
+        _finish(inbound, result)
+        return result
+
+    created = ticket is None
+    if created:
+        ticket = open_ticket(store, contact, Channel.EMAIL, subject=email.subject or _("(no subject)"))
+    attachments, refused_files = _store_attachments(store, contact, email, raw)
+    html = _link_inline_images(email.html, attachments)
+    text = email.text
+    if not text.strip() and not html and not attachments:
+        text = _("(empty message)")
+    meta = {"email": _email_meta(mailbox, email, how, refused, refused_files, html)}
+    message, _new = receive_customer_message(
+        store, contact, Channel.EMAIL, text, subject=email.subject, html=html or None, meta=meta,
+        attachment_ids=[a.id for a in attachments], ticket=ticket, client_id=key, max_length=EMAIL_TEXT_LIMIT,
+    )
+    _record_header(store, mailbox, ticket, message, contact, email, key)
+    if created and not email.is_automatic:
+        _acknowledge(mailbox, ticket, contact, "email/acknowledgement")
+    result = Intake("created" if created else "threaded", ticket.id, message.id, email.loop_reason or "", how or "")
+    _finish(inbound, result, email)
+    return result
+
+
+def _own_addresses(mailbox):
+    return {mailbox.address, normalise_email(current_app.config["MAIL_FROM"])}
+
+
+def _finish(inbound, result, email=None):
+    if inbound is None:
+        return
+    inbound.status = InboundEmail.DUPLICATE if result.outcome == "duplicate" else InboundEmail.DONE
+    inbound.ticket_id, inbound.message_id = result.ticket_id, result.message_id
+    inbound.processed_at = utcnow()
+    inbound.raw = None  # stored as a message now; keep no second copy
+    if email is not None:
+        inbound.sender, inbound.subject = email.from_address, email.subject
+
+
+def _record_header(store, mailbox, ticket, message, contact, email, key):
+    db.session.add(EmailHeader(
+        store_id=store.id, mailbox_id=mailbox.id if mailbox else None, ticket_id=ticket.id,
+        message_id=message.id if message is not None else None, contact_id=contact.id if contact else None,
+        direction=EmailHeader.IN,
+        rfc_message_id=email_threading.normalise_id(email.message_id) or f"no-id.{key}",
+        sender=email.from_address, sent_at=email.date, dedupe_key=key,
+    ))
+    db.session.flush()
+
+
+def _email_meta(mailbox, email, how, refused, refused_files, html):
+    meta = {
+        "mailbox_id": mailbox.id,
+        "message_id": email.message_id,
+        "from": email.from_address,
+        "from_name": email.from_name,
+        "to": email.to[:20],
+        "cc": email.cc[:20],
+        "subject": email.subject,
+        "date": email.date.isoformat() if email.date else None,
+        "in_reply_to": email.in_reply_to[:5],
+        "references": email.references[-20:],
+        "threaded_by": how,
+    }
+    if email.quoted_text:
+        meta["quoted_text"] = email.quoted_text[:EMAIL_TEXT_LIMIT]
+    if email.quoted_html:
+        meta["quoted_html"] = email.quoted_html[:EMAIL_TEXT_LIMIT * 2]
+    if email.loop_reason:
+        meta["auto"] = email.loop_reason
+    if email.defects:
+        meta["defects"] = email.defects
+    if refused:
+        meta["not_threaded_to"] = refused[:5]
+    if refused_files:
+        meta["refused_attachments"] = refused_files
+    if html and _REMOTE_IMG.search(html):
+        meta["remote_images"] = True
+    return meta
+
+
+def _store_attachments(store, contact, email, raw):
+    """Store the email's files (and, for a damaged message, the raw .eml) for the message."""
+    stored, refused = [], []
+    parts = list(email.attachments)
+    if email.defects:
+        from connectors.email.parser import Part
+
+        parts.append(Part("original.eml", "message/rfc822", raw))
+    for part in parts[:50]:
+        try:
+            att = store_upload(store.id, f"contact:{contact.id}", part.filename, part.data, part.content_type,
+                               source="email")
+        except ActionError as exc:
+            refused.append({"filename": part.filename, "reason": exc.message})
+            continue
+        att.content_id = part.content_id  # transient: used to link inline images below
+        stored.append(att)
+    return stored, refused
+
+
+def _link_inline_images(html, attachments):
+    """``cid:`` references -> the stored image's signed URL."""
+    if not html or "cid:" not in html.lower():
+        return html
+    from helpdesk.media import attachment_url
+
+    by_cid = {getattr(a, "content_id", ""): a for a in attachments if getattr(a, "content_id", "")}
+
+    def swap(match):
+        att = by_cid.get(match.group(2).replace("&amp;", "&"))
+        return f"{match.group(1)}{attachment_url(att)}{match.group(3)}" if att else match.group(0)
+
+    return _CID_SRC.sub(swap, html)
+
+
+def _bounce(mailbox, email, key):
+    """A delivery failure: mark the recipient's address failing, show it on the ticket and
+    on the message that bounced. None when the bounce names nothing we know."""
+    bounce = email.bounce
+    store_id = mailbox.store_id
+    header = email_threading.header_for(store_id, bounce.original_message_id) if bounce.original_message_id \
+        else None
+    ticket = db.session.get(Ticket, header.ticket_id) if header is not None else None
+    addresses = [r["address"] for r in bounce.recipients]
+    contacts = db.session.scalars(select(Contact).where(Contact.store_id == store_id,
+                                                        Contact.email.in_(addresses))).all() if addresses else []
+    if ticket is None and not contacts:
+        return None
+    if bounce.permanent:
+        for contact in contacts:
+            mark_email_failing(contact, failing=True)
+    first = bounce.recipients[0] if bounce.recipients else {}
+    event = None
+    if ticket is not None:
+        event = add_event(ticket, "email_bounced" if bounce.permanent else "email_delayed",
+                          text=_("The email to %(address)s could not be delivered.", address=", ".join(addresses))
+                          if bounce.permanent else _("The email to %(address)s is delayed.",
+                                                     address=", ".join(addresses)),
+                          recipients=addresses, status=first.get("status", ""),
+                          diagnostic=first.get("diagnostic", ""))
+        if header.message_id:
+            record_delivery(header.message_id, "bounced" if bounce.permanent else "delayed",
+                            error=first.get("diagnostic") or first.get("status"))
+        _record_header(mailbox.store, mailbox, ticket, event, None, email, key)
+    return Intake("bounce", ticket.id if ticket else None, event.id if event else None,
+                  ", ".join(addresses))
+
+
+@action
+def mark_email_failing(contact, failing=True):
+    """Mark (or clear) a contact's address as failing: no more email copies go to it.
+    Emits ``contact.updated``."""
+    if contact.email_failing == bool(failing):
+        return contact
+    contact.email_failing = bool(failing)
+    db.session.flush()
+    events.contact_updated(contact, {"email_failing"})
+    return contact
+
+
+# ---- outbound ----------------------------------------------------------------------------
+
+def ticket_mailbox(ticket):
+    """The mailbox a ticket's mail leaves from: the one its last email came through,
+    else the store's first active mailbox, else None (MAIL_FROM)."""
+    mailbox_id = db.session.scalar(
+        select(EmailHeader.mailbox_id).where(EmailHeader.ticket_id == ticket.id,
+                                             EmailHeader.mailbox_id.is_not(None))
+        .order_by(EmailHeader.id.desc()).limit(1))
+    if mailbox_id:
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        if mailbox is not None and mailbox.active:
+            return mailbox
+    return db.session.scalar(select(Mailbox).where(Mailbox.store_id == ticket.store_id, Mailbox.active.is_(True))
+                             .order_by(Mailbox.id).limit(1))
+
+
+def _subject(ticket):
+    subject = ticket.subject or _("Your conversation with %(store)s", store=ticket.store.name)
+    subject = re.sub(r"^\s*((re|fwd?|aw|sv|antw)\s*:\s*)+", "", subject, flags=re.IGNORECASE)
+    tag = f"[#{ticket.id}]"
+    return f"Re: {subject}" if tag in subject else f"Re: {subject} {tag}"
+
+
+def _render(template, **context):
+    return render_template(f"{template}.txt", **context), render_template(f"{template}.html", **context)
+
+
+def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=False, context=None):
+    """Write an email about ``ticket`` to the outbox (part of the caller's transaction):
+    our Message-ID (recorded for threading), In-Reply-To/References, a reply-token
+    Reply-To, text and HTML bodies from ``templates/<template>.txt|.html``, attachments."""
+    from workers import outbox
+
+    contact = ticket.contact
+    store = ticket.store
+    mailbox = ticket_mailbox(ticket)
+    from_address = mailbox.address if mailbox else current_app.config["MAIL_FROM"]
+    domain = from_address.rpartition("@")[2] or "helpdesk.local"
+    rfc_id = f"hd.{ticket.id}.{message.id if message is not None else 'auto'}.{secrets.token_hex(6)}@{domain}"
+    in_reply_to, references = email_threading.thread_ids(ticket.id)
+    with force_locale(contact.locale or store.setting("languages")[0] or "en"):
+        sender = _("%(agent)s from %(store)s", agent=agent.name, store=store.name) if agent else store.name
+        text, html = _render(template, ticket=ticket, message=message, agent=agent, store=store, contact=contact,
+                             **(context or {}))
+        subject = _subject(ticket)
+    payload = {
+        "to": contact.email,
+        "to_name": contact.name,
+        "from": formataddr((sender, from_address)),
+        "reply_to": tokens.reply_address(from_address, ticket.id) if mailbox else None,
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "message_id": f"<{rfc_id}>",
+        "in_reply_to": in_reply_to,
+        "references": references,
+        "automatic": bool(automatic),
+        "attachment_ids": [a.id for a in message.attachments] if message is not None else [],
+        "mailbox_id": mailbox.id if mailbox else None,
+        "ticket_id": ticket.id,
+        "message_ref": message.id if message is not None else None,
+    }
+    item = outbox.add("email", payload, subject_ref=f"message:{message.id}" if message is not None else
+                      f"ticket:{ticket.id}")
+    db.session.add(EmailHeader(
+        store_id=ticket.store_id, mailbox_id=mailbox.id if mailbox else None, ticket_id=ticket.id,
+        message_id=message.id if message is not None else None, contact_id=contact.id,
+        direction=EmailHeader.OUT, rfc_message_id=rfc_id, sender=from_address, sent_at=utcnow(),
+        dedupe_key=hashlib.sha256(rfc_id.encode()).hexdigest(),
+    ))
+    if message is not None:
+        meta = dict(message.meta or {})
+        meta["delivery"] = {"status": "queued", "outbox_id": item.id, "to": contact.email}
+        message.meta = meta
+    db.session.flush()
+    return item
+
+
+def queue_reply_email(ticket, message, agent):
+    """An agent's reply goes to the customer by email (email and form tickets, offline chats)."""
+    return queue_ticket_email(ticket, template="email/reply", message=message, agent=agent)
+
+
+def may_auto_reply(store_id, address):
+    """Fewer than AUTO_REPLY_LIMIT automatic answers to ``address`` in AUTO_REPLY_WINDOW."""
+    since = utcnow() - AUTO_REPLY_WINDOW
+    sent = db.session.scalar(select(func.count()).select_from(EmailAutoReply).where(
+        EmailAutoReply.store_id == store_id, EmailAutoReply.address == address, EmailAutoReply.sent_at >= since))
+    return sent < AUTO_REPLY_LIMIT
+
+
+def _acknowledge(mailbox, ticket, contact, template):
+    if mailbox is not None and not mailbox.auto_reply:
+        return None
+    if not contact.email or contact.email_failing or contact.blocked:
+        return None
+    if not may_auto_reply(ticket.store_id, contact.email):
+        log.info("automatic answer rate-limited", extra={"ticket_id": ticket.id})
+        return None
+    db.session.add(EmailAutoReply(store_id=ticket.store_id, address=contact.email))
+    return queue_ticket_email(ticket, template=template, automatic=True)
+
+
+@action
+def record_delivery(message_id, status, *, error=None, attempts=None):
+    """The delivery state of a message's email copy (queued, sent, retrying, failed,
+    bounced, delayed), kept in ``message.meta["delivery"]``. Emits ``message.updated``."""
+    message = db.session.get(Message, message_id)
+    if message is None:
+        return None
+    meta = dict(message.meta or {})
+    delivery = dict(meta.get("delivery") or {})
+    delivery.update({"status": status, "at": utcnow().isoformat()})
+    if error:
+        delivery["error"] = clean_text(error, 300)
+    elif status == "sent":
+        delivery.pop("error", None)
+    if attempts is not None:
+        delivery["attempts"] = attempts
+    meta["delivery"] = delivery
+    message.meta = meta
+    db.session.flush()
+    events.message_updated(message, {"delivery"})
+    return message
+
+
+# ---- contact form ------------------------------------------------------------------------
+
+@action(retry_on_conflict=True)
+def receive_form_submission(store, *, email, name="", subject="", body="", fields=None, client_id=None):
+    """A contact-form submission: a new ticket (channel ``form``) in the store's queue, and an
+    acknowledgement email when the store's form asks for one (rate-limited per sender).
+    Emits what ``receive_customer_message`` emits. Returns the message."""
+    contact = find_or_create_contact(store, email=email, name=name or None)
+    ticket = None
+    if client_id:
+        existing = db.session.scalar(select(Message).join(Ticket, Ticket.id == Message.ticket_id).where(
+            Ticket.contact_id == contact.id, Message.client_id == client_id))
+        if existing is not None:
+            return existing
+    subject = clean_text(subject, 255) or _("Contact form")
+    ticket = open_ticket(store, contact, Channel.FORM, subject=subject)
+    extra = {k: clean_text(v, 500) for k, v in (fields or {}).items() if clean_text(v)}
+    text = clean_text(body, current_app.config["MAX_MESSAGE_LENGTH"])
+    if extra:
+        text += "\n\n" + "\n".join(f"{k}: {v}" for k, v in extra.items())
+    message, _created = receive_customer_message(store, contact, Channel.FORM, text, subject=subject,
+                                                 meta={"form": extra}, ticket=ticket, client_id=client_id,
+                                                 max_length=EMAIL_TEXT_LIMIT)
+    settings = store.setting("contact_form") or {}
+    if settings.get("acknowledge"):
+        _acknowledge(None, ticket, contact, "email/form_acknowledgement")
+    return message
