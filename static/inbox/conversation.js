@@ -328,11 +328,10 @@ export class Conversation {
       isNote ? h('span', { class: 'note-label', text: t('internal_note') }) : null,
       h('span', { class: 'msg-author', text: author }), time);
     const body = h('div', { class: 'msg-body' });
-    if (this.ticket && this.ticket.channel === 'email' && incoming && /<[a-z]/i.test(m.body_html || '')) {
-      // Email HTML (allowlisted on the server) is still shown only inside a sandboxed frame.
-      body.append(h('iframe', { class: 'email-frame', sandbox: '', srcdoc: m.body_html, title: t('email_body') }));
+    if (incoming && /<(?!br\b|\/?a\b)[a-z]/i.test(m.body_html || '')) {
+      this.renderRich(body, m.body_html, false);
     } else {
-      body.innerHTML = m.body_html || ''; // escaped and linkified by helpdesk.text on the server
+      body.innerHTML = m.body_html || ''; // chat text: escaped and linkified by helpdesk.text on the server
     }
     const card = m.meta && m.meta.product_card ? this.renderCard(m.meta.product_card) : null;
     const files = (m.attachments || []).map((a) => this.renderAttachment(a));
@@ -343,6 +342,21 @@ export class Conversation {
     }
     return h('li', { class: cls, dataset: { messageId: m.id } }, head,
       m.body_html ? body : null, card, files.length ? h('div', { class: 'msg-files' }, files) : null, state);
+  }
+
+  /** Email HTML (allowlisted on the server) only ever renders inside a sandboxed frame, and
+   *  its remote images stay blocked (they can track the reader) until the agent allows them. */
+  renderRich(container, html, allowImages) {
+    const images = allowImages ? 'img-src https: http: data:' : 'img-src data:';
+    const csp = `default-src 'none'; ${images}; style-src 'unsafe-inline'`;
+    const doc = `<meta http-equiv="Content-Security-Policy" content="${csp}"><base target="_blank">${html}`;
+    const frame = h('iframe', { class: 'email-frame', sandbox: 'allow-popups allow-popups-to-escape-sandbox',
+      srcdoc: doc, title: t('email_body') });
+    const remote = !allowImages && /<img[^>]+src=["']?https?:/i.test(html);
+    container.replaceChildren(frame, remote ? h('button', {
+      type: 'button', class: 'link-btn small', text: t('show_images'),
+      onclick: () => this.renderRich(container, html, true),
+    }) : null);
   }
 
   renderCard(card) {

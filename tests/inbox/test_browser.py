@@ -231,3 +231,28 @@ def test_one_agent_working_several_chats(live_server, chromium):  # noqa: F811
         ira.disconnect()
         max_.disconnect()
         ctx.close()
+
+
+def test_email_html_stays_in_a_sandboxed_frame_with_remote_images_blocked(live_server, chromium):  # noqa: F811
+    from helpdesk.actions.messages import receive_customer_message
+    from tests.factories import make_contact
+
+    store = make_store()
+    agent = make_agent(name="Eli Mail")
+    contact = make_contact(store, name="Pat Mailer")
+    html = '<p><b>Order 1001</b> arrived broken</p><img src="https://tracker.test/open.png"><script>x()</script>'
+    message, _ = receive_customer_message(store, contact, "email", "Order 1001 arrived broken", subject="Broken",
+                                          html=html)
+    ctx, page = sign_in(chromium, live_server, agent, DESKTOP)
+    try:
+        page.locator(f'.ticket-row[data-ticket-id="{message.ticket_id}"] .row-open').click()
+        frame = page.locator(f"#conv-{message.ticket_id} iframe.email-frame")
+        frame.wait_for(timeout=TIMEOUT)
+        assert frame.get_attribute("sandbox") == "allow-popups allow-popups-to-escape-sandbox"
+        assert "img-src data:" in frame.get_attribute("srcdoc")
+        assert page.locator(f"#conv-{message.ticket_id} .timeline b").count() == 0  # not in the page itself
+        page.get_by_role("button", name="Show remote images").click()
+        assert "img-src https:" in page.locator(f"#conv-{message.ticket_id} iframe.email-frame").get_attribute("srcdoc")
+        assert page.js_errors == []
+    finally:
+        ctx.close()
