@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError, fields, validate
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from werkzeug.exceptions import HTTPException
 
 from helpdesk.actions import ActionError
@@ -16,7 +16,7 @@ from helpdesk.actions.agents import visible_store_ids
 from helpdesk.actions.attachments import store_upload
 from helpdesk.actions.tickets import bulk_update
 from helpdesk.extensions import db, limiter
-from helpdesk.models import Channel, Store, Team, TicketStatus
+from helpdesk.models import Channel, Message, Store, Team, TicketStatus
 from helpdesk.schemas import AgentSchema, AttachmentSchema, StrictSchema, TicketSchema
 from inbox import queries
 
@@ -79,6 +79,9 @@ def index():
         "stores": [{"id": s.id, "name": s.name} for s in stores],
         "teams": [{"id": t.id, "name": t.name, "store_id": t.store_id} for t in teams],
         "statuses": TicketStatus.values(),
+        # Where live updates start: a reconnect resumes after this id, never from the start.
+        "last_message_id": db.session.scalar(select(func.max(Message.id))) or 0,
+        "replay_limit": queries.REPLAY_LIMIT,
         "channels": Channel.values(),
     }
     return render_template("inbox/index.html", bootstrap=bootstrap)

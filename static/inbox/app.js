@@ -18,7 +18,7 @@ class Inbox {
     this.active = null;
     this.previous = null; // shown beside the active one on wide screens
     this.wide = window.matchMedia('(min-width: 1700px)');
-    this.lastId = 0;
+    this.lastId = boot.last_message_id || 0;
     this.connectedOnce = false;
     this.baseTitle = document.title;
     this.layout = document.getElementById('layout');
@@ -88,9 +88,11 @@ class Inbox {
 
   async resume() {
     // Messages missed while disconnected (every visible store), then rejoin ticket rooms.
-    const ack = await this.call('resume', { last_id: this.lastId });
-    if (ack.ok) {
+    for (let round = 0; round < 20; round += 1) {
+      const ack = await this.call('resume', { last_id: this.lastId });
+      if (!ack.ok) break;
       for (const message of ack.messages) this.onMessage(message, { replayed: true });
+      if (ack.messages.length < boot.replay_limit) break; // else more are waiting: page on
     }
     for (const conv of this.conversations.values()) conv.reopen();
     this.queue.load();
