@@ -40,7 +40,8 @@ def _upgrade_and_compare(app, url):
             diff = compare_metadata(context, db.metadata)
             head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
             tables = set(inspect(connection).get_table_names())
-        assert diff == [], f"models and migrations disagree: {diff}"
+        assert not diff, "models and migrations disagree (add a migration: flask --app wsgi db migrate):\n" + \
+            "\n".join(_describe(change) for change in diff)
         assert head is not None
         assert set(db.metadata.tables) <= tables
 
@@ -50,6 +51,22 @@ def _upgrade_and_compare(app, url):
         with db.engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def _describe(change):
+    """One readable line per autogenerate difference."""
+    if isinstance(change, list):  # column modifications come grouped
+        return "; ".join(_describe(c) for c in change)
+    op, *rest = change
+    names = []
+    for item in rest:
+        name = getattr(item, "name", None)
+        table = getattr(getattr(item, "table", None), "name", None)
+        if name:
+            names.append(f"{table}.{name}" if table and op.endswith("column") else name)
+        elif isinstance(item, str):
+            names.append(item)
+    return f"{op} {' '.join(names)}".strip()
 
 
 def test_migrations_match_the_models_on_sqlite(app, tmp_path):
