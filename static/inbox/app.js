@@ -292,6 +292,11 @@ class Inbox {
     if (pane !== 'context') this.layout.classList.remove('context-open');
   }
 
+  closeViews() {
+    this.layout.classList.remove('views-open');
+    document.getElementById('toggle-views').setAttribute('aria-expanded', 'false');
+  }
+
   toggleContext() {
     const open = !this.layout.classList.contains('context-open');
     this.layout.classList.toggle('context-open', open);
@@ -312,6 +317,10 @@ class Inbox {
         ev.preventDefault();
         this.closeConversation(this.active);
         return;
+      }
+      if (ev.key === 'Escape' && !document.querySelector('dialog[open]')) {
+        if (this.layout.classList.contains('views-open')) this.closeViews();
+        else if (this.layout.classList.contains('context-open')) this.toggleContext();
       }
       const inField = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
       if (!inField && ev.key === '/' && !ev.ctrlKey && !ev.metaKey) {

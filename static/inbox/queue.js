@@ -111,6 +111,7 @@ export class Queue {
     this.markView();
     this.load();
     this.loadCounts();
+    this.app.closeViews();
     this.app.showPane('list');
   }
 

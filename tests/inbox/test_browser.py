@@ -116,8 +116,17 @@ def test_two_agents_and_a_shopper(live_server, chromium):  # noqa: F811
         conv_p = page_p.locator(f"#conv-{ticket_id}")
         conv_p.locator(".tl-msg.out", has_text="Bob here").wait_for(timeout=TIMEOUT)
         screenshot(page_p, "inbox-phone-conversation.png")
+        conv_p.locator('[data-act="context"]').click()
+        page_p.locator("#context-body", has_text="ira@example.test").wait_for(state="visible", timeout=TIMEOUT)
+        screenshot(page_p, "inbox-phone-context.png")
+        page_p.locator("#context-close").click()
         conv_p.locator('[data-act="back"]').click()
         row_p.wait_for(state="visible", timeout=TIMEOUT)
+        page_p.locator("#toggle-views").click()
+        page_p.locator("#views").get_by_role("button", name=re.compile("Unassigned")).wait_for(timeout=TIMEOUT)
+        screenshot(page_p, "inbox-phone-views.png")
+        page_p.locator("#views").get_by_role("button", name=re.compile("Mine")).click()
+        page_p.locator("#queue-title", has_text="Mine").wait_for(timeout=TIMEOUT)
         for page in (page_a, page_b, page_p):
             assert page.js_errors == []
         ctx_p.close()
