@@ -4,11 +4,12 @@
 def init_app(app):
     from flask import redirect, url_for
 
-    from inbox import sockets
+    from inbox import reports, sockets
     from inbox.views import bp
 
     sockets.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(reports.bp)
 
     @app.route("/")
     def _root():

@@ -15,4 +15,4 @@ from helpdesk.api import auth, errors  # noqa: E402
 auth.init_blueprint(bp)
 errors.register(bp)
 
-from helpdesk.api import agents, contacts, messages, openapi, saved_replies, tickets  # noqa: E402,F401
+from helpdesk.api import agents, commerce, contacts, messages, openapi, reports, saved_replies, tickets  # noqa: E402,F401,I001
