@@ -1,8 +1,8 @@
 """What a visitor may read: their own conversations' customer-facing messages, nothing else."""
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from helpdesk.extensions import db
-from helpdesk.models import CONTINUABLE_STATUSES, Channel, Message, MessageKind, Ticket
+from helpdesk.models import CONTINUABLE_STATUSES, AuthorType, Channel, Message, MessageKind, Ticket
 from helpdesk.schemas import PublicMessageSchema
 
 #: Messages a (re)connecting widget receives at most in one go.
@@ -40,3 +40,16 @@ def messages_after(visitor, last_id=0, limit=REPLAY_LIMIT):
     else:
         rows = list(reversed(db.session.scalars(query.order_by(Message.id.desc()).limit(limit)).all()))
     return PublicMessageSchema(many=True).dump(rows)
+
+
+def unread_count(visitor):
+    """Agent replies in the visitor's conversations that the shopper has not seen yet."""
+    return db.session.scalar(
+        select(func.count(Message.id)).where(
+            Message.ticket_id.in_(visitor_tickets(visitor)),
+            Message.kind == MessageKind.MESSAGE,
+            Message.hidden.is_(False),
+            Message.author_type == AuthorType.AGENT,
+            Message.read_at.is_(None),
+        )
+    ) or 0

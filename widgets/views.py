@@ -1,5 +1,6 @@
 """Widget HTTP endpoints: loader script, chat frame, visitor session, uploads; the demo storefront."""
-import json
+import re
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -7,11 +8,11 @@ from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 
 from helpdesk.actions import ActionError
-from helpdesk.actions.attachments import store_upload
-from helpdesk.actions.visitors import start_session
+from helpdesk.actions.attachments import MAX_UPLOAD_BYTES, store_upload
+from helpdesk.actions.visitors import identity_signature, record_page_view, start_session
 from helpdesk.extensions import csrf, db, limiter
 from helpdesk.models import Product, Store
-from helpdesk.schemas import StrictSchema
+from helpdesk.schemas import AttachmentSchema, StrictSchema
 from inbox.presence import store_is_online
 from widgets import history
 from widgets.tokens import issue, visitor_from_token
@@ -102,8 +103,6 @@ def upload():
                            claimed_type=file.mimetype)
     except ActionError as exc:
         return jsonify(exc.as_dict()), exc.status
-    from helpdesk.schemas import AttachmentSchema
-
     return jsonify(AttachmentSchema().dump(att)), 201
 
 
@@ -115,10 +114,86 @@ def loader():
     return response
 
 
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$")
+_DOMAIN = re.compile(r"^[A-Za-z0-9.\-]{1,253}$")
+
+
+def parent_origin(store, origin):
+    """The storefront origin the frame exchanges postMessages with ("" = none allowed).
+    With a store domain configured only that domain (or a subdomain) and this app's own
+    pages (the demo) may talk to the frame, so a foreign site cannot read the token."""
+    if not origin or not _ORIGIN.match(origin):
+        return ""
+    host = (urlsplit(origin).hostname or "").lower()
+    domain = (store.domain or "").lower().strip(".")
+    if domain and _DOMAIN.match(domain):
+        own = (urlsplit(request.host_url).hostname or "").lower()
+        if not (host == domain or host.endswith("." + domain) or host == own):
+            return ""
+    return origin
+
+
+def _frame_headers(response, store):
+    ancestors = "*"
+    domain = (store.domain or "").strip(".")
+    if domain and _DOMAIN.match(domain):
+        ancestors = f"'self' {domain}:* *.{domain}:*"
+    host = request.host
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
+        f"media-src 'self'; connect-src 'self' ws://{host} wss://{host}; frame-ancestors {ancestors}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 @bp.route("/widget/frame")
 def frame():
+    """The chat panel the loader puts in an iframe (everything the open widget loads)."""
     store = store_by_key(request.args.get("key"))
-    return render_template("widgets/frame.html", store=store, config_json=json.dumps(widget_config(store)))
+    boot = {
+        "key": store.widget_key,
+        "parent": parent_origin(store, request.args.get("origin")),
+        "max_length": current_app.config["MAX_MESSAGE_LENGTH"],
+        "max_upload": MAX_UPLOAD_BYTES,
+        "store": widget_config(store),
+    }
+    response = current_app.make_response(render_template("widgets/frame.html", store=store, boot=boot))
+    return _frame_headers(response, store)
+
+
+class PingArgs(StrictSchema):
+    key = fields.Str(required=True, validate=validate.Length(min=3, max=64))
+    token = fields.Str(required=True, validate=validate.Length(max=500))
+    page = fields.Nested(PageArgs, load_default=None, allow_none=True)
+
+
+@bp.route("/widget/api/ping", methods=["POST"])
+@limiter.limit("120/minute")
+def ping():
+    """Sent by the loader on each page of a returning shopper (before any iframe exists):
+    records the page for the agents and says whether agent replies are waiting unread.
+    A CORS "simple" request (text/plain JSON), so it needs no preflight."""
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        return _cors(jsonify({"message": _("Send a JSON object."), "errors": {"_body": [_("Malformed JSON.")]}})), 400
+    try:
+        args = PingArgs().load(data)
+    except ValidationError as exc:
+        return _cors(jsonify({"message": _("Some fields are not valid."), "errors": exc.messages})), 422
+    store = store_by_key(args["key"])
+    visitor = visitor_from_token(args["token"], store)
+    if visitor is None:
+        return _cors(jsonify({"unread": 0, "known": False}))
+    if args.get("page"):
+        record_page_view(visitor, args["page"])
+    return _cors(jsonify({"unread": history.unread_count(visitor), "known": True}))
+
+
+def _cors(response):
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.route("/demo")
@@ -131,4 +206,9 @@ def demo(sku=None):
     product = next((p for p in products if p.platform_id == sku), None)
     if sku and product is None:
         abort(404)
-    return render_template("demo/store.html", store=store, products=products, product=product)
+    customer = {"customer_id": "demo-customer-1", "name": "Demo Customer", "email": "customer@demo.store",
+                "signature": identity_signature(store, "demo-customer-1")}  # as the shop's server would
+    response = current_app.make_response(render_template("demo/store.html", store=store, products=products,
+                                                          product=product, customer=customer))
+    response.headers["Cache-Control"] = "no-store"
+    return response

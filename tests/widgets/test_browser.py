@@ -1,0 +1,352 @@
+"""The storefront widget in real Chromium: the demo store, the loader, the panel iframe, the
+live chat against a real agent Socket.IO client, rating, history after a reload, phone layout.
+
+Screenshots of the widget (phone and desktop) are kept in test-artifacts/."""
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.actions.agents import set_availability
+from helpdesk.extensions import db
+from helpdesk.models import Message, Ticket
+from helpdesk.seed import seed_demo
+from tests.browser import DESKTOP, PHONE, chromium, screenshot  # noqa: F401 -- fixture
+from tests.factories import PASSWORD
+from tests.realtime import agent_client
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT = 10_000
+
+
+@pytest.fixture
+def demo(live_server):
+    store, admin, _password = seed_demo(password=PASSWORD)
+    set_availability(admin, "available")
+    return store, admin
+
+
+@pytest.fixture
+def shopper(chromium, live_server, demo):
+    """A fresh browser context (own localStorage) on the demo store, with JS errors collected."""
+    contexts = []
+
+    def open_page(size=DESKTOP, path="/demo", **kw):
+        context = chromium.new_context(viewport=size, **kw)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.errors = []
+        page.dialogs = []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(live_server + path)
+        page.wait_for_selector("#hd-launcher")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def cid():
+    return uuid.uuid4().hex
+
+
+def panel(page):
+    return page.frame_locator("#hd-frame")
+
+
+def open_widget(page):
+    page.click("#hd-launcher")
+    frame = panel(page)
+    frame.locator("#hd-text:enabled").wait_for()  # enabled once the visitor session is loaded
+    return frame
+
+
+def send(frame, text):
+    frame.locator("#hd-text").fill(text)
+    frame.locator("#hd-send").click()
+
+
+def test_chat_with_an_agent_rate_and_find_the_history_after_reload(shopper, live_server, demo):
+    store, admin = demo
+    page = shopper(DESKTOP)
+    # Lazy: nothing but the launcher until the shopper opens the widget.
+    assert page.locator("#hd-frame").count() == 0
+    assert page.get_attribute("#hd-launcher", "aria-expanded") == "false"
+    page.evaluate("window.seen = []; ['ready', 'opened', 'message'].forEach("
+                  "function (n) { Helpdesk.on(n, function (d) { window.seen.push(n); }); })")
+
+    agent = agent_client(live_server, admin)
+    try:
+        frame = open_widget(page)
+        assert page.get_attribute("#hd-launcher", "aria-expanded") == "true"
+        # The store's pre-chat form: name optional, email required.
+        form = frame.locator("#hd-prechat")
+        form.wait_for()
+        send(frame, "Do you have the linen shirt in M?")
+        assert frame.locator(".hd-me").count() == 0, "sent without the required email"
+        assert frame.locator("#hd-text").input_value() == "Do you have the linen shirt in M?"
+        frame.locator("input[name=name]").fill("Ira Shopper")
+        frame.locator("input[name=email]").fill("ira@example.test")
+        frame.locator("#hd-send").click()
+        frame.locator(".hd-me:not(.hd-pending)", has_text="linen shirt in M").wait_for()
+        assert form.is_hidden()
+
+        got = agent.wait_for("message.created", lambda d: d["message"]["author_type"] == "contact")
+        ticket_id = got["message"]["ticket_id"]
+        ticket = db.session.get(Ticket, ticket_id)
+        assert ticket.contact.email == "ira@example.test" and ticket.contact.name == "Ira Shopper"
+
+        # Typing, then the reply: pushed over Socket.IO, no reload, no polling.
+        agent.call("typing", {"ticket_id": ticket_id, "typing": True})
+        frame.locator("#hd-typing", has_text="typing").wait_for()
+        assert agent.call("send", {"ticket_id": ticket_id, "client_id": cid(),
+                                   "body": "Yes! See https://example.test/size-guide"})["ok"]
+        reply = frame.locator(".hd-them", has_text="Yes! See")
+        reply.wait_for()
+        assert reply.locator(".hd-author > span:not(.hd-avatar)").inner_text() == "Demo Admin"
+        assert reply.locator(".hd-author .hd-avatar").inner_text() == "DA"  # no photo: initials
+        assert reply.locator("a").get_attribute("href") == "https://example.test/size-guide"
+        assert reply.locator("a").get_attribute("rel") == "noopener noreferrer nofollow"
+        # The open panel reports the reply read; the agent's read receipt shows as "Read".
+        agent.wait_for("message.read", lambda d: d["reader"] == "contact")
+        mine = db.session.scalar(select(Message.id).where(Message.ticket_id == ticket_id,
+                                                          Message.author_type == "contact"))
+        agent.call("read", {"ticket_id": ticket_id, "up_to_id": mine})
+        frame.locator(".hd-me .hd-read").wait_for()
+        # Typing goes the other way too.
+        frame.locator("#hd-text").press_sequentially("Gre")
+        assert agent.wait_for("typing", lambda d: d["who"] == "contact")["typing"] is True
+        frame.locator("#hd-text").fill("")
+
+        # A product card from the agent.
+        agent.call("send", {"ticket_id": ticket_id, "client_id": cid(), "body": "This one:",
+                            "product_card": {"title": "Linen shirt", "price": "49.00", "currency": "USD",
+                                             "image_url": "/static/demo/shirt.svg",
+                                             "url": "/demo/products/linen-shirt"}})
+        card = frame.locator(".hd-product", has_text="Linen shirt")
+        card.wait_for()
+        assert "49" in card.inner_text()
+        assert page.evaluate("window.seen").count("message") >= 3
+        assert {"ready", "opened"} <= set(page.evaluate("window.seen"))
+        screenshot(page, "widget-desktop-chat.png")
+
+        # End and rate: 4 stars needs a reason.
+        frame.locator("#hd-end").click()
+        rating = frame.locator("#hd-rate")
+        rating.wait_for()
+        frame.locator("label[for=hd-r4]").click()
+        frame.locator("#hd-neg").wait_for()
+        assert frame.locator("#hd-pos").is_hidden()
+        rating.locator("button[type=submit]").click()
+        frame.locator("#hd-rate-error", has_text="reason").wait_for()
+        frame.locator("#hd-neg input[value=slow_answer]").check()
+        frame.locator("#hd-rate textarea[name=comment]").fill("Took a while")
+        screenshot(page, "widget-desktop-rating.png")
+        rating.locator("button[type=submit]").click()
+        frame.locator(".hd-system", has_text="Thanks").wait_for()
+        db.session.expire_all()
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.status, ticket.rating, ticket.rating_reasons) == ("resolved", 4, ["slow_answer"])
+
+        # Reload: the history is still there (token kept in the browser).
+        page.reload()
+        page.wait_for_selector("#hd-launcher")
+        frame = open_widget(page)
+        frame.locator(".hd-them", has_text="Yes! See").wait_for()
+        assert frame.locator(".hd-me", has_text="linen shirt in M").count() == 1
+        assert frame.locator(".hd-product").count() == 1
+        assert frame.locator("#hd-prechat").is_hidden()
+        assert frame.locator("#hd-end").is_hidden()
+        assert not page.errors, page.errors
+    finally:
+        agent.disconnect()
+
+
+def test_script_in_a_message_is_shown_as_text(shopper, live_server, demo):
+    page = shopper(DESKTOP)
+    frame = open_widget(page)
+    frame.locator("input[name=email]").fill("x@example.test")
+    frame.locator("input[name=name]").fill("<img src=x onerror=alert(2)>")
+    send(frame, "<script>alert(1)</script> <b>bold?</b>")
+    bubble = frame.locator(".hd-me:not(.hd-pending) .hd-bubble")
+    bubble.wait_for()
+    assert bubble.inner_text() == "<script>alert(1)</script> <b>bold?</b>"
+    assert bubble.locator("script, b").count() == 0
+    # Reloaded from the server, still text.
+    page.reload()
+    page.wait_for_selector("#hd-launcher")
+    frame = open_widget(page)
+    frame.locator(".hd-me .hd-bubble", has_text="<script>").wait_for()
+    assert frame.locator(".hd-bubble script").count() == 0
+    page.wait_for_timeout(300)
+    assert page.dialogs == [] and not page.errors
+
+
+def test_phone_layout_lazy_frame_and_unread_reply_on_the_next_page(shopper, live_server, demo):
+    store, admin = demo
+    page = shopper(PHONE, is_mobile=True, has_touch=True)
+    launcher = page.locator("#hd-launcher").bounding_box()
+    # Small, in the bottom corner, inside the viewport.
+    assert launcher["width"] <= 48 and launcher["x"] + launcher["width"] <= PHONE["width"]
+    assert launcher["y"] + launcher["height"] <= PHONE["height"]
+    screenshot(page, "widget-phone-launcher.png")
+    frame = open_widget(page)
+    box = page.locator("#hd-frame").bounding_box()
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, PHONE["width"], PHONE["height"])
+    assert not page.locator("#hd-launcher").is_visible()
+    screenshot(page, "widget-phone-prechat.png")
+    frame.locator("input[name=email]").fill("phone@example.test")
+    send(frame, "Hello from my phone")
+    frame.locator(".hd-me:not(.hd-pending)", has_text="Hello from my phone").wait_for()
+    ticket_id = db.session.scalar(select(Ticket.id))
+    agent = agent_client(live_server, admin)
+    try:
+        agent.call("send", {"ticket_id": ticket_id, "client_id": cid(), "body": "Hi! How can I help?"})
+        frame.locator(".hd-them", has_text="How can I help").wait_for()
+        screenshot(page, "widget-phone-chat.png")
+        frame.locator("#hd-close").click()
+        assert page.locator("#hd-frame").is_hidden()
+        assert page.locator("#hd-launcher").is_visible()
+
+        # The shopper goes to another page; the agent answers meanwhile.
+        page.goto(live_server + "/demo/products/merino-sweater")
+        page.wait_for_selector("#hd-launcher")
+        assert page.locator("#hd-frame").count() == 0, "no unread reply yet: no iframe"
+        agent.call("send", {"ticket_id": ticket_id, "client_id": cid(), "body": "Still there?"})
+        page.goto(live_server + "/demo/products/leather-belt")
+        # The loader learns about the unread reply and loads the panel (hidden) to fetch it.
+        page.wait_for_selector("#hd-badge", state="visible")
+        assert page.locator("#hd-badge").inner_text() == "1"
+        assert page.locator("#hd-frame").count() == 1 and page.locator("#hd-frame").is_hidden()
+        screenshot(page, "widget-phone-unread.png")
+        frame = open_widget(page)
+        frame.locator(".hd-them", has_text="Still there?").wait_for()
+        page.wait_for_selector("#hd-badge", state="detached")
+        assert not page.errors, page.errors
+    finally:
+        agent.disconnect()
+    # Pages the shopper viewed were recorded for the agents.
+    from helpdesk.models import PageView
+
+    urls = [u for (u,) in db.session.execute(select(PageView.url))]
+    assert any(u.endswith("/demo/products/merino-sweater") for u in urls)
+
+
+def _drop_visitor_connections():
+    """Cut the shoppers' Socket.IO transports from the server side (like a network drop):
+    the client sees "transport close" and reconnects on its own."""
+    from helpdesk.extensions import socketio
+    from widgets import sockets
+
+    server = socketio.server
+    for sid in list(sockets._connections):
+        eio_sid = server.manager.eio_sid_from_sid(sid, "/widget")
+        transport = server.eio.sockets.pop(eio_sid, None) if eio_sid else None
+        if transport is not None:
+            # wait=False: engineio's disconnect() waits for the send queue to drain, which
+            # never happens while a polling -> websocket upgrade is in progress.
+            transport.close(wait=False)
+
+
+def test_reconnect_gets_missed_replies_once(shopper, live_server, demo):
+    store, admin = demo
+    page = shopper(DESKTOP)
+    frame = open_widget(page)
+    frame.locator("input[name=email]").fill("re@example.test")
+    send(frame, "first")
+    frame.locator(".hd-me:not(.hd-pending)", has_text="first").wait_for()
+    ticket_id = db.session.scalar(select(Ticket.id))
+    agent = agent_client(live_server, admin)
+    try:
+        _drop_visitor_connections()
+        frame.locator("#hd-conn").wait_for()  # "Connection lost. Reconnecting…"
+        for body in ("missed one", "missed two"):
+            agent.call("send", {"ticket_id": ticket_id, "client_id": cid(), "body": body})
+        frame.locator(".hd-them", has_text="missed two").wait_for()
+        frame.locator("#hd-conn").wait_for(state="hidden")
+        send(frame, "after")
+        frame.locator(".hd-me:not(.hd-pending)", has_text="after").wait_for()
+        bodies = frame.locator(".hd-bubble").all_inner_texts()
+        assert bodies == ["first", "missed one", "missed two", "after"]
+        assert db.session.query(Message).count() == 4
+        assert not page.errors, page.errors
+    finally:
+        agent.disconnect()
+
+
+def test_too_long_and_flooding_messages_show_an_error_and_keep_the_text(shopper, live_server, demo, app,
+                                                                        monkeypatch):
+    from widgets import sockets
+
+    monkeypatch.setattr(sockets, "FLOOD_MAX_MESSAGES", 2)
+    page = shopper(DESKTOP)
+    frame = open_widget(page)
+    frame.locator("input[name=email]").fill("fast@example.test")
+    too_long = "x" * (app.config["MAX_MESSAGE_LENGTH"] + 1)
+    send(frame, too_long)
+    frame.locator("#hd-error", has_text="too long").wait_for()
+    assert frame.locator("#hd-text").input_value() == too_long
+    send(frame, "one")
+    frame.locator(".hd-me:not(.hd-pending)", has_text="one").wait_for()
+    send(frame, "two")
+    frame.locator(".hd-me:not(.hd-pending)", has_text="two").wait_for()
+    send(frame, "three is too fast")
+    frame.locator("#hd-error", has_text="very fast").wait_for()
+    assert frame.locator("#hd-text").input_value() == "three is too fast"
+    assert frame.locator(".hd-bubble", has_text="three").count() == 0
+    assert [m for (m,) in db.session.execute(select(Message.body_text).order_by(Message.id))] == ["one", "two"]
+
+
+def test_offline_store_says_so_and_asks_for_an_email(shopper, live_server, demo):
+    store, admin = demo
+    set_availability(admin, "offline")
+    store.settings = {"prechat": {"enabled": True, "fields": {"name": "optional", "email": "off"}},
+                      "offline_message": "Back tomorrow at 9. Leave a message!"}
+    db.session.commit()
+    page = shopper(PHONE, is_mobile=True, has_touch=True)
+    frame = open_widget(page)
+    frame.locator("#hd-offline", has_text="Back tomorrow at 9").wait_for()
+    assert frame.locator("input[name=email]").get_attribute("required") is not None
+    screenshot(page, "widget-phone-offline.png")
+    send(frame, "Do you ship to Norway?")
+    assert frame.locator(".hd-me").count() == 0
+    frame.locator("input[name=email]").fill("nordic@example.test")
+    frame.locator("#hd-send").click()
+    frame.locator(".hd-me:not(.hd-pending)", has_text="Norway").wait_for()
+    ticket = db.session.scalar(select(Ticket))
+    assert ticket.offline and ticket.contact.email == "nordic@example.test"
+
+
+def test_photo_upload_shows_a_thumbnail_and_identify_links_the_customer(shopper, live_server, demo):
+    import io
+
+    from PIL import Image
+
+    page = shopper(DESKTOP, path="/demo/products/linen-shirt")
+    # Identify before the iframe exists: queued by the loader, sent when the panel connects.
+    page.click("#sign-in")
+    page.click("#add-to-cart")
+    frame = open_widget(page)
+    frame.locator("#hd-prechat").wait_for(state="hidden")  # a known customer skips the form
+    photo = io.BytesIO()
+    Image.new("RGB", (800, 600), (30, 120, 200)).save(photo, "PNG")
+    frame.locator("#hd-text").fill("Is this stain covered by the warranty?")
+    frame.locator("#hd-file").set_input_files(files=[{"name": "stain.png", "mimeType": "image/png",
+                                                      "buffer": photo.getvalue()}])
+    thumb = frame.locator(".hd-me:not(.hd-pending) .hd-file img")
+    page.wait_for_timeout(3000); screenshot(page, "debug.png"); print("ERR", frame.locator("#hd-error").inner_text(), frame.locator("#hd-log").inner_html()[:3000])
+    thumb.wait_for()
+    page.wait_for_function("() => document.querySelector('#hd-frame').contentDocument"
+                           ".querySelector('.hd-file img').naturalWidth > 0")
+    assert thumb.get_attribute("alt") == "stain.png"
+    assert frame.locator(".hd-me .hd-bubble", has_text="stain covered").count() == 1
+    message = db.session.scalar(select(Message))
+    assert [a.filename for a in message.attachments] == ["stain.png"]
+    contact = message.ticket.contact
+    assert contact.email == "customer@demo.store" and contact.platform_ids.get("identify") == "demo-customer-1"
+    assert message.ticket.visitor.attributes.get("cart_value") == 49
+    assert not page.errors, page.errors
