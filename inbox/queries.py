@@ -102,13 +102,16 @@ def view_counts(agent, status=None):
 CONTEXT_PAGES = 20
 #: Previous conversations of the contact shown in the context panel.
 CONTEXT_PREVIOUS = 20
+#: The contact's latest orders shown in the context panel.
+CONTEXT_ORDERS = 10
 
 
 def ticket_context(ticket):
     """Everything the context panel shows next to a conversation: the contact, their live
     visitor session with the pages viewed, their other conversations on every channel, the
     attributes the shop set and (when connectors provide them) orders."""
-    from helpdesk.schemas import ContactSchema, TicketSchema, VisitorSchema
+    from helpdesk.models import Order
+    from helpdesk.schemas import ContactSchema, OrderSchema, TicketSchema, VisitorSchema
 
     contact = ticket.contact
     visitor = ticket.visitor
@@ -129,6 +132,8 @@ def ticket_context(ticket):
     previous = db.session.scalars(
         select(Ticket).where(Ticket.contact_id == contact.id, Ticket.id != ticket.id)
         .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(CONTEXT_PREVIOUS)).all()
+    orders = db.session.scalars(select(Order).where(Order.contact_id == contact.id)
+                                .order_by(Order.placed_at.desc(), Order.id.desc()).limit(CONTEXT_ORDERS)).all()
     return {
         "ticket": TicketSchema().dump(ticket),
         "contact": ContactSchema().dump(contact),
@@ -137,8 +142,8 @@ def ticket_context(ticket):
         "attributes": dict(visitor.attributes or {}) if visitor is not None else {},
         "previous": TicketSchema(many=True, only=("id", "channel", "status", "subject", "last_message_preview",
                                                    "last_activity_at")).dump(previous),
-        # No connector stores orders yet; the panel hides the section while this is empty.
-        "orders": [],
+        # From the shop connectors; the panel hides the section while this is empty.
+        "orders": OrderSchema(many=True).dump(orders),
     }
 
 

@@ -60,6 +60,10 @@ class Inbox {
     socket.on('ticket.created', ({ ticket }) => this.onTicketCreated(ticket));
     socket.on('ticket.updated', ({ ticket, changes }) => this.onTicketUpdated(ticket, changes));
     socket.on('message.created', ({ message }) => this.onMessage(message));
+    socket.on('message.updated', ({ message }) => {
+      const conv = this.conversations.get(message.ticket_id);
+      if (conv) conv.merge([message]);
+    });
     socket.on('message.read', (data) => this.onRead(data));
     socket.on('typing', (data) => this.onTyping(data));
     socket.on('handoff.received', (data) => this.onHandoff(data));

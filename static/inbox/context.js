@@ -1,6 +1,6 @@
 // The context panel next to a conversation: contact, live visitor session, attributes set by
 // the shop, previous conversations on every channel, orders (hidden while there are none).
-import { api, channelIcon, elapsed, fmtDateTime, h, safeUrl, statusLabel, t } from './util.js';
+import { api, channelIcon, elapsed, fmtDateTime, fmtPrice, h, safeUrl, statusLabel, t } from './util.js';
 
 function localTime(timezone) {
   if (!timezone) return '';
@@ -90,7 +90,19 @@ export class ContextPanel {
     if (attrs.length) parts.push(section(t('attributes'), dl(attrs.map(([k, val]) => [k, String(val)]))));
 
     if (ctx.orders && ctx.orders.length) {
-      parts.push(section(t('orders'), h('ul', {}, ctx.orders.map((o) => h('li', { text: o.number || o.id })))));
+      parts.push(section(t('orders'), h('ul', { class: 'ctx-orders' }, ctx.orders.map((o) => {
+        const href = safeUrl(o.url);
+        const label = `#${o.number || o.platform_id}`;
+        const state = [t(`order_${o.status}`), o.financial_status, o.fulfillment_status].filter(Boolean).join(' · ');
+        return h('li', {},
+          h('div', { class: 'order-top' },
+            href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer', text: label }) : h('strong', { text: label }),
+            h('span', { class: 'order-total', text: fmtPrice(o.total, o.currency) })),
+          h('div', { class: 'muted small', text: `${fmtDateTime(o.placed_at)} · ${state}` }),
+          (o.lines || []).length ? h('ul', { class: 'order-lines' }, o.lines.map((line) => h('li', {
+            text: `${line.quantity} × ${line.title}`,
+          }))) : null);
+      }))));
     }
 
     const prev = (ctx.previous || []).map((p) => h('li', {}, h('button', {

@@ -25,7 +25,8 @@ function draftKey(id) {
 }
 
 /** Fill a saved reply's placeholders from the conversation it goes into. */
-export function fillPlaceholders(body, { contact, agent, attributes }) {
+export function fillPlaceholders(body, { contact, agent, attributes, orders }) {
+  const latestOrder = orders && orders.length ? orders[0].number : '';
   const name = (contact && (contact.name || '')) || '';
   const values = {
     'contact.first_name': name.split(/\s+/)[0] || '',
@@ -33,7 +34,7 @@ export function fillPlaceholders(body, { contact, agent, attributes }) {
     'contact.email': (contact && contact.email) || '',
     'agent.name': (agent && agent.name) || '',
     'agent.first_name': ((agent && agent.name) || '').split(/\s+/)[0] || '',
-    order_number: (attributes && attributes.order_number) ? String(attributes.order_number) : '',
+    order_number: (attributes && attributes.order_number) ? String(attributes.order_number) : (latestOrder || ''),
   };
   return body.replace(/\{\s*([\w.]+)\s*\}/g, (whole, key) => (key in values ? values[key] : whole));
 }
@@ -337,8 +338,16 @@ export class Conversation {
     const files = (m.attachments || []).map((a) => this.renderAttachment(a));
     let state = null;
     if (!incoming && !isNote && m.author_type === 'agent') {
-      const read = Boolean(m.read_at);
-      state = h('span', { class: `msg-state${read ? ' read' : ''}`, text: read ? t('read') : t('delivered') });
+      const delivery = m.meta && m.meta.delivery;
+      if (delivery && delivery.status && !m.read_at) {
+        // The email copy's delivery state (message.updated events keep it current).
+        const bad = ['failed', 'bounced'].includes(delivery.status);
+        state = h('span', { class: `msg-state${bad ? ' failed' : ''}`, title: delivery.error || '',
+          text: t(`delivery_${delivery.status}`) + (bad && delivery.error ? `: ${delivery.error}` : '') });
+      } else {
+        const read = Boolean(m.read_at);
+        state = h('span', { class: `msg-state${read ? ' read' : ''}`, text: read ? t('read') : t('delivered') });
+      }
     }
     return h('li', { class: cls, dataset: { messageId: m.id } }, head,
       m.body_html ? body : null, card, files.length ? h('div', { class: 'msg-files' }, files) : null, state);
@@ -527,6 +536,7 @@ export class Conversation {
       contact: (this.context && this.context.contact) || (this.ticket && this.ticket.contact),
       agent: boot.me,
       attributes: this.context && this.context.attributes,
+      orders: this.context && this.context.orders,
     });
     const value = this.textarea.value;
     const caret = this.textarea.selectionStart;

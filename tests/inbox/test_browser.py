@@ -164,6 +164,13 @@ def test_one_agent_working_several_chats(live_server, chromium):  # noqa: F811
         second = max_.call("message", {"client_id": uuid.uuid4().hex, "body": "Any red sets?",
                                        "prechat": {"name": "Max Buyer", "email": "max@example.test"}})
         ira_id, max_id = first["message"]["ticket_id"], second["message"]["ticket_id"]
+        from helpdesk.models import Order, utcnow
+
+        contact_id = db.session.scalar(db.select(Contact.id).where(Contact.email == "ira@example.test"))
+        db.session.add(Order(store_id=store.id, platform="shopify", platform_id="77", number="1001",
+                             contact_id=contact_id, currency="EUR", total=Decimal("59.90"), placed_at=utcnow(),
+                             url="https://shop.test/admin/orders/77"))
+        db.session.commit()
         for ticket_id in (ira_id, max_id):
             page.locator(f'.ticket-row[data-ticket-id="{ticket_id}"] .row-open').click()
             page.locator(f"#conv-{ticket_id} .tl-msg.in").wait_for(timeout=TIMEOUT)
@@ -175,7 +182,7 @@ def test_one_agent_working_several_chats(live_server, chromium):  # noqa: F811
         page.keyboard.press("Alt+ArrowUp")
         assert conv_ira.is_visible() and not conv_max.is_visible()
         assert conv_ira.locator("textarea").input_value() == ""
-        page.locator("#context-body", has_text="1001").wait_for(timeout=TIMEOUT)
+        page.locator("#context-body .ctx-orders", has_text="€59.90").wait_for(timeout=TIMEOUT)
 
         # "/" offers saved replies; picking one fills the placeholders.
         conv_ira.locator("textarea").click()

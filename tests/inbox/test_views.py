@@ -95,6 +95,18 @@ def test_context_shows_contact_visitor_pages_attributes_and_previous_conversatio
     assert ctx["previous"][0]["channel"] == "email"
     assert ctx["orders"] == []
 
+    from helpdesk.models import Order
+
+    db.session.add_all([
+        Order(store_id=store.id, platform="shopify", platform_id="1", number="1001", contact_id=contact.id,
+              currency="EUR", total=Decimal("59.90"), placed_at=utcnow() - timedelta(days=3)),
+        Order(store_id=store.id, platform="shopify", platform_id="2", number="1002", contact_id=contact.id,
+              currency="EUR", total=Decimal("12.00"), placed_at=utcnow() - timedelta(days=1)),
+    ])
+    db.session.commit()
+    orders = client.get(f"/inbox/api/tickets/{ticket.id}/context").json["orders"]
+    assert [(o["number"], o["total"]) for o in orders] == [("1002", "12.00"), ("1001", "59.90")]
+
 
 def test_context_of_another_stores_ticket_is_not_found(client, shops, restricted):
     _store, other = shops
