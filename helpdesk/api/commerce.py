@@ -83,7 +83,7 @@ class ConnectorArgs(StrictSchema):
     secret = fields.Str(validate=validate.Length(min=8, max=255))
     rotate = fields.Bool(metadata={"description": "Start a rotation: the current secret stays accepted."})
     finish_rotation = fields.Bool(metadata={"description": "Stop accepting the previous secret."})
-    api_url = fields.Url(allow_none=True, require_tld=False, validate=validate.Length(max=512))
+    api_url = fields.Url(allow_none=True, require_tld=False, schemes={"http", "https"}, validate=validate.Length(max=512))
     api_token = fields.Str(allow_none=True, validate=validate.Length(max=255))
     currency = fields.Str(validate=validate.Regexp(r"^[A-Za-z]{3}$"))
     active = fields.Bool()
@@ -126,14 +126,14 @@ class WebhookSubscriptionListArgs(StrictSchema):
 
 class WebhookSubscriptionArgs(StrictSchema):
     store_id = fields.Int(required=True)
-    url = fields.Url(required=True, validate=validate.Length(max=2048), require_tld=False)
+    url = fields.Url(required=True, validate=validate.Length(max=2048), require_tld=False, schemes={"http", "https"})
     topics = fields.List(fields.Str(validate=validate.OneOf(WebhookSubscription.TOPICS)), required=True,
                          validate=validate.Length(min=1))
     description = fields.Str(load_default="", validate=validate.Length(max=255))
 
 
 class WebhookSubscriptionUpdateArgs(StrictSchema):
-    url = fields.Url(validate=validate.Length(max=2048), require_tld=False)
+    url = fields.Url(validate=validate.Length(max=2048), require_tld=False, schemes={"http", "https"})
     topics = fields.List(fields.Str(validate=validate.OneOf(WebhookSubscription.TOPICS)),
                          validate=validate.Length(min=1))
     description = fields.Str(validate=validate.Length(max=255))
