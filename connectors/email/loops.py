@@ -15,6 +15,8 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _MSGID = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
+_COPY_MARKER = re.compile(r"^-+ ?(?:Below this line is a copy of the message|This is a copy of the message|"
+                          r"Original message|Original Message Headers).*$", re.IGNORECASE | re.MULTILINE)
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -131,6 +133,7 @@ def parse_bounce(msg):
         candidates = _ADDRESS.findall(to.group(1)) if to else []
         if not candidates:
             for text in text_parts:
+                text = _COPY_MARKER.split(text, 1)[0]  # the returned copy names senders, not failures
                 candidates = [a for a in _ADDRESS.findall(text) if not _DAEMON.match(a)]
                 if candidates:
                     break

@@ -112,13 +112,28 @@ def decode_bytes(data, charset):
         return data.decode("cp1252", errors="replace")
 
 
+_SURROGATES = re.compile(r"[\udc80-\udcff]")
+
+
+def _unsurrogate(value):
+    """Raw 8-bit bytes in a header (no encoded words) arrive as surrogate escapes: decode
+    them as UTF-8 (what such clients send), else Windows-1252."""
+    if not value or not _SURROGATES.search(value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
 def _raw_header(msg, name):
     """A header as text, decoding encoded words; tolerant of what policy.default rejects."""
     try:
         value = msg.get(name)
         if value is None:
             return ""
-        return str(value)
+        return _unsurrogate(str(value))
     except Exception:  # noqa: BLE001
         pass
     for key, value in msg.raw_items():
@@ -136,7 +151,8 @@ def _addresses(msg, name):
         header = msg.get(name)
         if header is None:
             return []
-        found = [(a.display_name or "", (a.addr_spec or "").lower()) for a in header.addresses]
+        found = [(_unsurrogate(a.display_name or ""), _unsurrogate(a.addr_spec or "").lower())
+                 for a in header.addresses]
         return [(n, a) for n, a in found if "@" in a]
     except Exception:  # noqa: BLE001
         text = _raw_header(msg, name)
@@ -281,8 +297,8 @@ def _bodies(msg, email):
     raw_html = _part_text(html) if html is not None else ""
     if not text and raw_html:
         text = quotes.html_to_text(raw_html)
-    if not text and not raw_html and not msg.is_multipart() and msg.get_content_maintype() == "text":
-        text = _part_text(msg)
+    if not text and not raw_html and not msg.is_multipart() and msg.get_content_maintype() in ("text", "multipart"):
+        text = _part_text(msg)  # a text body, or a "multipart" whose boundary is missing
     text = text.replace("\r\n", "\n").replace("\r", "\n")
 
     email.text, email.quoted_text = quotes.split_text(text)

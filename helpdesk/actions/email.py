@@ -74,9 +74,9 @@ def create_mailbox(store, address, **settings):
     """A support address for ``store``. Emits nothing (admin configuration)."""
     address = normalise_email(address)
     if not address or "@" not in address:
-        raise ActionError(_("Enter an email address."), "address")
+        raise ActionError("Enter an email address.", "address")
     if db.session.scalar(select(Mailbox.id).where(Mailbox.address == address)):
-        raise ActionError(_("That address already has a mailbox."), "address", status=409)
+        raise ActionError("That address already has a mailbox.", "address", status=409)
     mailbox = Mailbox(store_id=store.id, address=address, imap_folders=["INBOX"])
     db.session.add(mailbox)
     _apply(mailbox, settings)
@@ -223,12 +223,12 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
 
     created = ticket is None
     if created:
-        ticket = open_ticket(store, contact, Channel.EMAIL, subject=email.subject or _("(no subject)"))
+        ticket = open_ticket(store, contact, Channel.EMAIL, subject=email.subject or "(no subject)")
     attachments, refused_files = _store_attachments(store, contact, email, raw)
     html = _link_inline_images(email.html, attachments)
     text = email.text
     if not text.strip() and not html and not attachments:
-        text = _("(empty message)")
+        text = "(empty message)"
     meta = {"email": _email_meta(mailbox, email, how, refused, refused_files, html)}
     message, _new = receive_customer_message(
         store, contact, Channel.EMAIL, text, subject=email.subject, html=html or None, meta=meta,
@@ -353,10 +353,10 @@ def _bounce(mailbox, email, key):
     first = bounce.recipients[0] if bounce.recipients else {}
     event = None
     if ticket is not None:
+        listed = ", ".join(addresses)
         event = add_event(ticket, "email_bounced" if bounce.permanent else "email_delayed",
-                          text=_("The email to %(address)s could not be delivered.", address=", ".join(addresses))
-                          if bounce.permanent else _("The email to %(address)s is delayed.",
-                                                     address=", ".join(addresses)),
+                          text=f"The email to {listed} could not be delivered." if bounce.permanent
+                          else f"The email to {listed} is delayed.",
                           recipients=addresses, status=first.get("status", ""),
                           diagnostic=first.get("diagnostic", ""))
         if header.message_id:
@@ -520,7 +520,7 @@ def receive_form_submission(store, *, email, name="", subject="", body="", field
             Ticket.contact_id == contact.id, Message.client_id == client_id))
         if existing is not None:
             return existing
-    subject = clean_text(subject, 255) or _("Contact form")
+    subject = clean_text(subject, 255) or "Contact form"
     ticket = open_ticket(store, contact, Channel.FORM, subject=subject)
     extra = {k: clean_text(v, 500) for k, v in (fields or {}).items() if clean_text(v)}
     text = clean_text(body, current_app.config["MAX_MESSAGE_LENGTH"])
