@@ -131,7 +131,12 @@ class Inbox {
     if (!seen) this.queue.bumpUnread(message.ticket_id);
     this.queue.refreshCounts();
     const name = message.author ? message.author.name : '';
-    if (!replayed && !seen) this.notify(t('notify_new_message', { name }), message.body_text, message.ticket_id);
+    // Sound and desktop notifications for my conversations and unclaimed ones, not colleagues'.
+    const ticket = this.queue.tickets.get(message.ticket_id) || (conv && conv.ticket);
+    const mineOrFree = !ticket || !ticket.assignee || ticket.assignee.id === this.me.id;
+    if (!replayed && !seen && mineOrFree) {
+      this.notify(t('notify_new_message', { name }), message.body_text, message.ticket_id);
+    }
     if (!replayed) announce(t('announce_message', { name, text: message.body_text.slice(0, 140) }));
   }
 

@@ -497,7 +497,7 @@ export class Conversation {
     if (seq !== this.suggestSeq || !token) return;
     const q = token.query;
     this.suggestions = replies.filter((r) => r.shortcut.toLowerCase().startsWith(q)
-      || r.title.toLowerCase().includes(q)).slice(0, 8);
+      || r.title.toLowerCase().includes(q)).slice(0, 50); // a bare "/" browses them all
     this.suggestIndex = 0;
     this.paintSuggest();
   }
