@@ -1,0 +1,192 @@
+"""Inbound intake: threading onto our own mail, reply tokens, reopening, duplicates, bounces,
+automatic answers and their rate limit, quarantine."""
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import pytest
+from sqlalchemy import func, select
+
+from connectors.email import tokens
+from helpdesk.actions.email import (
+    AUTO_REPLY_LIMIT,
+    accept_delivery,
+    ingest_email,
+    process_delivery,
+    update_mailbox,
+)
+from helpdesk.actions.messages import reply
+from helpdesk.actions.tickets import change_status
+from helpdesk.extensions import db
+from helpdesk.models import Contact, EmailHeader, InboundEmail, Message, OutboxItem, Ticket, utcnow
+from tests.factories import make_agent
+
+
+def mail(frm="Dana Fischer <dana@example.com>", to="support@shop.test", subject="Parcel", body="Where is it?",
+         msgid=None, **headers):
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = frm, to, subject
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = msgid or make_msgid(domain="example.com")
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+def outgoing_id(ticket_id):
+    """The Message-ID of our last email on the ticket (what a customer's client quotes)."""
+    return db.session.scalar(select(EmailHeader.rfc_message_id).where(
+        EmailHeader.ticket_id == ticket_id, EmailHeader.direction == "out").order_by(EmailHeader.id.desc()))
+
+
+@pytest.fixture
+def agent():
+    return make_agent("Sam")
+
+
+def test_a_new_email_opens_a_ticket_and_tells_the_agents(mailbox, store, sent_events):
+    result = ingest_email(mailbox, mail(), source="raw")
+    assert result.outcome == "created"
+    ticket = db.session.get(Ticket, result.ticket_id)
+    assert (ticket.channel, ticket.subject, ticket.contact.email) == ("email", "Parcel", "dana@example.com")
+    assert ticket.contact.name == "Dana Fischer"
+    names = {(e["event"], e["room"]) for e in sent_events}
+    assert ("ticket.created", f"store:{store.id}:agents") in names
+    assert ("message.created", f"store:{store.id}:agents") in names
+
+
+def test_a_reply_to_our_email_threads_and_reopens_the_resolved_ticket(mailbox, agent, sent_events):
+    first = ingest_email(mailbox, mail(), source="raw")
+    ticket = db.session.get(Ticket, first.ticket_id)
+    reply(ticket, agent, "It left the warehouse today.")
+    change_status(ticket, "resolved", agent)
+    ours = outgoing_id(ticket.id)
+    assert ours.startswith(f"hd.{ticket.id}.")
+
+    answer = ingest_email(mailbox, mail(subject="Re: Parcel", body="Thanks, but it is still not here.",
+                                        In_Reply_To=f"<{ours}>"), source="raw")
+    assert (answer.outcome, answer.ticket_id, answer.how) == ("threaded", ticket.id, "in-reply-to")
+    db.session.refresh(ticket)
+    assert ticket.status == "open" and ticket.resolved_at is None
+    assert any(e["event"] == "ticket.updated" and "status" in e["payload"]["changes"] for e in sent_events)
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_new_one(mailbox, agent):
+    first = ingest_email(mailbox, mail(), source="raw")
+    ticket = db.session.get(Ticket, first.ticket_id)
+    reply(ticket, agent, "Done.")
+    change_status(ticket, "closed", agent)
+    again = ingest_email(mailbox, mail(subject="Re: Parcel", In_Reply_To=f"<{outgoing_id(ticket.id)}>"),
+                         source="raw")
+    assert again.outcome == "created" and again.ticket_id != ticket.id
+    assert db.session.get(Message, again.message_id).meta["email"]["not_threaded_to"] == [ticket.id]
+
+
+def test_the_reply_token_address_threads_when_headers_are_lost(mailbox, agent):
+    first = ingest_email(mailbox, mail(), source="raw")
+    address = tokens.reply_address("support@shop.test", first.ticket_id)
+    again = ingest_email(mailbox, mail(to=address, subject="new subject, no headers"), source="raw")
+    assert (again.outcome, again.ticket_id, again.how) == ("threaded", first.ticket_id, "reply-token")
+
+
+def test_a_forged_or_foreign_token_does_not_thread(mailbox):
+    first = ingest_email(mailbox, mail(), source="raw")
+    forged = f"support+t{first.ticket_id}-0000000000@shop.test"
+    assert ingest_email(mailbox, mail(to=forged), source="raw").ticket_id != first.ticket_id
+    stranger = ingest_email(mailbox, mail(frm="mallory@attacker.example",
+                                          to=tokens.reply_address("support@shop.test", first.ticket_id)),
+                            source="raw")
+    assert stranger.outcome == "created" and stranger.ticket_id != first.ticket_id
+
+
+def test_the_same_message_delivered_twice_is_stored_once(mailbox):
+    raw = mail(msgid="<same-1@example.com>")
+    first = ingest_email(mailbox, raw, source="imap")
+    second = ingest_email(mailbox, raw, source="raw")
+    assert second.outcome == "duplicate" and second.message_id == first.message_id
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 1
+
+
+def test_a_bounce_of_our_reply_marks_the_address_failing_and_shows_on_the_ticket(mailbox, agent, sent_events):
+    first = ingest_email(mailbox, mail(), source="raw")
+    ticket = db.session.get(Ticket, first.ticket_id)
+    sent = reply(ticket, agent, "Here is your label.")
+    ours = outgoing_id(ticket.id)
+    dsn = (
+        "From: MAILER-DAEMON@mx.shop.test\r\nTo: support@shop.test\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Date: Fri, 8 Mar 2024 08:00:00 +0000\r\nMessage-ID: <dsn-1@mx.shop.test>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.shop.test\r\n\r\n"
+        "Final-Recipient: rfc822; dana@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
+        f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nTo: dana@example.com\r\nMessage-ID: <{ours}>\r\n\r\n--b--\r\n"
+    ).encode()
+    result = ingest_email(mailbox, dsn, source="raw")
+    assert result.outcome == "bounce" and result.ticket_id == ticket.id
+    contact = db.session.scalar(select(Contact).where(Contact.email == "dana@example.com"))
+    assert contact.email_failing is True
+    event = db.session.get(Message, result.message_id)
+    assert event.kind == "event" and event.meta["event"] == "email_bounced" and event.meta["status"] == "5.1.1"
+    assert db.session.get(Message, sent.id).meta["delivery"]["status"] == "bounced"
+    assert any(e["event"] == "contact.updated" for e in sent_events)
+    # The ticket did not reopen or change hands, and no further copies go to the dead address.
+    outbox_before = db.session.scalar(select(func.count()).select_from(OutboxItem))
+    reply(ticket, agent, "Trying again")
+    assert db.session.scalar(select(func.count()).select_from(OutboxItem)) == outbox_before
+
+
+def test_automatic_answers_go_to_people_only_and_are_rate_limited(mailbox):
+    update_mailbox(mailbox, auto_reply=True)
+    for n in range(AUTO_REPLY_LIMIT + 2):
+        ingest_email(mailbox, mail(subject=f"Question {n}"), source="raw")
+    acks = db.session.scalars(select(OutboxItem)).all()
+    assert len(acks) == AUTO_REPLY_LIMIT
+    assert all(a.payload["automatic"] for a in acks)
+    # Auto-replies, list mail and bounces never get one.
+    ingest_email(mailbox, mail(frm="ooo@example.org", Auto_Submitted="auto-replied"), source="raw")
+    ingest_email(mailbox, mail(frm="news@example.org", Precedence="bulk"), source="raw")
+    ingest_email(mailbox, mail(frm="list@example.org", List_Id="<l.example.org>"), source="raw")
+    assert db.session.scalar(select(func.count()).select_from(OutboxItem)) == AUTO_REPLY_LIMIT
+
+
+def test_an_out_of_office_on_a_resolved_ticket_is_an_event_and_does_not_reopen(mailbox, agent):
+    first = ingest_email(mailbox, mail(), source="raw")
+    ticket = db.session.get(Ticket, first.ticket_id)
+    reply(ticket, agent, "Solved!")
+    change_status(ticket, "resolved", agent)
+    ooo = ingest_email(mailbox, mail(subject="Out of office", In_Reply_To=f"<{outgoing_id(ticket.id)}>",
+                                     Auto_Submitted="auto-replied"), source="raw")
+    assert ooo.outcome == "auto_reply" and ooo.ticket_id == ticket.id
+    db.session.refresh(ticket)
+    assert ticket.status == "resolved"
+
+
+def test_an_oversized_delivery_is_refused_with_a_reason(mailbox, monkeypatch):
+    monkeypatch.setattr("helpdesk.actions.email.MAX_EMAIL_BYTES", 1000)
+    row, created = accept_delivery(mailbox, mail(body="x" * 2000), source="raw")
+    assert created and row.status == InboundEmail.REFUSED and row.raw is None and "over the" in row.reason
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+def test_an_internal_error_quarantines_that_message_and_the_next_one_goes_on(mailbox, monkeypatch):
+    calls = {"n": 0}
+    real = ingest_email
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("helpdesk.actions.email.ingest_email", flaky)
+    bad, _ = accept_delivery(mailbox, mail(subject="first"), source="raw", delivery_key="k1")
+    good, _ = accept_delivery(mailbox, mail(subject="second"), source="raw", delivery_key="k2")
+    db.session.expire_all()
+    bad, good = db.session.get(InboundEmail, bad.id), db.session.get(InboundEmail, good.id)
+    assert bad.status == "quarantined" and bad.reason == "internal error: RuntimeError" and bad.raw
+    assert good.status == "done" and good.ticket_id and good.raw is None
+    # Once the cause is fixed, the quarantined message can be processed again.
+    bad.status = InboundEmail.PENDING
+    db.session.commit()
+    assert process_delivery(bad.id).outcome == "created"
