@@ -17,6 +17,7 @@ import time
 from email import policy
 from email.message import EmailMessage
 from email.parser import HeaderParser
+from email.utils import formataddr
 
 #: Mailgun timestamps older (or newer) than this are refused as replays.
 MAILGUN_MAX_SKEW = 15 * 60
@@ -98,7 +99,9 @@ def postmark(request, mailbox):
     key = f"postmark:{data.get('MessageID') or ''}" if data.get("MessageID") else None
     if data.get("RawEmail"):
         return str(data["RawEmail"]).encode("utf-8", "surrogateescape"), key
-    top = [("From", data.get("From")), ("To", data.get("To")), ("Cc", data.get("Cc")),
+    full = data.get("FromFull") if isinstance(data.get("FromFull"), dict) else {}
+    sender = formataddr((full.get("Name") or "", full["Email"])) if full.get("Email") else data.get("From")
+    top = [("From", sender), ("To", data.get("To")), ("Cc", data.get("Cc")),
            ("Reply-To", data.get("ReplyTo")), ("Subject", data.get("Subject")), ("Date", data.get("Date"))]
     listed = [(h.get("Name"), h.get("Value")) for h in data.get("Headers") or [] if isinstance(h, dict)]
     files = []
