@@ -15,6 +15,7 @@ from helpdesk.models import Product, Store
 from helpdesk.schemas import AttachmentSchema, StrictSchema
 from inbox.presence import store_is_online
 from widgets import history
+from widgets.proactive import public_rules
 from widgets.tokens import issue, visitor_from_token
 
 bp = Blueprint("widgets", __name__)
@@ -165,16 +166,17 @@ def frame():
 
 class PingArgs(StrictSchema):
     key = fields.Str(required=True, validate=validate.Length(min=3, max=64))
-    token = fields.Str(required=True, validate=validate.Length(max=500))
+    token = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=500))
     page = fields.Nested(PageArgs, load_default=None, allow_none=True)
 
 
 @bp.route("/widget/api/ping", methods=["POST"])
 @limiter.limit("120/minute")
 def ping():
-    """Sent by the loader on each page of a returning shopper (before any iframe exists):
-    records the page for the agents and says whether agent replies are waiting unread.
-    A CORS "simple" request (text/plain JSON), so it needs no preflight."""
+    """Sent by the loader on each page (before any iframe exists): answers the store's
+    proactive rules and, for a returning shopper, records the page for the agents and says
+    whether agent replies are waiting unread. A CORS "simple" request (text/plain JSON),
+    so it needs no preflight."""
     data = request.get_json(force=True, silent=True)
     if not isinstance(data, dict):
         return _cors(jsonify({"message": _("Send a JSON object."), "errors": {"_body": [_("Malformed JSON.")]}})), 400
@@ -183,12 +185,13 @@ def ping():
     except ValidationError as exc:
         return _cors(jsonify({"message": _("Some fields are not valid."), "errors": exc.messages})), 422
     store = store_by_key(args["key"])
+    rules = public_rules(store)
     visitor = visitor_from_token(args["token"], store)
     if visitor is None:
-        return _cors(jsonify({"unread": 0, "known": False}))
+        return _cors(jsonify({"unread": 0, "known": False, "rules": rules}))
     if args.get("page"):
         record_page_view(visitor, args["page"])
-    return _cors(jsonify({"unread": history.unread_count(visitor), "known": True}))
+    return _cors(jsonify({"unread": history.unread_count(visitor), "known": True, "rules": rules}))
 
 
 def _cors(response):

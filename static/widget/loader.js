@@ -1,15 +1,14 @@
-/*! Helpdesk chat loader: the launcher, and the chat iframe only when needed. See static/widget/README.md */
+/*! Helpdesk chat loader. See static/widget/README.md */
 (function (w, d) {
   "use strict";
   var api = w.Helpdesk;
   if (api && api._loaded) return;
-  var script = d.currentScript || d.querySelector("script[data-key][src*='/widget/loader.js']");
-  if (!script) return;
+  var script = d.currentScript;
   function attr(n) { return script.getAttribute("data-" + n); }
   var key = attr("key") || "", base = new URL(script.src, location.href).origin;
   var side = attr("position") === "left" ? "left" : "right", storeKey = "helpdesk:" + key;
-  var queue = [], handlers = {}, frame, ready, isOpen, button, badge, wrap;
-  // English until the panel sends its translated labels (data-label-* override them).
+  var queue = [], handlers = {}, frame, ready, isOpen, focus, button, badge, wrap;
+  // Until the panel sends translated ones.
   var labels = {open: attr("label-open") || "Open chat", close: attr("label-close") || "Close chat",
                 title: attr("label-title") || "Chat"};
 
@@ -24,9 +23,10 @@
   function emit(name, data) {
     (handlers[name] || []).forEach(function (cb) { setTimeout(cb, 0, data); });
   }
+  function post(msg) { frame.contentWindow.postMessage(msg, base); }
   function send(msg) {
     msg.hd = 1;
-    if (ready) frame.contentWindow.postMessage(msg, base); else queue.push(msg);
+    if (ready) post(msg); else queue.push(msg);
   }
   function page() {
     return {url: location.href.slice(0, 2048), title: d.title.slice(0, 512), referrer: d.referrer || null};
@@ -42,10 +42,9 @@
     "background:#c4320a;color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center}" +
     "#hd-frame{position:fixed;z-index:2147483001;bottom:88px;" + pos + ";width:380px;height:min(640px,calc(100% - 104px));" +
     "border:0;border-radius:14px;box-shadow:0 8px 32px rgba(0,0,0,.25);background:#fff}" +
-    "#hd-frame[hidden]{display:none}" +
     "@media (max-width:480px){#hd-launcher{width:48px;height:48px}" +
     "#hd-frame{inset:0;width:100%;height:100%;border-radius:0}.hd-open #hd-launcher{display:none}" +
-    // A spacer at the end of the page, so the last content can scroll clear of the launcher.
+    // A spacer: the page's end can scroll clear of the launcher.
     "#hd-widget{display:block;height:72px}}";
   var CHAT = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg>';
   var CLOSE = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5 5l14 14M19 5 5 19" stroke="#fff" stroke-width="2.5"/></svg>';
@@ -79,8 +78,9 @@
     isOpen = true;
     frame.hidden = false;
     wrap.className = "hd-open";
-    send({t: "open"});
-    if (ready) frame.focus();
+    focus = reason !== "invitation";  // an invitation must not steal the page's focus
+    send({t: "open", focus: focus});
+    if (ready && focus) frame.focus();
     render();
     emit("opened", {reason: reason});
   }
@@ -96,15 +96,15 @@
     emit("closed", {});
   }
 
-  // Only the panel's own window, from the helpdesk's origin, is listened to.
+  // Only the panel's window, from our origin.
   w.addEventListener("message", function (e) {
     var m = e.data, t = m && m.hd === 1 && m.t;
     if (!frame || e.source !== frame.contentWindow || e.origin !== base || !t) return;
     if (t === "hello") {
       ready = true;
-      frame.contentWindow.postMessage({hd: 1, t: "init", token: load().t || null, page: page(), open: !!isOpen}, base);
-      while (queue.length) frame.contentWindow.postMessage(queue.shift(), base);
-      if (isOpen) frame.focus();
+      post({hd: 1, t: "init", token: load().t || null, page: page(), open: !!isOpen});
+      while (queue.length) post(queue.shift());
+      if (isOpen && focus) frame.focus();
     } else if (t === "ready") {
       labels = m.labels || labels;
       frame.title = labels.title;
@@ -132,17 +132,27 @@
     d.body.appendChild(wrap);
     d.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
     var s = load();
+    save("n", (s.n || 0) + 1);  // pages viewed, for the rules
     unread(s.u);
     if (s.u > 0) createFrame();  // an agent reply is waiting: the panel fetches it (hidden)
-    else if (s.t && w.fetch) {
-      // A returning shopper: record the page for the agents; learn of unread replies.
-      fetch(base + "/widget/api/ping", {method: "POST", body: JSON.stringify({key: key, token: s.t, page: page()}),
-                                        headers: {"Content-Type": "text/plain"}, keepalive: true})
-        .then(function (r) { return r.json(); })
-        .then(function (j) { if (j.unread > 0) { unread(j.unread); createFrame(); } }, function () {});
-    }
-    // Calls made on a stub (window.Helpdesk = {q: [["identify", {...}], ...]}) before we loaded.
+    // Records a returning shopper's page; answers unread replies and the proactive rules.
+    // (A text/plain body: a CORS "simple" request, no preflight.)
+    fetch(base + "/widget/api/ping", {method: "POST", body: JSON.stringify({key: key, token: s.t || null, page: page()})})
+      .then(function (r) { return r.json(); })
+      .then(function (j) {
+        if (j.unread > 0) { unread(j.unread); createFrame(); }
+        (j.rules || []).forEach(rule);
+      }, function () {});
+    // Calls queued on a stub before we loaded: window.Helpdesk = {q: [["identify", {...}]]}
     pending.forEach(function (c) { if (api[c[0]]) api[c[0]](c[1]); });
+  }
+
+  // A matching rule loads the panel; it asks the server (frequency cap), opens if allowed.
+  function rule(r) {
+    if (r.url_contains && location.href.indexOf(r.url_contains) < 0 || load().n < r.min_pages_viewed) return;
+    setTimeout(function () {
+      if (!isOpen) { createFrame(); send({t: "rule", id: r.id}); }
+    }, 1000 * Math.max(r.min_seconds_on_page || 0, r.min_seconds_on_product || 0));
   }
 
   var pending = api && api.q || [];
@@ -152,9 +162,7 @@
     close: close,
     identify: function (who) { send({t: "identify", d: who}); },
     setAttributes: function (attrs) { send({t: "attributes", d: attrs}); },
-    on: function (name, cb) { (handlers[name] = handlers[name] || []).push(cb); },
-    // Hook for proactive rules evaluated on the page: opens the panel with an invitation.
-    invite: function (text) { if (wrap) { createFrame(); send({t: "invite", text: text}); open("invitation"); } }
+    on: function (name, cb) { (handlers[name] = handlers[name] || []).push(cb); }
   };
   if (d.body) start(); else d.addEventListener("DOMContentLoaded", start);
 })(window, document);

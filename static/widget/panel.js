@@ -441,6 +441,27 @@
     socket.on("store.online", function (p) { S.store.online = !!p.online; applyStore(S.store); });
   }
 
+  // Asked for when the shopper opened the panel; done once the session has loaded.
+  function focusFirst() {
+    if (S.focus && !text.disabled) {
+      S.focus = false;
+      (prechat.hidden ? text : prechat.querySelector("input:enabled,select:enabled") || text).focus();
+    }
+  }
+
+  // A proactive rule matched in the page: the server applies the frequency cap.
+  function invitation(ruleId) {
+    fetch("/widget/api/invitations", {method: "POST", headers: {"Content-Type": "application/json"},
+                                      body: JSON.stringify({token: S.token, rule_id: ruleId})})
+      .then(function (r) { return r.json(); })
+      .then(function (j) {
+        if (!j.show) return;
+        append(el("p", "hd-greeting", j.message), true);
+        lastAuthor = null;
+        toParent({t: "open"});
+      }, function () {});
+  }
+
   // Calls from the page (Helpdesk.identify / setAttributes) wait for the connection.
   function whenConnected(fn) { if (socket && socket.connected) fn(); else later.push(fn); }
 
@@ -453,6 +474,7 @@
       (store("pending") || []).forEach(queue);  // left unsent on a previous page: resent with the same id
       applyStore(j.store);
       text.disabled = $("hd-file").disabled = false;
+      focusFirst();
       syncUi();
       toBottom();
       connect();
@@ -471,7 +493,7 @@
     } else if (m.t === "open") {
       S.open = true;
       markRead();
-      setTimeout(function () { (prechat.hidden ? text : prechat.querySelector("input:enabled,select:enabled") || text).focus(); }, 50);
+      if (m.focus) { S.focus = true; focusFirst(); }
     } else if (m.t === "close") S.open = false;
     else if (m.t === "identify" && m.d) whenConnected(function () {
       socket.emit("identify", m.d, function (ack) {
@@ -479,7 +501,7 @@
       });
     });
     else if (m.t === "attributes" && m.d) whenConnected(function () { socket.emit("attributes", {attributes: m.d}); });
-    else if (m.t === "invite" && m.text) system(m.text);
+    else if (m.t === "rule" && m.id) whenConnected(function () { invitation(m.id); });
   });
 
   d.addEventListener("visibilitychange", markRead);

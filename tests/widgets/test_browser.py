@@ -166,6 +166,21 @@ def test_chat_with_an_agent_rate_and_find_the_history_after_reload(shopper, live
         agent.disconnect()
 
 
+def test_keyboard_opens_and_closes_the_widget(shopper, live_server, demo):
+    page = shopper(DESKTOP)
+    page.focus("#hd-launcher")
+    assert page.get_attribute("#hd-launcher", "aria-label") == "Open chat"
+    page.keyboard.press("Enter")
+    frame = panel(page)
+    frame.locator("input[name=name]:focus").wait_for()  # focus moved into the panel's first field
+    page.keyboard.press("Tab")
+    assert frame.locator("input[name=email]:focus").count() == 1
+    assert page.get_attribute("#hd-launcher", "aria-label") == "Close chat"  # translated labels arrived
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#hd-frame", state="hidden")
+    assert page.evaluate("document.activeElement.id") == "hd-launcher"
+
+
 def test_script_in_a_message_is_shown_as_text(shopper, live_server, demo):
     page = shopper(DESKTOP)
     frame = open_widget(page)
@@ -350,3 +365,25 @@ def test_photo_upload_shows_a_thumbnail_and_identify_links_the_customer(shopper,
     assert contact.email == "customer@demo.store" and contact.platform_ids.get("identify") == "demo-customer-1"
     assert message.ticket.visitor.attributes.get("cart_value") == 49
     assert not page.errors, page.errors
+
+
+def test_a_proactive_rule_opens_the_widget_with_its_invitation_once(shopper, live_server, demo):
+    store, _admin = demo
+    store.settings = {"proactive_rules": [{"id": "sizes", "url_contains": "/products/", "min_seconds_on_page": 1,
+                                           "message": "Need help choosing a <size>?"}]}
+    db.session.commit()
+    page = shopper(DESKTOP, path="/demo")
+    page.wait_for_timeout(1500)
+    assert page.locator("#hd-frame").count() == 0, "the rule does not match the home page"
+    page.evaluate("window.opened = []; Helpdesk.on('opened', function (d) { window.opened.push(d.reason); })")
+    page.goto(live_server + "/demo/products/linen-shirt")
+    page.evaluate("window.opened = []; Helpdesk.on('opened', function (d) { window.opened.push(d.reason); })")
+    page.wait_for_selector("#hd-frame", state="visible")
+    panel(page).locator(".hd-greeting", has_text="Need help choosing a <size>?").wait_for()
+    assert page.evaluate("window.opened") == ["invitation"]
+    screenshot(page, "widget-desktop-invitation.png")
+    # The frequency cap: the next product page loads the panel for the rule, but it stays closed.
+    page.goto(live_server + "/demo/products/leather-belt")
+    page.wait_for_selector("#hd-frame", state="attached")
+    page.wait_for_timeout(1500)
+    assert page.locator("#hd-frame").is_hidden()

@@ -153,14 +153,26 @@ def test_ping_records_the_page_and_counts_unread_replies(client):
                        "page": {"url": "https://shop.test/p/9", "title": "Boots", "referrer": None}})
     resp = client.post("/widget/api/ping", data=body, content_type="text/plain")
     assert resp.status_code == 200 and resp.headers["Access-Control-Allow-Origin"] == "*"
-    assert resp.get_json() == {"unread": 2, "known": True}
+    assert resp.get_json() == {"unread": 2, "known": True, "rules": []}
     assert db.session.query(PageView).filter_by(url="https://shop.test/p/9").count() == 1
     unknown = client.post("/widget/api/ping", data=json.dumps({"key": store.widget_key, "token": "x"}),
                           content_type="text/plain")
-    assert unknown.get_json() == {"unread": 0, "known": False}
+    assert unknown.get_json() == {"unread": 0, "known": False, "rules": []}
     assert client.post("/widget/api/ping", data="nope", content_type="text/plain").status_code == 400
+    assert client.post("/widget/api/ping", data=json.dumps({"key": "wk_nope"}),
+                       content_type="text/plain").status_code == 404
     assert client.post("/widget/api/ping", data=json.dumps({"key": store.widget_key, "token": "x", "x": 1}),
                        content_type="text/plain").status_code == 422
+
+
+def test_ping_of_a_new_shopper_answers_the_proactive_rules(client):
+    rule = {"id": "sizes", "url_contains": "/products/", "min_seconds_on_page": 5, "message": "<b>Sizes?</b>"}
+    store = make_store(proactive_rules=[rule, {"id": "broken"}])
+    resp = client.post("/widget/api/ping", data=json.dumps({"key": store.widget_key, "token": None,
+                                                            "page": {"url": "https://shop.test/products/1"}}),
+                       content_type="text/plain")
+    assert resp.get_json() == {"unread": 0, "known": False, "rules": [rule]}
+    assert db.session.query(Visitor).count() == 0  # nothing stored for a shopper who never chatted
 
 
 # ---- frame, loader, demo -------------------------------------------------------------------
