@@ -95,6 +95,10 @@ class OrderRecord:
     updated_at: datetime | None = None
     url: str | None = None
 
+    def __post_init__(self):
+        if self.placed_at is None:
+            raise Malformed("An order needs the time it was placed.")
+
 
 @dataclass
 class ProductRecord:

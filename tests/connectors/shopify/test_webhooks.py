@@ -255,3 +255,12 @@ def test_reprocessing_a_delivery_changes_nothing(client, connector):
     delivery = db.session.scalar(select(WebhookDelivery))
     assert process_delivery(delivery.id) is False  # processed already
     assert count(Order) == 1
+
+
+def test_an_order_that_can_never_be_read_is_marked_failed(client, connector):
+    body = b'{"id": 8, "name": "#8", "currency": "USD", "total_price": "1.00"}'
+    assert post(client, connector, "x", "orders/create", body=body).status_code == 200
+    delivery = db.session.scalar(select(WebhookDelivery))
+    db.session.refresh(delivery)
+    assert delivery.status == "failed" and "placed" in delivery.error
+    assert count(Order) == 0
