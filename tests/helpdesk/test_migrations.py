@@ -64,7 +64,7 @@ def _describe(change):
         table = getattr(getattr(item, "table", None), "name", None)
         if name:
             names.append(f"{table}.{name}" if table and op.endswith("column") else name)
-        elif isinstance(item, str):
+        elif isinstance(item, str) and not op.endswith("column"):
             names.append(item)
     return f"{op} {' '.join(names)}".strip()
 
