@@ -42,15 +42,31 @@ def visible_store_ids(agent):
 @action
 def set_availability(agent, availability):
     """available / away / offline, set explicitly or by presence. Emits
-    ``agent.availability`` to the agent's devices and the stores' agents."""
+    ``agent.availability`` to the agent's devices and the stores' agents; becoming available
+    offers the chats waiting in those stores (``chat.offered``)."""
     availability = Availability(availability)
     if agent.availability == availability:
         return agent
     agent.availability = availability
     agent.last_seen_at = utcnow()
     db.session.flush()
-    events.agent_availability_changed(agent, visible_store_ids(agent))
+    store_ids = visible_store_ids(agent)
+    events.agent_availability_changed(agent, store_ids)
+    if availability == Availability.AVAILABLE:
+        # Chats that waited while nobody (or nobody with room) was available are offered now.
+        from helpdesk.actions.routing import offer_waiting
+
+        offer_waiting(store_ids)
+    _announce_store_status(store_ids)
     return agent
+
+
+def _announce_store_status(store_ids):
+    """Widgets switch between live chat and the offline form as agents come and go."""
+    from inbox.presence import store_is_online
+
+    for store in db.session.scalars(select(Store).where(Store.id.in_(store_ids))):
+        events.store_agents_online_changed(store.id, store_is_online(store))
 
 
 @action

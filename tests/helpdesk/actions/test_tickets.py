@@ -132,3 +132,16 @@ def test_transfer_to_another_stores_team_is_refused():
     with pytest.raises(NotFound):
         transfer(ticket, a, to_team=make_team("Elsewhere", other))
     assert db.session.get(Ticket, ticket.id).team_id is None
+
+
+def test_availability_changes_tell_the_stores_widgets(sent_events):
+    from helpdesk.actions.agents import set_availability
+
+    store = make_store()
+    agent = make_agent()
+    set_availability(agent, "available")
+    online = [e for e in sent_events if e["event"] == "store.online" and e["room"] == f"store:{store.id}:visitors"]
+    assert online[-1]["payload"]["online"] is True and online[-1]["namespace"] == "/widget"
+    set_availability(agent, "away")
+    online = [e for e in sent_events if e["event"] == "store.online" and e["room"] == f"store:{store.id}:visitors"]
+    assert online[-1]["payload"]["online"] is False
