@@ -46,8 +46,8 @@ def poll(mailbox, client=None):
 
     counts = {}
     own = client is None
-    client = client or connect(mailbox)
     try:
+        client = client or connect(mailbox)
         for folder in mailbox.imap_folders or ["INBOX"]:
             info = client.select_folder(folder, readonly=True)
             uidvalidity = int(info.get(b"UIDVALIDITY") or 0)
@@ -97,7 +97,7 @@ def poll(mailbox, client=None):
         db.session.commit()
         raise
     finally:
-        if own:
+        if own and client is not None:
             try:
                 client.logout()
             except Exception:  # noqa: BLE001

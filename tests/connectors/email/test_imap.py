@@ -1,0 +1,220 @@
+"""The IMAP poller against a real IMAP server: Debian's dovecot, started by the test on a
+free loopback port with a passwd-file user and a maildir in a temporary folder."""
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from email.message import EmailMessage
+
+import pytest
+from imapclient import IMAPClient
+from sqlalchemy import func, select
+
+from connectors.email import imap
+from helpdesk.actions.email import update_mailbox
+from helpdesk.extensions import db
+from helpdesk.models import InboundEmail, Mailbox, MailboxFolder, Message, Ticket
+from tests.conftest import free_port, need
+from tests.connectors.email.conftest import eml
+from workers.email_jobs import poll_all_mailboxes, poll_mailbox
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+USER, PASSWORD = "support@shop.test", "imap pass 1"
+
+
+def _config(root, port):
+    if os.geteuid() == 0:
+        # Dovecot refuses to run its login and mail processes as root.
+        internal, login, mail_user = "dovecot", "dovenull", "dovecot"
+    else:
+        internal = login = mail_user = pwd.getpwuid(os.getuid()).pw_name
+    return f"""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+first_valid_gid = 1
+mail_location = maildir:{root}/mail/%u
+default_internal_user = {internal}
+default_login_user = {login}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={mail_user} gid={mail_user} home={root}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def dovecot():
+    """A dovecot serving USER on 127.0.0.1:<free port> until the module's tests end."""
+    need(os.path.exists(DOVECOT), "dovecot (apt-get install dovecot-imapd)")
+    root = tempfile.mkdtemp(prefix="helpdesk-dovecot-")
+    port = free_port()
+    for sub in ("run", "state", "mail", "home"):
+        os.makedirs(os.path.join(root, sub))
+    with open(os.path.join(root, "dovecot.conf"), "w") as fh:
+        fh.write(_config(root, port))
+    with open(os.path.join(root, "passwd"), "w") as fh:
+        fh.write(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+    if os.geteuid() == 0:
+        os.chmod(root, 0o755)
+        entry = pwd.getpwnam("dovecot")
+        for sub in ("mail", "home"):
+            os.chown(os.path.join(root, sub), entry.pw_uid, entry.pw_gid)
+    process = subprocess.Popen([DOVECOT, "-F", "-c", os.path.join(root, "dovecot.conf")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                if sock.recv(100).startswith(b"* OK"):
+                    break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        log = open(os.path.join(root, "dovecot.log")).read() if os.path.exists(os.path.join(root, "dovecot.log")) \
+            else ""
+        need(False, f"dovecot did not start: {process.stderr.read(2000)!r} {log[-2000:]}")
+    try:
+        yield {"host": "127.0.0.1", "port": port}
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def server(dovecot):
+    """A client of the test server with empty INBOX and Support folders."""
+    client = IMAPClient(dovecot["host"], port=dovecot["port"], ssl=False, timeout=10)
+    client.login(USER, PASSWORD)
+    for folder in ("Support",):
+        if client.folder_exists(folder):
+            client.delete_folder(folder)
+        client.create_folder(folder)
+    client.select_folder("INBOX")
+    uids = client.search(["ALL"])
+    if uids:
+        client.delete_messages(uids)
+        client.expunge()
+    yield client
+    client.logout()
+
+
+@pytest.fixture
+def imap_mailbox(mailbox, dovecot):
+    return update_mailbox(mailbox, imap_host=dovecot["host"], imap_port=dovecot["port"], imap_ssl=False,
+                          imap_username=USER, imap_password=PASSWORD, imap_folders=["INBOX", "Support"])
+
+
+def note(subject, sender="shopper@example.test", msgid=None):
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, USER, subject
+    msg["Date"] = "Fri, 8 Mar 2024 10:00:00 +0000"
+    msg["Message-ID"] = msgid or f"<{subject.replace(' ', '-')}@example.test>"
+    msg.set_content(f"About {subject}.")
+    return msg.as_bytes()
+
+
+def subjects():
+    return sorted(db.session.scalars(select(Ticket.subject)).all())
+
+
+def test_poller_imports_read_and_unread_mail_from_every_folder_once(server, imap_mailbox):
+    server.append("INBOX", note("unread question"))
+    server.append("INBOX", note("already read in Thunderbird"), flags=[b"\\Seen"])
+    server.append("Support", eml("12-rfc2231-filename-pdf.eml"))
+    counts = imap.poll(imap_mailbox)
+    assert counts == {"created": 3}
+    assert subjects() == ["Rechnung fehlt", "already read in Thunderbird", "unread question"]
+    # Read-only: we did not mark anything as read for the people using the mailbox.
+    server.select_folder("INBOX", readonly=True)
+    flags = server.get_flags(server.search(["ALL"]))
+    assert sorted(b"\\Seen" in f for f in flags.values()) == [False, True]
+
+    assert imap.poll(db.session.get(Mailbox, imap_mailbox.id)) == {}
+    server.append("INBOX", note("a second question"))
+    assert imap.poll(db.session.get(Mailbox, imap_mailbox.id)) == {"created": 1}
+    states = {s.name: s for s in db.session.scalars(select(MailboxFolder))}
+    server.select_folder("INBOX", readonly=True)
+    assert states["INBOX"].last_uid == max(server.search(["ALL"])) and states["INBOX"].uidvalidity
+    assert states["Support"].last_uid == 1  # a fresh folder for this test
+
+
+def test_a_uidvalidity_change_reads_the_folder_again_without_duplicates(server, imap_mailbox):
+    server.append("Support", note("first"))
+    imap.poll(imap_mailbox)
+    before = db.session.scalar(select(MailboxFolder.uidvalidity).where(MailboxFolder.name == "Support"))
+    # The folder is rebuilt (restored from a backup, migrated...): new UIDVALIDITY, same mail.
+    server.delete_folder("Support")
+    server.create_folder("Support")
+    server.append("Support", note("first"))
+    server.append("Support", note("second"))
+    counts = imap.poll(db.session.get(Mailbox, imap_mailbox.id))
+    assert counts == {"duplicate": 1, "created": 1}
+    assert subjects() == ["first", "second"]
+    assert db.session.scalar(select(MailboxFolder.uidvalidity).where(MailboxFolder.name == "Support")) != before
+
+
+def test_one_bad_message_is_quarantined_and_the_rest_still_arrive(server, imap_mailbox):
+    server.append("INBOX", note("before"))
+    server.append("INBOX", eml("34-malformed-no-from.eml"))
+    server.append("INBOX", eml("35-malformed-broken-base64.eml"))
+    server.append("INBOX", note("after"))
+    counts = imap.poll(imap_mailbox)
+    assert counts == {"created": 3, "quarantined": 1}
+    (row,) = db.session.scalars(select(InboundEmail)).all()
+    assert row.status == "quarantined" and row.reason == "no sender address (From)" and row.raw
+    server.select_folder("INBOX", readonly=True)
+    newest = max(server.search(["ALL"]))
+    assert db.session.scalar(select(MailboxFolder.last_uid).where(MailboxFolder.name == "INBOX")) == newest
+
+
+def test_an_oversized_message_is_refused_with_a_logged_reason(server, imap_mailbox, monkeypatch, caplog):
+    monkeypatch.setattr(imap, "MAX_EMAIL_BYTES", 400)
+    server.append("INBOX", note("small"))
+    server.append("INBOX", note("big " + "x" * 50) + b"y" * 1000)
+    counts = imap.poll(imap_mailbox)
+    assert counts == {"created": 1, "quarantined": 1}
+    (row,) = db.session.scalars(select(InboundEmail)).all()
+    assert "byte limit" in row.reason and row.raw is None
+    assert any("too large" in r.getMessage() for r in caplog.records)
+
+
+def test_the_polling_jobs_and_a_wrong_password(server, imap_mailbox):
+    server.append("INBOX", note("via the job"))
+    assert poll_all_mailboxes() == 1  # enqueues poll_mailbox, which runs at once in sync mode
+    assert subjects() == ["via the job"]
+    update_mailbox(imap_mailbox, imap_password="wrong")
+    assert poll_mailbox(imap_mailbox.id) is None
+    mailbox = db.session.get(Mailbox, imap_mailbox.id)
+    assert mailbox.last_error and db.session.scalar(select(func.count()).select_from(Message)) == 1
