@@ -17,6 +17,7 @@ import logging
 import secrets
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -129,7 +130,7 @@ def _render(store, values=None, errors=None, done=False):
     template = "widgets/contact_form_done.html" if done else "widgets/contact_form.html"
     html = render_template(template, store=store, settings=settings, labels=LABELS, types=_TYPES,
                            values=values or {}, errors=errors or {}, honeypot=HONEYPOT,
-                           nonce=request._form_nonce)
+                           nonce=request._form_nonce, lang=str(get_locale() or "en"))
     return _frame_response(html, store)
 
 
