@@ -3,6 +3,7 @@ CSV export, and the chat archive. Data comes from ``helpdesk.reports``, the same
 the REST API uses; agents see their own, admins everyone's."""
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
@@ -15,11 +16,11 @@ bp = Blueprint("reports", __name__, url_prefix="/inbox/reports")
 
 #: Charted series: (key in a metrics row, label, how to read the value).
 SERIES = (
-    ("chats", "Chats", lambda row: row["chats"]),
-    ("sales_count", "Sales", lambda row: row["sales_count"]),
-    ("conversion_rate", "Conversion rate (%)", lambda row: round((row["conversion_rate"] or 0) * 100, 1)),
-    ("first_response", "First response, average seconds", lambda row: row["first_response"]["average_seconds"] or 0),
-    ("rating", "Average rating", lambda row: row["rating"]["average"] or 0),
+    ("chats", _l("Chats"), lambda row: row["chats"]),
+    ("sales_count", _l("Sales"), lambda row: row["sales_count"]),
+    ("conversion_rate", _l("Conversion rate (%)"), lambda row: round((row["conversion_rate"] or 0) * 100, 1)),
+    ("first_response", _l("First response, average seconds"), lambda row: row["first_response"]["average_seconds"] or 0),
+    ("rating", _l("Average rating"), lambda row: row["rating"]["average"] or 0),
 )
 
 
@@ -60,7 +61,7 @@ def metrics_page():
         abort(exc.status, description=exc.message)
     if args["format"] == "csv":
         return csv_response(report)
-    charts = [{"key": key, "label": _(label), "bars": _chart(report, fn)} for key, label, fn in SERIES]
+    charts = [{"key": key, "label": str(label), "bars": _chart(report, fn)} for key, label, fn in SERIES]
     admin = current_user.is_admin
     return render_template(
         "inbox/reports.html", report=report, charts=charts, args=args, admin=admin,
