@@ -83,14 +83,18 @@ def _flush(session):
         event_sent.send(name, payload=payload, room=room, namespace=namespace)
 
 
-def _discard(session):
-    session.info.pop(_PENDING, None)
+def _discard(session, transaction):
+    # After ``after_commit`` has sent them, or when the outermost transaction rolls back or
+    # closes: what is still queued describes changes that never committed. A rolled-back
+    # savepoint keeps the queue (the outer transaction may still commit).
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def init_app(app):
     if not getattr(db.session, "_helpdesk_events_bound", False):
         sa_event.listen(db.session, "after_commit", _flush)
-        sa_event.listen(db.session, "after_rollback", _discard)
+        sa_event.listen(db.session, "after_transaction_end", _discard)
         db.session._helpdesk_events_bound = True
 
 
@@ -188,6 +192,17 @@ def handoff_received(ticket, handoff, from_agent):
     }
     rooms = [agent_room(handoff.to_agent_id)] if handoff.to_agent_id else [store_room(ticket.store_id)]
     _queue("handoff.received", payload, rooms)
+
+
+def chat_offered(ticket, agent_id, expires_at):
+    """A waiting chat is offered to one agent (every device of theirs) until ``expires_at``."""
+    _queue("chat.offered", {"ticket": _TICKET.dump(ticket), "expires_at": expires_at.isoformat()},
+           [agent_room(agent_id)])
+
+
+def offer_withdrawn(ticket_id, agent_id, reason):
+    """The offer to ``agent_id`` ended (declined, expired, claimed elsewhere): its devices drop it."""
+    _queue("offer.withdrawn", {"ticket_id": ticket_id, "reason": reason}, [agent_room(agent_id)])
 
 
 def agent_mentioned(agent_id, message):

@@ -1,4 +1,5 @@
-"""Availability by presence: an agent whose last device disconnected goes away after a grace period."""
+"""Availability by presence (an agent whose last device disconnected goes away after a grace
+period) and the end of a chat offer's countdown."""
 from flask import current_app
 
 from helpdesk.extensions import db, socketio
@@ -25,3 +26,14 @@ def schedule_away_check(agent_id, grace=None):
             db.session.remove()
 
     socketio.start_background_task(check)
+
+
+def expire_offer(ticket_id, agent_id):
+    """Job: the countdown of the chat offered to ``agent_id`` ran out (enqueued by
+    helpdesk.actions.routing.offer_next); it moves on unless it was taken meanwhile."""
+    from helpdesk.actions.routing import pass_offer
+    from helpdesk.models import Ticket
+
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is not None:
+        pass_offer(ticket, agent_id, reason="expired")

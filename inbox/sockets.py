@@ -15,6 +15,7 @@ from helpdesk import events
 from helpdesk.actions import ActionError
 from helpdesk.actions.agents import visible_store_ids
 from helpdesk.actions.messages import add_note, mark_read, reply
+from helpdesk.actions.routing import pass_offer
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Agent
 from helpdesk.schemas import MessageSchema
@@ -132,6 +133,14 @@ def on_read(agent, data):
     if not isinstance(up_to, int):
         return _error("up_to_id must be a message id.", "up_to_id")
     return {"ok": True, "read": mark_read(ticket, "agent", up_to)}
+
+
+@handler("decline_offer")
+def on_decline_offer(agent, data):
+    """The agent passes on a chat offered to them (``expired: true`` when their countdown ran out)."""
+    ticket = queries.ticket_for_agent(agent, _ticket_id(data))
+    pass_offer(ticket, agent.id, reason="expired" if data.get("expired") else "declined")
+    return {"ok": True}
 
 
 @handler("send")

@@ -69,7 +69,8 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
     longer text is cut there instead of refused, and an empty text is allowed.
 
     Returns ``(message, created)``. Emits ``ticket.created`` for a new ticket,
-    ``message.created`` (agents and the shopper's widget), ``ticket.updated`` on reopen.
+    ``message.created`` (agents and the shopper's widget), ``ticket.updated`` on reopen, and
+    ``chat.offered`` when an unassigned live chat is offered to an agent (actions.routing).
     A blocked contact's message is stored hidden and emits nothing.
     """
     channel = Channel(channel)
@@ -132,6 +133,12 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
     db.session.flush()
     events.message_created(message)
     events.ticket_updated(ticket, {"status", "last_message"} if reopened else {"last_message"})
+    if (ticket.channel == Channel.CHAT and not offline and ticket.assignee_id is None
+            and (ticket.offered_agent_id is None or ticket.offer_expires_at <= now)):
+        # A chat nobody has taken or been offered yet: offer it to an available agent.
+        from helpdesk.actions.routing import offer_next
+
+        offer_next(ticket)
     return message, True
 
 

@@ -57,6 +57,12 @@ class Ticket(db.Model):
     last_activity_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     first_response_at = db.Column(UTCDateTime)
     resolved_at = db.Column(UTCDateTime)
+    # Live-chat routing (helpdesk.actions.routing): the agent this unassigned chat is offered
+    # to until ``offer_expires_at``, and the agents who let it pass. No foreign key: an offer
+    # is advisory and a removed agent's offer simply moves on.
+    offered_agent_id = db.Column(db.Integer)
+    offer_expires_at = db.Column(UTCDateTime)
+    offer_passed_ids = db.Column(db.JSON)
     rating = db.Column(db.SmallInteger)
     rating_reasons = db.Column(db.JSON)
     rating_comment = db.Column(db.Text)

@@ -4,6 +4,7 @@
 import { ContextPanel } from './context.js';
 import { Conversation } from './conversation.js';
 import { Dialogs } from './dialogs.js';
+import { Offers } from './offers.js';
 import { Queue } from './queue.js';
 import { announce, api, boot, t } from './util.js';
 
@@ -28,6 +29,7 @@ class Inbox {
     this.queue = new Queue(this);
     this.contextPanel = new ContextPanel(this);
     this.dialogs = new Dialogs(this);
+    this.offers = new Offers(this);
     this.contextPanel.clear();
     this.bindHeader();
     this.bindKeys();
@@ -65,6 +67,8 @@ class Inbox {
       if (conv) conv.merge([message]);
     });
     socket.on('message.read', (data) => this.onRead(data));
+    socket.on('chat.offered', ({ ticket, expires_at: expiresAt }) => this.offers.show(ticket, expiresAt));
+    socket.on('offer.withdrawn', ({ ticket_id: ticketId }) => this.offers.remove(ticketId));
     socket.on('typing', (data) => this.onTyping(data));
     socket.on('handoff.received', (data) => this.onHandoff(data));
     socket.on('note.mention', ({ message }) => this.onMention(message));
@@ -114,6 +118,7 @@ class Inbox {
   }
 
   onTicketUpdated(ticket) {
+    this.offers.ticketChanged(ticket);
     this.queue.upsert(ticket);
     this.queue.refreshCounts();
     const conv = this.conversations.get(ticket.id);

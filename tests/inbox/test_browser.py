@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from helpdesk.actions.agents import set_availability
-from tests.browser import DESKTOP, PHONE, chromium, screenshot  # noqa: F401 -- fixture
+from tests.browser import DESKTOP, PHONE, screenshot
 from tests.factories import PASSWORD, make_agent, make_store
 from tests.realtime import visitor_client, visitor_session
 
@@ -32,7 +32,7 @@ def sign_in(browser, base_url, agent, viewport):
     return context, page
 
 
-def test_two_agents_and_a_shopper(live_server, chromium):  # noqa: F811
+def test_two_agents_and_a_shopper(live_server, chromium):
     store = make_store("Lingerie & Co")
     alice = make_agent(name="Alice Able")
     bob = make_agent(name="Bob Baker")
@@ -53,6 +53,11 @@ def test_two_agents_and_a_shopper(live_server, chromium):  # noqa: F811
         assert "Ira Shopper" in row_a.inner_text()
         assert row_a.locator(".badge").inner_text() == "1"
         page_a.wait_for_function("document.title.startsWith('(1)')", timeout=TIMEOUT)
+        # Routing offered the chat to A (equally idle, lower id) with a countdown; B got no offer.
+        offer = page_a.locator(".offer", has_text="New chat from Ira Shopper")
+        offer.wait_for(timeout=TIMEOUT)
+        assert offer.get_by_role("button", name="Accept").is_visible()
+        assert page_b.locator(".offer").count() == 0
 
         # A opens and claims it.
         row_a.locator(".row-open").click()
@@ -63,6 +68,7 @@ def test_two_agents_and_a_shopper(live_server, chromium):  # noqa: F811
         page_a.wait_for_function(
             f"document.querySelector('#conv-{ticket_id} .conv-sub').textContent.includes('Alice Able')",
             timeout=TIMEOUT)
+        offer.wait_for(state="detached", timeout=TIMEOUT)  # claimed: the offer is gone
 
         # A writes an internal note (Enter sends).
         conv_a.locator('[data-field="note"]').check()
@@ -136,7 +142,7 @@ def test_two_agents_and_a_shopper(live_server, chromium):  # noqa: F811
         ctx_b.close()
 
 
-def test_one_agent_working_several_chats(live_server, chromium):  # noqa: F811
+def test_one_agent_working_several_chats(live_server, chromium):
     from decimal import Decimal
 
     from helpdesk.actions.saved_replies import create_saved_reply
@@ -249,7 +255,7 @@ def test_one_agent_working_several_chats(live_server, chromium):  # noqa: F811
         ctx.close()
 
 
-def test_email_html_stays_in_a_sandboxed_frame_with_remote_images_blocked(live_server, chromium):  # noqa: F811
+def test_email_html_stays_in_a_sandboxed_frame_with_remote_images_blocked(live_server, chromium):
     from helpdesk.actions.messages import receive_customer_message
     from tests.factories import make_contact
 
