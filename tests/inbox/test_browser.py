@@ -58,6 +58,7 @@ def test_two_agents_and_a_shopper(live_server, chromium):
         offer.wait_for(timeout=TIMEOUT)
         assert offer.get_by_role("button", name="Accept").is_visible()
         assert page_b.locator(".offer").count() == 0
+        screenshot(page_a, "inbox-desktop-offer.png")
 
         # A opens and claims it.
         row_a.locator(".row-open").click()
