@@ -1,6 +1,7 @@
 // One open conversation: its tab, timeline (messages, internal notes, events), read state,
 // typing indicator, header actions (claim, transfer, status) and the reply box with drafts,
-// saved replies ("/"), attachments and product cards.
+// saved replies ("/", savedreplies.js), attachments and product cards.
+import { SavedReplyPicker } from './savedreplies.js';
 import {
   announce, api, boot, channelIcon, fmtDateTime, fmtPrice, fmtTime, h, safeUrl, statusLabel, t, uuid,
 } from './util.js';
@@ -8,35 +9,8 @@ import {
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
 
-let savedReplies = null; // one shared request (a promise), fetched on first use
-
-function loadSavedReplies() {
-  if (savedReplies === null) {
-    savedReplies = api.get('/api/v1/saved-replies').then((res) => res.items, () => {
-      savedReplies = null; // try again next time
-      return [];
-    });
-  }
-  return savedReplies;
-}
-
 function draftKey(id) {
   return `inbox.draft.${boot.me.id}.${id}`;
-}
-
-/** Fill a saved reply's placeholders from the conversation it goes into. */
-export function fillPlaceholders(body, { contact, agent, attributes, orders }) {
-  const latestOrder = orders && orders.length ? orders[0].number : '';
-  const name = (contact && (contact.name || '')) || '';
-  const values = {
-    'contact.first_name': name.split(/\s+/)[0] || '',
-    'contact.name': name,
-    'contact.email': (contact && contact.email) || '',
-    'agent.name': (agent && agent.name) || '',
-    'agent.first_name': ((agent && agent.name) || '').split(/\s+/)[0] || '',
-    order_number: (attributes && attributes.order_number) ? String(attributes.order_number) : (latestOrder || ''),
-  };
-  return body.replace(/\{\s*([\w.]+)\s*\}/g, (whole, key) => (key in values ? values[key] : whole));
 }
 
 export class Conversation {
@@ -52,8 +26,6 @@ export class Conversation {
     this.typingSent = false;
     this.typingTimer = null;
     this.typingShownTimer = null;
-    this.suggestions = [];
-    this.suggestIndex = 0;
     this.buildTab();
     this.buildPanel();
   }
@@ -94,7 +66,6 @@ export class Conversation {
     this.noteBox = q('[data-field="note"]');
     this.fileInput = q('input[type="file"]');
     this.pendingEl = q('.pending-attachments');
-    this.suggestEl = q('.suggest');
     this.statusSel = q('[data-act="status"]');
     this.snoozeInput = q('[data-field="snooze"]');
     this.snoozeBtn = q('[data-act="snooze"]');
@@ -102,8 +73,12 @@ export class Conversation {
     const uid = `c${this.id}`;
     for (const el of this.el.querySelectorAll('[data-id-suffix]')) el.id = `${el.dataset.idSuffix}-${uid}`;
     for (const el of this.el.querySelectorAll('[data-for-suffix]')) el.htmlFor = `${el.dataset.forSuffix}-${uid}`;
-    this.suggestEl.id = `suggest-${uid}`;
-    this.textarea.setAttribute('aria-controls', this.suggestEl.id);
+    this.picker = new SavedReplyPicker(this.textarea, q('.suggest'), `suggest-${uid}`, () => ({
+      contact: (this.context && this.context.contact) || (this.ticket && this.ticket.contact),
+      agent: boot.me,
+      attributes: this.context && this.context.attributes,
+      orders: this.context && this.context.orders,
+    }), () => this.onInput());
 
     this.textarea.value = localStorage.getItem(draftKey(this.id)) || '';
     this.claimBtn.addEventListener('click', () => this.claim());
@@ -118,7 +93,7 @@ export class Conversation {
     this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.send(); });
     this.textarea.addEventListener('keydown', (ev) => this.onKey(ev));
     this.textarea.addEventListener('input', () => this.onInput());
-    this.textarea.addEventListener('blur', () => window.setTimeout(() => this.closeSuggest(), 150));
+    this.textarea.addEventListener('blur', () => window.setTimeout(() => this.picker.close(), 150));
     // The conversation shown beside the active one becomes active when used.
     this.el.addEventListener('focusin', () => {
       if (this.app.activeTicketId() !== this.id) this.app.activate(this.id);
@@ -431,25 +406,7 @@ export class Conversation {
   }
 
   onKey(ev) {
-    if (!this.suggestEl.hidden && this.suggestions.length) {
-      if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
-        ev.preventDefault();
-        const n = this.suggestions.length;
-        this.suggestIndex = (this.suggestIndex + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n;
-        this.paintSuggest();
-        return;
-      }
-      if (ev.key === 'Enter' || ev.key === 'Tab') {
-        ev.preventDefault();
-        this.pickSuggestion(this.suggestions[this.suggestIndex]);
-        return;
-      }
-      if (ev.key === 'Escape') {
-        ev.preventDefault();
-        this.closeSuggest();
-        return;
-      }
-    }
+    if (this.picker.handleKey(ev)) return;
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
       ev.preventDefault();
       this.send();
@@ -462,7 +419,7 @@ export class Conversation {
     else localStorage.removeItem(draftKey(this.id));
     if (!this.noteBox.checked && value) this.startTyping();
     if (!value) this.stopTyping();
-    this.updateSuggest();
+    this.picker.update();
   }
 
   startTyping() {
@@ -480,72 +437,6 @@ export class Conversation {
       this.typingSent = false;
       this.app.call('typing', { ticket_id: this.id, typing: false });
     }
-  }
-
-  slashToken() {
-    const before = this.textarea.value.slice(0, this.textarea.selectionStart);
-    const match = /(^|\s)\/([\w-]*)$/.exec(before);
-    return match ? { query: match[2].toLowerCase(), start: before.length - match[2].length - 1 } : null;
-  }
-
-  async updateSuggest() {
-    const seq = (this.suggestSeq = (this.suggestSeq || 0) + 1);
-    if (!this.slashToken()) { this.closeSuggest(); return; }
-    const replies = await loadSavedReplies();
-    // Typing went on while the replies loaded: only the latest call may paint.
-    const token = this.slashToken();
-    if (seq !== this.suggestSeq || !token) return;
-    const q = token.query;
-    this.suggestions = replies.filter((r) => r.shortcut.toLowerCase().startsWith(q)
-      || r.title.toLowerCase().includes(q)).slice(0, 50); // a bare "/" browses them all
-    this.suggestIndex = 0;
-    this.paintSuggest();
-  }
-
-  paintSuggest() {
-    if (!this.suggestions.length) {
-      this.suggestEl.replaceChildren(h('li', { class: 'suggest-empty', text: t('no_saved_replies') }));
-      this.suggestEl.hidden = false;
-      this.textarea.setAttribute('aria-expanded', 'true');
-      this.textarea.removeAttribute('aria-activedescendant');
-      return;
-    }
-    const items = this.suggestions.map((r, i) => h('li', {
-      id: `${this.suggestEl.id}-${i}`, role: 'option', 'aria-selected': i === this.suggestIndex ? 'true' : 'false',
-      class: i === this.suggestIndex ? 'selected' : '',
-      onmousedown: (ev) => { ev.preventDefault(); this.pickSuggestion(r); },
-    }, h('span', { class: 'suggest-shortcut', text: `/${r.shortcut}` }), h('span', { text: r.title })));
-    this.suggestEl.replaceChildren(...items);
-    this.suggestEl.hidden = false;
-    this.textarea.setAttribute('aria-expanded', 'true');
-    this.textarea.setAttribute('aria-activedescendant', `${this.suggestEl.id}-${this.suggestIndex}`);
-  }
-
-  closeSuggest() {
-    this.suggestSeq = (this.suggestSeq || 0) + 1; // a pending lookup must not reopen it
-    this.suggestEl.hidden = true;
-    this.suggestions = [];
-    this.textarea.setAttribute('aria-expanded', 'false');
-    this.textarea.removeAttribute('aria-activedescendant');
-  }
-
-  pickSuggestion(reply) {
-    const token = this.slashToken();
-    if (!token || !reply) { this.closeSuggest(); return; }
-    const text = fillPlaceholders(reply.body, {
-      contact: (this.context && this.context.contact) || (this.ticket && this.ticket.contact),
-      agent: boot.me,
-      attributes: this.context && this.context.attributes,
-      orders: this.context && this.context.orders,
-    });
-    const value = this.textarea.value;
-    const caret = this.textarea.selectionStart;
-    this.textarea.value = value.slice(0, token.start) + text + value.slice(caret);
-    const pos = token.start + text.length;
-    this.textarea.setSelectionRange(pos, pos);
-    this.closeSuggest();
-    this.onInput();
-    this.textarea.focus();
   }
 
   async uploadFiles() {
@@ -628,7 +519,7 @@ export class Conversation {
     this.tab.classList.remove('active');
     this.dropUnreadMarker();
     this.stopTyping();
-    this.closeSuggest();
+    this.picker.close();
   }
 
   destroy() {
