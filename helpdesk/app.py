@@ -67,7 +67,8 @@ def create_app(overrides=None, *, main=True):
     if main:
         socketio.init_app(app, **socketio_kwargs)
     else:
-        socketio.init_app(None, message_queue=app.config["REDIS_URL"], write_only=True)
+        # Workers only publish to the message queue; never pick (unpatched) eventlet.
+        socketio.init_app(None, message_queue=app.config["REDIS_URL"], write_only=True, async_mode="threading")
         app.extensions["socketio"] = socketio
 
     events.init_app(app)

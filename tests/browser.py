@@ -1,9 +1,7 @@
-"""Real Chromium through Playwright (Debian's /usr/bin/chromium; never a downloaded browser)."""
+"""Real Chromium through Playwright (Debian's /usr/bin/chromium; never a downloaded browser).
+
+The ``chromium`` fixture lives in tests/conftest.py: one Playwright per test session."""
 import os
-
-import pytest
-
-from tests.conftest import need
 
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -14,19 +12,6 @@ ARTIFACTS = os.environ.get("TEST_ARTIFACTS", os.path.join(os.path.dirname(os.pat
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 820, "height": 1180}
 DESKTOP = {"width": 1366, "height": 900}
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    need(os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover
-        need(False, "playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def screenshot(page, name):

@@ -146,3 +146,19 @@ def live_server(app):
         except OSError:
             time.sleep(0.05)
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium (Debian's) for the whole session, driven by Playwright."""
+    from tests.browser import ARGS, CHROMIUM
+
+    need(os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        need(False, "playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()

@@ -11,7 +11,7 @@ from helpdesk.actions.agents import set_availability
 from helpdesk.extensions import db
 from helpdesk.models import Message, Ticket
 from helpdesk.seed import seed_demo
-from tests.browser import DESKTOP, PHONE, chromium, screenshot  # noqa: F401 -- fixture
+from tests.browser import DESKTOP, PHONE, screenshot
 from tests.factories import PASSWORD
 from tests.realtime import agent_client
 

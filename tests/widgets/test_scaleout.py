@@ -82,7 +82,9 @@ def _agent(base):
 
 def test_shopper_and_agent_on_different_processes_chat_both_ways(two_servers):
     (base_a, base_b), key = two_servers
-    session = requests.post(f"{base_a}/widget/api/session", json={"key": key}, timeout=5).json()
+    resp = requests.post(f"{base_a}/widget/api/session", json={"key": key}, timeout=5)
+    assert resp.status_code == 200, resp.text
+    session = resp.json()
     shopper = visitor_client(base_a, session["token"])
     agent = _agent(base_b)
     try:
