@@ -232,7 +232,7 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
     meta = {"email": _email_meta(mailbox, email, how, refused, refused_files, html)}
     message, _new = receive_customer_message(
         store, contact, Channel.EMAIL, text, subject=email.subject, html=html or None, meta=meta,
-        attachment_ids=[a.id for a in attachments], ticket=ticket, client_id=key, max_length=EMAIL_TEXT_LIMIT,
+        attachment_ids=[a.id for a in attachments], ticket=ticket, max_length=EMAIL_TEXT_LIMIT,
     )
     _record_header(store, mailbox, ticket, message, contact, email, key)
     if created and not email.is_automatic:
@@ -264,8 +264,7 @@ def _record_header(store, mailbox, ticket, message, contact, email, key):
         direction=EmailHeader.IN,
         rfc_message_id=email_threading.normalise_id(email.message_id) or f"no-id.{key}",
         sender=email.from_address, sent_at=email.date, dedupe_key=key,
-    ))
-    db.session.flush()
+    ))  # flushed at commit: a concurrent duplicate fails there and the action runs again
 
 
 def _email_meta(mailbox, email, how, refused, refused_files, html):

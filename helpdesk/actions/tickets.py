@@ -34,6 +34,7 @@ def open_ticket(store, contact, channel, *, subject="", visitor=None, offline=Fa
         subject=clean_text(subject, 255),
         offline=bool(offline),
         team_id=team.id if team is not None else None,
+        tags=[],  # a new ticket has none: no lazy load when the event payload is built
     )
     db.session.add(ticket)
     db.session.flush()

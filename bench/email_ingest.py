@@ -1,0 +1,298 @@
+"""Inbound email throughput: messages per second parsed, threaded and stored by one worker.
+
+    python bench/email_ingest.py                      # new mail: the corpus, 20 rounds, fresh database
+    python bench/email_ingest.py --replies            # replies into 1,000,000 tickets / 5,000,000 messages
+    python bench/email_ingest.py --replies --tickets 100000
+
+New mail: every message of tests/fixtures/email (59 real-world-shaped ones: bounces,
+auto-replies, attachments, inline images, charsets, malformed MIME) goes through
+``helpdesk.actions.email.ingest_email`` -- the function the IMAP poller and the webhook job
+call -- once per round, with Message-IDs renamed per round so each round is new mail (and
+the replies inside the corpus thread onto that round's tickets). Outcomes of the first
+round are checked against the corpus manifest; a mismatch or an exception is a failure.
+
+Replies (PostgreSQL): the inbox benchmark's generator seeds 1,000,000 tickets and 5,000,000
+messages (kept between runs), plus the Message-ID map of every email ticket's messages.
+Then each corpus message is sent again as a reply from a ticket's contact, its In-Reply-To
+naming one of our messages on that ticket; every threading lookup must use an index
+(EXPLAIN is printed), and the rate must not fall. The last line is machine-comparable:
+
+    msgs_per_s=… messages=… failures=…
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+CORPUS = os.path.join(ROOT, "tests", "fixtures", "email")
+DEFAULT_REPLIES_URL = os.environ.get("BENCH_EMAIL_DATABASE_URL", "postgresql://postgres@127.0.0.1/helpdesk_email_bench")
+
+_HEADER_NAMES = re.compile(rb"^(message-id|in-reply-to|references|from)\s*:", re.IGNORECASE)
+_ID = re.compile(rb"<([^<>\s]+)>")
+
+
+def load_corpus():
+    with open(os.path.join(CORPUS, "manifest.json"), encoding="utf-8") as fh:
+        manifest = json.load(fh)
+    names = sorted(manifest["messages"])
+    return [(n, open(os.path.join(CORPUS, n), "rb").read(), manifest["messages"][n]) for n in names], manifest
+
+
+def split(raw):
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        i = raw.find(sep)
+        if i >= 0:
+            return raw[:i], raw[i:]
+    return raw, b""
+
+
+def header_lines(head):
+    """Header block -> [[first line, continuation...], ...] (bytes)."""
+    out = []
+    for line in re.split(rb"\r?\n", head):
+        if line[:1] in (b" ", b"\t") and out:
+            out[-1].append(line)
+        else:
+            out.append([line])
+    return out
+
+
+def rename_ids(raw, prefix):
+    """Every Message-ID in the id headers gets ``prefix``: the same corpus, new mail."""
+    head, body = split(raw)
+    lines = []
+    for block in header_lines(head):
+        joined = b"\n".join(block)
+        if re.match(rb"^(message-id|in-reply-to|references)\s*:", joined, re.IGNORECASE):
+            joined = _ID.sub(lambda m: b"<" + prefix + m.group(1) + b">", joined)
+        lines.append(joined)
+    return b"\n".join(lines) + body
+
+
+def as_reply(raw, *, sender, in_reply_to, message_id):
+    """The message as a reply from ``sender`` to our message ``in_reply_to``."""
+    head, body = split(raw)
+    lines = [b"\n".join(block) for block in header_lines(head) if not _HEADER_NAMES.match(block[0])]
+    lines = [f"From: {sender}".encode(), f"Message-ID: <{message_id}>".encode(),
+             f"In-Reply-To: <{in_reply_to}>".encode(), f"References: <{in_reply_to}>".encode()] + lines
+    return b"\n".join(lines) + body
+
+
+def run(messages, ingest, mailbox_for, db):
+    """Ingest ``[(name, raw, expected_outcome or None, mailbox key)]``; returns timings, failures."""
+    failures, outcomes = [], {}
+    cpu = time.process_time()
+    started = time.perf_counter()
+    for name, raw, expected, key in messages:
+        try:
+            result = ingest(mailbox_for(key), raw, source="bench")
+            outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+            if expected is not None and result.outcome != expected:
+                failures.append(f"{name}: {result.outcome} != {expected}")
+        except Exception as exc:  # noqa: BLE001 -- counted, the run goes on
+            db.session.rollback()
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+    elapsed = time.perf_counter() - started
+    run.cpu_seconds = getattr(run, "cpu_seconds", 0.0) + time.process_time() - cpu
+    return elapsed, failures, outcomes
+
+
+def make_app(url, uploads):
+    os.environ.setdefault("HELPDESK_ENV", "development")
+    from helpdesk import create_app
+
+    return create_app({"DATABASE_URL": url, "JOBS_MODE": "sync", "REDIS_URL": None, "LOG_LEVEL": "ERROR",
+                       "UPLOAD_FOLDER": uploads, "SMTP_URL": None})
+
+
+# ---- new mail ---------------------------------------------------------------------------
+
+def new_mail(args):
+    corpus, manifest = load_corpus()
+    workdir = tempfile.mkdtemp(prefix="email-bench-")
+    url = args.database_url or "sqlite:///" + os.path.join(workdir, "bench.db")
+    app = make_app(url, os.path.join(workdir, "uploads"))
+    from helpdesk.actions.email import create_mailbox, ingest_email
+    from helpdesk.extensions import db
+    from helpdesk.models import Store
+
+    with app.app_context():
+        # A scratch database: the schema straight from the models.
+        db.drop_all()
+        db.create_all()
+        store = Store(name="Linen & Co", slug="bench")
+        db.session.add(store)
+        db.session.commit()
+        mailbox = create_mailbox(store, manifest["mailbox"])
+        rates, failures, outcomes_all = [], [], {}
+        total = 0
+        for round_no in range(args.rounds):
+            prefix = f"r{round_no}.".encode()
+            messages = [(n, rename_ids(raw, prefix), exp["outcome"] if round_no == 0 else None, None)
+                        for n, raw, exp in corpus]
+            elapsed, failed, outcomes = run(messages, ingest_email, lambda _k: mailbox, db)
+            rates.append(len(messages) / elapsed)
+            failures += failed
+            total += len(messages)
+            for k, v in outcomes.items():
+                outcomes_all[k] = outcomes_all.get(k, 0) + v
+        sys.stderr.write(f"outcomes: {json.dumps(outcomes_all, sort_keys=True)}\n")
+        for failure in failures[:20]:
+            sys.stderr.write(f"FAILED {failure}\n")
+        sys.stderr.write(f"per-round msgs/s: min {min(rates):.0f} median {statistics.median(rates):.0f} "
+                         f"max {max(rates):.0f} ({db.engine.dialect.name}); this process's CPU: "
+                         f"{run.cpu_seconds / total * 1000:.2f} ms/message\n")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return statistics.median(rates), total, len(failures)
+
+
+# ---- replies into a big database ---------------------------------------------------------
+
+def seed_headers(db):
+    """The Message-ID map of every email ticket's messages (what years of email leave)."""
+    from sqlalchemy import text
+
+    have = db.session.scalar(text("SELECT count(*) FROM email_headers"))
+    if have:
+        return have
+    started = time.monotonic()
+    db.session.execute(text(
+        "INSERT INTO email_headers (store_id, ticket_id, message_id, contact_id, direction, rfc_message_id, "
+        "sender, sent_at, dedupe_key, created_at) "
+        "SELECT t.store_id, m.ticket_id, m.id, t.contact_id, "
+        "CASE WHEN m.author_type = 'contact' THEN 'in' ELSE 'out' END, "
+        "'bench.' || m.id || '@mail.example.test', '', m.created_at, md5(m.id::text) || md5(m.ticket_id::text), "
+        "m.created_at FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.channel = 'email'"))
+    db.session.commit()
+    db.session.execute(text("ANALYZE email_headers"))
+    db.session.commit()
+    count = db.session.scalar(text("SELECT count(*) FROM email_headers"))
+    sys.stderr.write(f"email_headers: {count:,} rows in {time.monotonic() - started:.1f}s\n")
+    return count
+
+
+def explain(db, query):
+    from sqlalchemy import text
+
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    rows = db.session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars().all()
+    return "\n".join("    " + r for r in rows)
+
+
+def replies(args):
+    corpus, manifest = load_corpus()
+    url = args.database_url or DEFAULT_REPLIES_URL
+    if not url.startswith(("postgres://", "postgresql")):
+        raise SystemExit("--replies needs PostgreSQL")
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import random
+
+    import inbox_query
+    from sqlalchemy import func, select, text
+
+    inbox_query._create_database(url)
+    workdir = tempfile.mkdtemp(prefix="email-bench-")
+    app = make_app(url, os.path.join(workdir, "uploads"))
+    from connectors.email import threading as email_threading
+    from helpdesk.actions.email import create_mailbox, ingest_email
+    from helpdesk.extensions import db
+    from helpdesk.models import EmailHeader, InboundEmail, Mailbox, Message, Store, Ticket
+
+    with app.app_context():
+        try:
+            have = db.session.scalar(select(func.count()).select_from(Ticket))
+            seeded = db.session.scalar(select(func.count()).select_from(EmailHeader)) > 0
+        except Exception:  # noqa: BLE001 -- no schema yet
+            db.session.rollback()
+            have, seeded = None, False
+        if args.reseed or have is None or have < args.tickets or not seeded:
+            sys.stderr.write(f"seeding {args.tickets:,} tickets and {args.tickets * 5:,} messages\n")
+            # A benchmark database: the schema straight from the models, then the inbox generator.
+            db.drop_all()
+            db.create_all()
+            inbox_query.seed(db, args.tickets, 5, random.Random(4))
+            inbox_query.ensure_indexes(db, trigram=False)
+        seed_headers(db)
+        # Leftovers of an earlier run: keep the big seed, drop what the benchmark added.
+        db.session.execute(text("DELETE FROM email_headers WHERE rfc_message_id LIKE 'reply.%' "
+                                "OR rfc_message_id LIKE 'r%.%' AND rfc_message_id NOT LIKE 'bench.%'"))
+        db.session.execute(text("DELETE FROM inbound_emails"))
+        db.session.commit()
+        mailboxes = {}
+        for store in db.session.scalars(select(Store)):
+            mailboxes[store.id] = db.session.scalar(select(Mailbox).where(Mailbox.store_id == store.id)) \
+                or create_mailbox(store, f"support@{store.slug}.example.test")
+        # Our messages on open email tickets: what the replies answer.
+        targets = db.session.execute(text(
+            "SELECT DISTINCT ON (h.ticket_id) h.ticket_id, h.rfc_message_id, c.email, t.store_id "
+            "FROM email_headers h JOIN tickets t ON t.id = h.ticket_id JOIN contacts c ON c.id = t.contact_id "
+            "WHERE h.direction = 'out' AND t.status IN ('open', 'pending', 'resolved') AND t.channel = 'email' "
+            "AND h.rfc_message_id LIKE 'bench.%' ORDER BY h.ticket_id DESC, h.id DESC LIMIT :n"),
+            {"n": len(corpus) * args.rounds}).all()
+        db.session.commit()
+        store_ids = {row.ticket_id: row.store_id for row in targets}
+        sample = targets[0]
+        lookup = select(EmailHeader.rfc_message_id, EmailHeader.ticket_id).where(
+            EmailHeader.store_id == sample.store_id, EmailHeader.rfc_message_id.in_([sample.rfc_message_id]))
+        sys.stderr.write("threading lookup plan:\n" + explain(db, lookup) + "\n")
+        dedupe = select(EmailHeader).where(EmailHeader.store_id == 1, EmailHeader.dedupe_key == "0" * 64)
+        sys.stderr.write("deduplication plan:\n" + explain(db, dedupe) + "\n")
+        db.session.rollback()
+
+        rates, failures, outcomes_all, total = [], [], {}, 0
+        for round_no in range(args.rounds):
+            chunk = targets[round_no * len(corpus):(round_no + 1) * len(corpus)]
+            messages = []
+            for (name, raw, exp), target in zip(corpus, chunk):
+                kind = exp["outcome"]
+                if kind in ("created", "threaded") and not exp.get("defects") and name != "40-no-message-id.eml":
+                    raw = as_reply(raw, sender=target.email, in_reply_to=target.rfc_message_id,
+                                   message_id=f"reply.{round_no}.{name}@mail.example.test")
+                    auto = exp.get("auto") or ""
+                    # An auto-reply naming our message is an event on its ticket, not a message.
+                    expected = "auto_reply" if auto and not auto.startswith("list") else "threaded"
+                else:
+                    raw = rename_ids(raw, f"r{round_no}.".encode())
+                    expected = None  # bounces, duplicates, quarantine: their own outcome
+                messages.append((name, raw, expected, target.ticket_id))
+            elapsed, failed, outcomes = run(messages, ingest_email, lambda key: mailboxes[store_ids[key]], db)
+            rates.append(len(messages) / elapsed)
+            failures += failed
+            total += len(messages)
+            for k, v in outcomes.items():
+                outcomes_all[k] = outcomes_all.get(k, 0) + v
+        sizes = {m.__tablename__: db.session.scalar(select(func.count()).select_from(m))
+                 for m in (Ticket, Message, EmailHeader, InboundEmail)}
+        sys.stderr.write(f"database: {json.dumps(sizes)}\noutcomes: {json.dumps(outcomes_all, sort_keys=True)}\n")
+        for failure in failures[:20]:
+            sys.stderr.write(f"FAILED {failure}\n")
+        sys.stderr.write(f"per-round msgs/s: min {min(rates):.0f} median {statistics.median(rates):.0f} "
+                         f"max {max(rates):.0f}; this process's CPU: {run.cpu_seconds / total * 1000:.2f} ms/message\n")
+        del email_threading
+    shutil.rmtree(workdir, ignore_errors=True)
+    return statistics.median(rates), total, len(failures)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--replies", action="store_true", help="reply mode on a large PostgreSQL database")
+    parser.add_argument("--database-url", help="default: a temporary SQLite file (new mail), "
+                        f"{DEFAULT_REPLIES_URL} (replies; env BENCH_EMAIL_DATABASE_URL). Its tables are emptied.")
+    parser.add_argument("--rounds", type=int, default=20, help="passes over the corpus (default %(default)s)")
+    parser.add_argument("--tickets", type=int, default=1_000_000, help="replies: tickets to seed (default %(default)s)")
+    parser.add_argument("--reseed", action="store_true", help="replies: rebuild the seed even if its size matches")
+    args = parser.parse_args()
+    rate, messages, failures = replies(args) if args.replies else new_mail(args)
+    print(f"msgs_per_s={rate:.1f} messages={messages} failures={failures}")
+
+
+if __name__ == "__main__":
+    main()
