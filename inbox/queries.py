@@ -1,4 +1,5 @@
-"""Read-side queries for agents: what they may see, replay after reconnect."""
+"""Read-side queries for agents: what they may see, replay after reconnect, queue badges,
+the context panel, product cards and search."""
 import re
 
 from sqlalchemy import case, func, or_, select, union
