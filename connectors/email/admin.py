@@ -12,6 +12,7 @@ from helpdesk.api import errors
 from helpdesk.api.access import ID, store_or_404
 from helpdesk.api.auth import authenticate, current_agent
 from helpdesk.api.errors import load_json
+from helpdesk.api.openapi import operation
 from helpdesk.extensions import csrf, db
 from helpdesk.models import InboundEmail, Mailbox
 from helpdesk.schemas import StrictSchema
@@ -71,6 +72,16 @@ class MailboxUpdateArgs(MailboxArgs):
     rotate_inbound_secret = fields.Bool()
 
 
+class MailboxCreatedSchema(MailboxSchema):
+    """The inbound secret appears once: on creation (and when rotated)."""
+
+    inbound_secret = fields.Str()
+
+
+class MailboxListSchema(Schema):
+    items = fields.List(fields.Nested(MailboxSchema))
+
+
 class QuarantineSchema(Schema):
     id = fields.Int()
     source = fields.Str()
@@ -80,6 +91,10 @@ class QuarantineSchema(Schema):
     subject = fields.Str(allow_none=True)
     size = fields.Int()
     created_at = fields.AwareDateTime()
+
+
+class QuarantineListSchema(Schema):
+    items = fields.List(fields.Nested(QuarantineSchema))
 
 
 def _admin():
@@ -97,13 +112,16 @@ def _mailbox_or_404(mailbox_id):
 
 
 @bp.get("")
+@operation("Every mailbox (admins).", response=MailboxListSchema, errors=(403,), tag="mailboxes")
 def list_mailboxes():
     _admin()
     rows = db.session.scalars(select(Mailbox).order_by(Mailbox.id)).all()
-    return jsonify({"items": MailboxSchema(many=True).dump(rows)})
+    return jsonify(MailboxListSchema().dump({"items": rows}))
 
 
 @bp.post("")
+@operation("Add a mailbox to a store (admins). The answer carries the inbound secret, once.",
+           body=MailboxArgs, response=MailboxCreatedSchema, status=201, errors=(403, 404, 409), tag="mailboxes")
 def create():
     agent = _admin()
     args = load_json(MailboxArgs())
@@ -115,12 +133,16 @@ def create():
 
 
 @bp.get(f"/<{ID}:mailbox_id>")
+@operation("One mailbox (admins); secrets only as has_* flags.", response=MailboxSchema, errors=(403,),
+           tag="mailboxes")
 def show(mailbox_id):
     _admin()
     return jsonify(MailboxSchema().dump(_mailbox_or_404(mailbox_id)))
 
 
 @bp.patch(f"/<{ID}:mailbox_id>")
+@operation("Change a mailbox (admins); omitted or empty secrets stay as they are.", body=MailboxUpdateArgs,
+           response=MailboxCreatedSchema, errors=(403,), tag="mailboxes")
 def update(mailbox_id):
     _admin()
     mailbox = _mailbox_or_404(mailbox_id)
@@ -136,6 +158,8 @@ def update(mailbox_id):
 
 
 @bp.get(f"/<{ID}:mailbox_id>/quarantine")
+@operation("Mail of this mailbox that could not become a ticket, with the reason (admins).",
+           response=QuarantineListSchema, errors=(403,), tag="mailboxes")
 def quarantined(mailbox_id):
     _admin()
     _mailbox_or_404(mailbox_id)
@@ -143,4 +167,4 @@ def quarantined(mailbox_id):
         InboundEmail.mailbox_id == mailbox_id,
         InboundEmail.status.in_([InboundEmail.QUARANTINED, InboundEmail.REFUSED]))
         .order_by(InboundEmail.id.desc()).limit(200)).all()
-    return jsonify({"items": QuarantineSchema(many=True).dump(rows)})
+    return jsonify(QuarantineListSchema().dump({"items": rows}))
