@@ -118,8 +118,13 @@ def new_mail(args):
     corpus, manifest = load_corpus()
     workdir = tempfile.mkdtemp(prefix="email-bench-")
     url = args.database_url or "sqlite:///" + os.path.join(workdir, "bench.db")
+    if url.startswith(("postgres://", "postgresql")):
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        import inbox_query
+
+        inbox_query._create_database(url)
     app = make_app(url, os.path.join(workdir, "uploads"))
-    from helpdesk.actions.email import create_mailbox, ingest_email
+    from helpdesk.actions.email import create_mailbox, ingest_email, mailbox_session
     from helpdesk.extensions import db
     from helpdesk.models import Store
 
@@ -137,7 +142,8 @@ def new_mail(args):
             prefix = f"r{round_no}.".encode()
             messages = [(n, rename_ids(raw, prefix), exp["outcome"] if round_no == 0 else None, None)
                         for n, raw, exp in corpus]
-            elapsed, failed, outcomes = run(messages, ingest_email, lambda _k: mailbox, db)
+            with mailbox_session(mailbox):
+                elapsed, failed, outcomes = run(messages, ingest_email, lambda _k: mailbox, db)
             rates.append(len(messages) / elapsed)
             failures += failed
             total += len(messages)
@@ -201,7 +207,7 @@ def replies(args):
     workdir = tempfile.mkdtemp(prefix="email-bench-")
     app = make_app(url, os.path.join(workdir, "uploads"))
     from connectors.email import threading as email_threading
-    from helpdesk.actions.email import create_mailbox, ingest_email
+    from helpdesk.actions.email import create_mailbox, ingest_email, mailbox_session
     from helpdesk.extensions import db
     from helpdesk.models import EmailHeader, InboundEmail, Mailbox, Message, Store, Ticket
 
@@ -262,7 +268,8 @@ def replies(args):
                     raw = rename_ids(raw, f"r{round_no}.".encode())
                     expected = None  # bounces, duplicates, quarantine: their own outcome
                 messages.append((name, raw, expected, target.ticket_id))
-            elapsed, failed, outcomes = run(messages, ingest_email, lambda key: mailboxes[store_ids[key]], db)
+            with mailbox_session(*mailboxes.values()):
+                elapsed, failed, outcomes = run(messages, ingest_email, lambda key: mailboxes[store_ids[key]], db)
             rates.append(len(messages) / elapsed)
             failures += failed
             total += len(messages)

@@ -42,53 +42,14 @@ def _folder_state(mailbox, name):
 
 def poll(mailbox, client=None):
     """Import what is new in every folder of ``mailbox``. Returns counts by outcome."""
-    from helpdesk.actions.email import ingest_email, quarantine
+    from helpdesk.actions.email import mailbox_session
 
     counts = {}
     own = client is None
     try:
         client = client or connect(mailbox)
-        for folder in mailbox.imap_folders or ["INBOX"]:
-            info = client.select_folder(folder, readonly=True)
-            uidvalidity = int(info.get(b"UIDVALIDITY") or 0)
-            state = _folder_state(mailbox, folder)
-            if state.uidvalidity != uidvalidity:
-                if state.uidvalidity is not None:
-                    log.warning("UIDVALIDITY changed; reading the folder again",
-                                extra={"mailbox_id": mailbox.id, "folder": folder})
-                state.uidvalidity, state.last_uid = uidvalidity, 0
-                db.session.commit()
-            last = int(state.last_uid or 0)
-            # "n:*" always matches the highest UID, even when it is below n: filter.
-            uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
-            for start in range(0, len(uids), FETCH_BATCH):
-                batch = uids[start:start + FETCH_BATCH]
-                sizes = client.fetch(batch, ["RFC822.SIZE"])
-                small = [u for u in batch if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= MAX_EMAIL_BYTES]
-                bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
-                for uid in batch:
-                    key = f"imap:{folder}:{uidvalidity}:{uid}"
-                    if uid not in small:
-                        size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
-                        log.warning("inbound email refused: too large",
-                                    extra={"mailbox_id": mailbox.id, "uid": uid, "size": size})
-                        outcome = quarantine(mailbox, None, source="imap", delivery_key=key,
-                                             reason=f"message of {size} bytes is over the {MAX_EMAIL_BYTES} "
-                                                    "byte limit (left on the server)").outcome
-                    else:
-                        raw = (bodies.get(uid) or {}).get(b"BODY[]") or b""
-                        try:
-                            outcome = ingest_email(mailbox, raw, source="imap").outcome
-                        except Exception as exc:  # noqa: BLE001 -- never block the mailbox
-                            db.session.rollback()
-                            log.exception("inbound email failed", extra={"mailbox_id": mailbox.id, "uid": uid})
-                            outcome = quarantine(mailbox, raw, source="imap", delivery_key=key,
-                                                 reason=f"internal error: {type(exc).__name__}").outcome
-                    counts[outcome] = counts.get(outcome, 0) + 1
-                    state = db.session.merge(state)
-                    state.last_uid = uid
-                    state.last_synced_at = utcnow()
-                    db.session.commit()
+        with mailbox_session(mailbox):
+            _poll_folders(mailbox, client, counts)
         mailbox.last_polled_at, mailbox.last_error = utcnow(), None
         db.session.commit()
     except (OSError, socket.timeout, IMAPClient.Error) as exc:
@@ -103,3 +64,48 @@ def poll(mailbox, client=None):
             except Exception:  # noqa: BLE001
                 pass
     return counts
+
+
+def _poll_folders(mailbox, client, counts):
+    from helpdesk.actions.email import ingest_email, quarantine
+
+    for folder in mailbox.imap_folders or ["INBOX"]:
+        info = client.select_folder(folder, readonly=True)
+        uidvalidity = int(info.get(b"UIDVALIDITY") or 0)
+        state = _folder_state(mailbox, folder)
+        if state.uidvalidity != uidvalidity:
+            if state.uidvalidity is not None:
+                log.warning("UIDVALIDITY changed; reading the folder again",
+                            extra={"mailbox_id": mailbox.id, "folder": folder})
+            state.uidvalidity, state.last_uid = uidvalidity, 0
+            db.session.commit()
+        last = int(state.last_uid or 0)
+        # "n:*" always matches the highest UID, even when it is below n: filter.
+        uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+        for start in range(0, len(uids), FETCH_BATCH):
+            batch = uids[start:start + FETCH_BATCH]
+            sizes = client.fetch(batch, ["RFC822.SIZE"])
+            small = [u for u in batch if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= MAX_EMAIL_BYTES]
+            bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+            for uid in batch:
+                key = f"imap:{folder}:{uidvalidity}:{uid}"
+                if uid not in small:
+                    size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                    log.warning("inbound email refused: too large",
+                                extra={"mailbox_id": mailbox.id, "uid": uid, "size": size})
+                    outcome = quarantine(mailbox, None, source="imap", delivery_key=key,
+                                         reason=f"message of {size} bytes is over the {MAX_EMAIL_BYTES} "
+                                                "byte limit (left on the server)").outcome
+                else:
+                    raw = (bodies.get(uid) or {}).get(b"BODY[]") or b""
+                    try:
+                        outcome = ingest_email(mailbox, raw, source="imap").outcome
+                    except Exception as exc:  # noqa: BLE001 -- never block the mailbox
+                        db.session.rollback()
+                        log.exception("inbound email failed", extra={"mailbox_id": mailbox.id, "uid": uid})
+                        outcome = quarantine(mailbox, raw, source="imap", delivery_key=key,
+                                             reason=f"internal error: {type(exc).__name__}").outcome
+                counts[outcome] = counts.get(outcome, 0) + 1
+                state.last_uid = uid
+                state.last_synced_at = utcnow()
+                db.session.commit()

@@ -206,6 +206,19 @@ def _raw_header(msg, name):
     return ""
 
 
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def _unparsed(msg, name):
+    """A header's raw text, unfolded: for tokens that need no decoding (Message-IDs, dates),
+    cheaper than the header registry's full parse."""
+    name = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == name:
+            return _unsurrogate(_FOLD.sub("", value if isinstance(value, str) else str(value))).strip()
+    return ""
+
+
 def _addresses(msg, name):
     """[(display name, lower-cased address)] of an address header."""
     try:
@@ -317,11 +330,11 @@ def parse(raw):
     email.recipients = list(dict.fromkeys(recipients))
 
     email.subject = clean_text(" ".join(_raw_header(msg, "Subject").split()), 255)
-    ids = _ids(_raw_header(msg, "Message-ID"))
+    ids = _ids(_unparsed(msg, "Message-ID"))
     email.message_id = ids[0] if ids else ""
-    email.in_reply_to = _ids(_raw_header(msg, "In-Reply-To"))
-    email.references = _ids(_raw_header(msg, "References"))
-    email.date_header = _raw_header(msg, "Date")[:100]
+    email.in_reply_to = _ids(_unparsed(msg, "In-Reply-To"))
+    email.references = _ids(_unparsed(msg, "References"))
+    email.date_header = _unparsed(msg, "Date")[:100]
     try:
         date = parsedate_to_datetime(email.date_header) if email.date_header else None
         if date is not None and date.tzinfo is None:
@@ -401,10 +414,10 @@ def _bodies(msg, email):
             data = None
         if not data:
             continue
-        content_id = _ids(_raw_header(leaf, "Content-ID"))
+        content_id = _ids(_unparsed(leaf, "Content-ID"))
         cid = content_id[0] if content_id else ""
         if not cid and leaf.get("Content-ID"):
-            cid = _raw_header(leaf, "Content-ID").strip().strip("<>")
+            cid = _unparsed(leaf, "Content-ID").strip("<>")
         email.attachments.append(Part(
             filename or (f"image.{ctype.split('/')[-1]}" if ctype.startswith("image/") else "attachment"),
             ctype, data, content_id=cid, inline=bool(cid and cid in cids),

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import re
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr
@@ -15,6 +16,7 @@ from email.utils import formataddr
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from connectors.email import threading as email_threading
@@ -240,6 +242,29 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
     result = Intake("created" if created else "threaded", ticket.id, message.id, email.loop_reason or "", how or "")
     _finish(inbound, result, email)
     return result
+
+
+@contextmanager
+def mailbox_session(*mailboxes):
+    """For one worker ingesting many messages (the IMAP poller): the mailboxes and their
+    stores stay loaded across the per-message commits instead of being read again for
+    every message; every other row is expired at commit as usual."""
+    session = db.session()
+    keep = {id(m) for m in mailboxes} | {id(m.store) for m in mailboxes}
+
+    def expire_the_rest(sess):
+        for obj in list(sess.identity_map.values()):
+            if id(obj) not in keep:
+                sess.expire(obj)
+
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    sa_event.listen(session, "after_commit", expire_the_rest)
+    try:
+        yield
+    finally:
+        sa_event.remove(session, "after_commit", expire_the_rest)
+        session.expire_on_commit = previous
 
 
 def _own_addresses(mailbox):
