@@ -55,12 +55,17 @@ def unread_by_ticket(agent, ticket_ids):
     return {ticket_id: n for ticket_id, n in db.session.execute(query)}
 
 
+#: Up to this many unread tickets are looked up by id for the sidebar counts; more (an
+#: unusual backlog) fall back to one semi-join.
+UNREAD_LOOKUP_MAX = 5000
+
+
 def view_counts(agent, status=None):
     """Tickets and unread tickets per view (mine, unassigned, all, per team, per store), for the
     sidebar badges. ``status`` narrows like the list's status filter; without it closed tickets
-    are left out. Two queries whatever the number of teams and stores: one grouped count over
-    the queue indexes, one over the few tickets with unread messages (partial index
-    ``ix_messages_unread``)."""
+    are left out. Three queries whatever the number of teams and stores: one grouped count
+    (index-only on ``ix_tickets_counts``), the ids of the few unread tickets (partial index
+    ``ix_messages_unread``), and those tickets grouped the same way."""
     where = []
     store_ids = agent.accessible_store_ids()
     if store_ids is not None:
@@ -80,10 +85,15 @@ def view_counts(agent, status=None):
     totals = db.session.execute(
         select(Ticket.store_id, Ticket.team_id, mine.label("mine"), unassigned.label("none"), func.count())
         .where(*where).group_by(Ticket.store_id, Ticket.team_id, mine, unassigned))
-    unread_ids = select(Message.ticket_id).where(unread_condition())
+    # Unread tickets are few: list them from the partial index, then look those tickets up,
+    # rather than probing the index once per ticket of the view.
+    unread_ids = list(db.session.scalars(
+        select(Message.ticket_id).where(unread_condition()).distinct().limit(UNREAD_LOOKUP_MAX + 1)))
+    unread_filter = (Ticket.id.in_(unread_ids) if len(unread_ids) <= UNREAD_LOOKUP_MAX
+                     else Ticket.id.in_(select(Message.ticket_id).where(unread_condition())))
     unread = db.session.execute(
         select(Ticket.store_id, Ticket.team_id, mine.label("mine"), unassigned.label("none"), func.count())
-        .where(*where, Ticket.id.in_(unread_ids)).group_by(Ticket.store_id, Ticket.team_id, mine, unassigned))
+        .where(*where, unread_filter).group_by(Ticket.store_id, Ticket.team_id, mine, unassigned))
     for field, rows in (("total", totals), ("unread", unread)):
         for store_id, team_id, is_mine, is_unassigned, n in rows:
             add("all", field, n)

@@ -14,6 +14,7 @@ from helpdesk.actions.tickets import change_status
 from helpdesk.actions.visitors import record_page_view, set_attributes
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Product, Ticket, utcnow
+from inbox import queries
 from inbox.sockets import product_card
 from tests.factories import PASSWORD, make_agent, make_contact, make_store, make_team, make_ticket, make_visitor
 
@@ -251,7 +252,9 @@ def test_bulk_needs_the_csrf_token(client, shops):
 
 # ---- queue badges ---------------------------------------------------------------------
 
-def test_counts_and_unread_per_view_and_ticket(client, shops, restricted):
+@pytest.mark.parametrize("lookup_max", [5000, 0])  # 0: the semi-join used for a large backlog
+def test_counts_and_unread_per_view_and_ticket(client, shops, restricted, monkeypatch, lookup_max):
+    monkeypatch.setattr(queries, "UNREAD_LOOKUP_MAX", lookup_max)
     store, other = shops
     team = make_team("Sales", store)
     contact = make_contact(store)
