@@ -190,3 +190,34 @@ def test_an_internal_error_quarantines_that_message_and_the_next_one_goes_on(mai
     bad.status = InboundEmail.PENDING
     db.session.commit()
     assert process_delivery(bad.id).outcome == "created"
+
+
+def test_two_workers_storing_the_same_message_at_once_store_it_once(app, mailbox):
+    """The unique (store, Message-ID + sender + date) index decides a race; the loser
+    retries and finds the winner's message."""
+    import threading
+
+    raw = mail(msgid="<race-1@example.com>")
+    mailbox_id, results, errors = mailbox.id, [], []
+    barrier = threading.Barrier(4)
+
+    def worker():
+        with app.app_context():
+            try:
+                box = db.session.get(type(mailbox), mailbox_id)
+                barrier.wait(5)
+                results.append(ingest_email(box, raw, source="imap").outcome)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert sorted(results) == ["created", "duplicate", "duplicate", "duplicate"]
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
