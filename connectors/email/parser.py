@@ -163,10 +163,10 @@ def decode_bytes(data, charset):
     if name:
         try:
             return data.decode(name)
-        except LookupError:
-            pass
         except UnicodeDecodeError:
             return data.decode(name, errors="replace")
+        except (LookupError, ValueError):
+            pass  # unknown (or garbled) charset name
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -227,10 +227,10 @@ def _addresses(msg, name):
             return []
         found = [(_unsurrogate(a.display_name or ""), _unsurrogate(a.addr_spec or "").lower())
                  for a in header.addresses]
-        return [(n, a) for n, a in found if "@" in a]
+        return [(n, a) for n, a in found if "@" in a and len(a) <= 254]
     except Exception:  # noqa: BLE001
         text = _raw_header(msg, name)
-        return [(n, a.lower()) for n, a in getaddresses([text]) if "@" in a]
+        return [(n, a.lower()) for n, a in getaddresses([text]) if "@" in a and len(a) <= 254]
 
 
 def _ids(value):
@@ -312,7 +312,7 @@ def parse(raw):
     senders = _addresses(msg, "From") or _addresses(msg, "Sender") or _addresses(msg, "Reply-To")
     if not senders:
         name, addr = parseaddr(_raw_header(msg, "From"))
-        if "@" in addr:
+        if "@" in addr and len(addr) <= 254:
             senders = [(name, addr.lower())]
     if not senders:
         # A bounce without From is still a bounce; everything else needs a sender.
@@ -348,7 +348,29 @@ def parse(raw):
         email.bounce = loops.parse_bounce(msg)
 
     _bodies(msg, email)
+    _drop_controls(email)
     return email
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _drop_controls(email):
+    """No control characters (NUL above all: PostgreSQL refuses it) in anything we store."""
+    def clean(value):
+        return _CONTROLS.sub("", value) if value and _CONTROLS.search(value) else value
+
+    for name in ("from_address", "reply_to", "message_id", "date_header", "text", "html", "quoted_text",
+                 "quoted_html", "subject", "from_name"):
+        setattr(email, name, clean(getattr(email, name)))
+    for name in ("to", "cc", "recipients", "in_reply_to", "references"):
+        setattr(email, name, [v for v in (clean(x) for x in getattr(email, name)) if v])
+    for part in email.attachments:
+        part.filename, part.content_id = clean(part.filename), clean(part.content_id)
+    if email.bounce is not None:
+        email.bounce.original_message_id = clean(email.bounce.original_message_id)
+        email.bounce.recipients = [{k: clean(v) for k, v in r.items()} for r in email.bounce.recipients
+                                   if clean(r.get("address")) and len(r["address"]) <= 254]
 
 
 def _bodies(msg, email):

@@ -221,3 +221,15 @@ def test_two_workers_storing_the_same_message_at_once_store_it_once(app, mailbox
     assert sorted(results) == ["created", "duplicate", "duplicate", "duplicate"]
     assert db.session.scalar(select(func.count()).select_from(Message)) == 1
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_control_characters_and_absurd_addresses_never_reach_the_database(mailbox):
+    raw = (b"From: " + b"x" * 300 + b"@example.com, Real Person <real@example.com>\r\n"
+           b"To: support@shop.test\r\nSubject: Hi\x00\x01 there\r\nMessage-ID: <nul\x00id@example.com>\r\n"
+           b"Content-Type: text/plain; charset=\"utf\x00-8\"\r\n\r\nBody with \x00 NUL.\r\n")
+    result = ingest_email(mailbox, raw, source="raw")
+    assert result.outcome == "created"
+    message = db.session.get(Message, result.message_id)
+    assert message.body_text == "Body with  NUL." and message.ticket.subject == "Hi there"
+    assert message.author_contact.email == "real@example.com"
+    assert message.meta["email"]["message_id"] == "nulid@example.com"
