@@ -109,3 +109,52 @@ def _poll_folders(mailbox, client, counts):
                 state.last_uid = uid
                 state.last_synced_at = utcnow()
                 db.session.commit()
+
+
+#: How long one IDLE lasts before we poll anyway (RFC 2177 asks to re-issue within 29 minutes).
+IDLE_SECONDS = 20 * 60
+#: Between polls of a server without IDLE.
+POLL_SECONDS = 60
+
+
+def watch(mailbox_id, stop, idle_seconds=IDLE_SECONDS, poll_seconds=POLL_SECONDS):
+    """Import new mail as it arrives until ``stop`` (a threading.Event) is set: poll every
+    folder, then wait in IDLE on the first one when the server offers it (new mail there
+    ends the wait at once; other folders are read on the next round), else sleep
+    ``poll_seconds``. Connection errors are recorded on the mailbox and retried."""
+    from helpdesk.models import Mailbox
+
+    while not stop.is_set():
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        if mailbox is None or not mailbox.polls_imap:
+            return
+        client = None
+        try:
+            client = connect(mailbox)
+            while not stop.is_set():
+                poll(mailbox, client)
+                if b"IDLE" not in client.capabilities():
+                    stop.wait(poll_seconds)
+                    continue
+                client.select_folder((mailbox.imap_folders or ["INBOX"])[0], readonly=True)
+                client.idle()
+                try:
+                    waited = 0.0
+                    while not stop.is_set() and waited < idle_seconds:
+                        if client.idle_check(timeout=1):
+                            break  # EXISTS/RECENT: something arrived
+                        waited += 1
+                finally:
+                    client.idle_done()
+                db.session.expire_all()
+        except Exception as exc:  # noqa: BLE001 -- a dropped connection: wait, then reconnect
+            log.warning("IMAP watch interrupted", extra={"mailbox_id": mailbox_id, "error": type(exc).__name__})
+            db.session.rollback()
+            stop.wait(poll_seconds)
+        finally:
+            if client is not None:
+                try:
+                    client.logout()
+                except Exception:  # noqa: BLE001
+                    pass
+            db.session.remove()

@@ -218,3 +218,32 @@ def test_the_polling_jobs_and_a_wrong_password(server, imap_mailbox):
     assert poll_mailbox(imap_mailbox.id) is None
     mailbox = db.session.get(Mailbox, imap_mailbox.id)
     assert mailbox.last_error and db.session.scalar(select(func.count()).select_from(Message)) == 1
+
+
+def test_idle_imports_new_mail_as_it_arrives(app, server, imap_mailbox):
+    import threading
+
+    stop = threading.Event()
+    mailbox_id = imap_mailbox.id
+
+    def run():
+        with app.app_context():
+            imap.watch(mailbox_id, stop, poll_seconds=30)
+
+    watcher = threading.Thread(target=run, daemon=True)
+    watcher.start()
+    try:
+        assert server.has_capability("IDLE")
+        time.sleep(1.5)  # the watcher has polled and sits in IDLE now
+        server.append("INBOX", note("arrived while idling"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            db.session.expire_all()
+            if subjects() == ["arrived while idling"]:
+                break
+            time.sleep(0.2)
+        assert subjects() == ["arrived while idling"]
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert not watcher.is_alive()
