@@ -46,7 +46,10 @@ def create_app(overrides=None, *, main=True):
     logs.configure(app.config["LOG_LEVEL"])
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    from helpdesk.models.base import include_in_migrations
+
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True,
+                     include_object=include_in_migrations)
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

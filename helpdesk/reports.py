@@ -282,7 +282,8 @@ def archive_query(viewer, *, tab="all", q=None, store_id=None, agent_id=None):
     """Past (resolved or closed) conversations the viewer may see: their own (assigned to
     them or answered by them), or everyone's for admins."""
     from helpdesk.api.access import restrict_to_stores
-    from helpdesk.api.tickets import _search
+    from helpdesk.text import clean_text
+    from inbox.queries import ticket_matches
 
     query = restrict_to_stores(select(Ticket), Ticket.store_id, viewer).where(Ticket.status.in_(PAST_STATUSES))
     own = agent_id if viewer.is_admin else viewer.id
@@ -299,7 +300,7 @@ def archive_query(viewer, *, tab="all", q=None, store_id=None, agent_id=None):
     elif tab == "top_rated":
         query = query.where(Ticket.rating >= TOP_RATING)
     if q:
-        query = _search(query, q)
+        query = query.where(ticket_matches(clean_text(q, 200)))
     return query
 
 

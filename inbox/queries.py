@@ -194,7 +194,7 @@ SEARCH_RECENT_WINDOW = 1000
 _TICKET_NUMBER = re.compile(r"^#?(\d{1,9})$")
 
 
-def _ticket_matches(q):
+def ticket_matches(q):
     """Per-ticket test: subject, contact name/email, message or note text, ``#123``."""
     from helpdesk.models import Contact
 
@@ -250,7 +250,7 @@ def search_tickets(query, q, limit):
               .order_by(*order).limit(SEARCH_RECENT_WINDOW).subquery())
     # Joined in the window's own order, so a common term stops after ``limit`` matches.
     rows = db.session.scalars(
-        select(Ticket).join(recent, recent.c.id == Ticket.id).where(_ticket_matches(q))
+        select(Ticket).join(recent, recent.c.id == Ticket.id).where(ticket_matches(q))
         .order_by(recent.c.at.desc(), recent.c.id.desc()).limit(limit)
     ).unique().all()
     if len(rows) >= limit or db.session.scalar(select(func.count()).select_from(recent)) < SEARCH_RECENT_WINDOW:

@@ -101,3 +101,13 @@ def enum_column(enum_cls, **kw):
         ),
         **kw,
     )
+
+
+#: PostgreSQL-only trigram indexes for search (migration 0007): not in the models because
+#: they need the pg_trgm extension, so schema comparisons must not report them.
+SEARCH_INDEX_PREFIX = "ix_trgm_"
+
+
+def include_in_migrations(obj, name, type_, reflected, compare_to):
+    """Alembic ``include_object``: everything but the search indexes above."""
+    return not (type_ == "index" and name and name.startswith(SEARCH_INDEX_PREFIX))
