@@ -48,3 +48,34 @@ def process_delivery(delivery_id):
         raise
     log.info("webhook delivery processed", extra=ids)
     return True
+
+
+#: A delivery still "received" this long after it arrived lost its job (Redis or a worker
+#: went away): the sweep enqueues it again. Processing is idempotent, so a slow job that
+#: is still running does no harm if it gets a twin.
+STALE_AFTER_SECONDS = 120
+#: Deliveries that failed this many times are left for an admin to look at.
+MAX_ATTEMPTS = 8
+
+
+def sweep_deliveries(limit=500):
+    """Re-enqueue recorded deliveries whose job never finished. Returns how many."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from helpdesk.extensions import db
+    from helpdesk.models import WebhookDelivery, utcnow
+    from workers.queue import enqueue
+
+    cutoff = utcnow() - timedelta(seconds=STALE_AFTER_SECONDS)
+    ids = db.session.scalars(
+        select(WebhookDelivery.id).where(WebhookDelivery.status == WebhookDelivery.RECEIVED,
+                                         WebhookDelivery.received_at < cutoff,
+                                         WebhookDelivery.attempts < MAX_ATTEMPTS)
+        .order_by(WebhookDelivery.id).limit(limit)
+    ).all()
+    db.session.rollback()
+    for delivery_id in ids:
+        enqueue("workers.commerce_jobs.process_delivery", delivery_id)
+    return len(ids)

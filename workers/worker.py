@@ -55,12 +55,16 @@ def make_worker(app, connection, *, fork=True):
 
 
 def sweep_once(app):
-    """One outbox sweep in its own app context; errors are logged, never raised."""
+    """One sweep (outbox rows, stale webhook deliveries) in its own app context; errors are
+    logged, never raised."""
     from workers import outbox
+
+    from workers import commerce_jobs
 
     with app.app_context():
         try:
-            return outbox.sweep()
+            # Inbound webhook deliveries whose job was lost are swept with the outbox.
+            return outbox.sweep() + commerce_jobs.sweep_deliveries()
         except Exception:  # noqa: BLE001 -- the next sweep tries again
             log.exception("outbox sweep failed")
             return 0
