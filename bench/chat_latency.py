@@ -134,8 +134,11 @@ async def run_load(base, agent_cookies, tokens, rate, duration, warmup):
             body = f"bench {uuid.uuid4().hex}"
             sent_at[body] = time.perf_counter()
             t0 = time.perf_counter()
-            ack = await client.call("message", {"client_id": uuid.uuid4().hex, "body": body},
-                                    namespace="/widget", timeout=30)
+            try:
+                ack = await client.call("message", {"client_id": uuid.uuid4().hex, "body": body},
+                                        namespace="/widget", timeout=30)
+            except socketio.exceptions.TimeoutError:
+                ack = None  # counted as a failed acknowledgement
             if measuring[0]:
                 acks.append(((time.perf_counter() - t0) * 1000, bool(ack and ack.get("ok"))))
             await asyncio.sleep(max(0.0, interval * random.uniform(0.8, 1.2) - (time.perf_counter() - t0)))
