@@ -55,16 +55,15 @@ def make_worker(app, connection, *, fork=True):
 
 
 def sweep_once(app):
-    """One sweep (outbox rows, stale webhook deliveries) in its own app context; errors are
-    logged, never raised."""
-    from workers import outbox
-
-    from workers import commerce_jobs
+    """One sweep (outbox rows, stale webhook and email deliveries, IMAP polls) in its own app
+    context; errors are logged, never raised."""
+    from workers import commerce_jobs, email_jobs, outbox
 
     with app.app_context():
         try:
-            # Inbound webhook deliveries whose job was lost are swept with the outbox.
-            return outbox.sweep() + commerce_jobs.sweep_deliveries()
+            # Inbound webhook deliveries and emails whose job was lost are swept with the
+            # outbox; IMAP mailboxes are polled on the same beat.
+            return outbox.sweep() + commerce_jobs.sweep_deliveries() + email_jobs.poll_all_mailboxes()
         except Exception:  # noqa: BLE001 -- the next sweep tries again
             log.exception("outbox sweep failed")
             return 0
