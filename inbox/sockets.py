@@ -19,6 +19,7 @@ from helpdesk.actions.routing import pass_offer
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Agent
 from helpdesk.schemas import MessageSchema
+from helpdesk.socket_handlers import error, handler_factory
 from helpdesk.text import clean_text
 from inbox import queries
 
@@ -27,10 +28,6 @@ NS = events.INBOX_NS
 _sid_agent = {}  # sid -> agent id (this process)
 _devices = Counter()  # agent id -> connected devices (this process)
 _lock = threading.Lock()
-
-
-def _error(message, field=None, status=400):
-    return {"ok": False, "error": {"message": message, "field": field, "status": status}}
 
 
 def connected_devices(agent_id):
@@ -43,24 +40,7 @@ def _agent():
     return agent if agent is not None and agent.active else None
 
 
-def handler(event):
-    def register(fn):
-        def wrapped(data=None):
-            agent = _agent()
-            if agent is None:
-                return _error("Sign in again.", status=401)
-            if data is not None and not isinstance(data, dict):
-                return _error("Malformed request.")
-            try:
-                return fn(agent, data or {})
-            except ActionError as exc:
-                db.session.rollback()
-                return _error(exc.message, exc.field, exc.status)
-
-        socketio.on_event(event, wrapped, namespace=NS)
-        return fn
-
-    return register
+handler = handler_factory(NS, _agent, "Sign in again.")
 
 
 def on_connect(auth=None):
@@ -102,7 +82,7 @@ def _ticket_id(data):
 def on_resume(agent, data):
     last_id = data.get("last_id") or 0
     if not isinstance(last_id, int) or last_id < 0:
-        return _error("last_id must be a message id.", "last_id")
+        return error("last_id must be a message id.", "last_id")
     return {"ok": True, "messages": queries.messages_after(agent, last_id)}
 
 
@@ -131,7 +111,7 @@ def on_read(agent, data):
     ticket = queries.ticket_for_agent(agent, _ticket_id(data))
     up_to = data.get("up_to_id")
     if not isinstance(up_to, int):
-        return _error("up_to_id must be a message id.", "up_to_id")
+        return error("up_to_id must be a message id.", "up_to_id")
     return {"ok": True, "read": mark_read(ticket, "agent", up_to)}
 
 
@@ -149,11 +129,11 @@ def on_send(agent, data):
     ticket = queries.ticket_for_agent(agent, _ticket_id(data))
     client_id = data.get("client_id")
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
-        return _error("Every message needs a client_id.", "client_id")
+        return error("Every message needs a client_id.", "client_id")
     body = data.get("body") if isinstance(data.get("body"), str) else ""
     attachments = data.get("attachments") or []
     if not isinstance(attachments, list) or not all(isinstance(a, int) for a in attachments):
-        return _error("Unknown attachment.", "attachments")
+        return error("Unknown attachment.", "attachments")
     if data.get("kind") == "note":
         message = add_note(ticket, agent, body, client_id=client_id)
     else:

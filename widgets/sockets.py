@@ -12,7 +12,6 @@ from flask import current_app, request
 from flask_socketio import join_room
 
 from helpdesk import events
-from helpdesk.actions import ActionError
 from helpdesk.actions.messages import mark_read, receive_customer_message
 from helpdesk.actions.visitors import (
     end_chat,
@@ -25,6 +24,7 @@ from helpdesk.actions.visitors import (
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Store, Ticket, Visitor
 from helpdesk.schemas import PublicMessageSchema
+from helpdesk.socket_handlers import error, handler_factory
 from inbox.presence import store_is_online
 from widgets import history
 from widgets.tokens import visitor_from_token
@@ -39,10 +39,6 @@ _PUBLIC = PublicMessageSchema()
 _connections = {}  # sid -> visitor id (this process)
 _recent = defaultdict(deque)
 _recent_lock = threading.Lock()
-
-
-def _error(message, field=None, status=400):
-    return {"ok": False, "error": {"message": message, "field": field, "status": status}}
 
 
 def _flooding(uid):
@@ -62,26 +58,7 @@ def _visitor():
     return db.session.get(Visitor, visitor_id) if visitor_id else None
 
 
-def handler(event):
-    """Register ``fn`` for ``event``: resolves the visitor, turns ActionErrors into error acks."""
-
-    def register(fn):
-        def wrapped(data=None):
-            visitor = _visitor()
-            if visitor is None:
-                return _error("Your session has ended; reload the page.", status=401)
-            if data is not None and not isinstance(data, dict):
-                return _error("Malformed request.")
-            try:
-                return fn(visitor, data or {})
-            except ActionError as exc:
-                db.session.rollback()
-                return _error(exc.message, exc.field, exc.status)
-
-        socketio.on_event(event, wrapped, namespace=NS)
-        return fn
-
-    return register
+handler = handler_factory(NS, _visitor, "Your session has ended; reload the page.")
 
 
 def on_connect(auth=None):
@@ -105,15 +82,15 @@ def on_message(visitor, data):
     body = data.get("body") if isinstance(data.get("body"), str) else ""
     client_id = data.get("client_id")
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
-        return _error("Every message needs a client_id.", "client_id")
+        return error("Every message needs a client_id.", "client_id")
     attachment_ids = data.get("attachments") or []
     if not isinstance(attachment_ids, list) or not all(isinstance(a, int) for a in attachment_ids):
-        return _error("Unknown attachment.", "attachments")
+        return error("Unknown attachment.", "attachments")
     if len(body) > current_app.config["MAX_MESSAGE_LENGTH"]:
         limit = current_app.config["MAX_MESSAGE_LENGTH"]
-        return _error(f"Messages are limited to {limit} characters.", "body", 413)
+        return error(f"Messages are limited to {limit} characters.", "body", 413)
     if _flooding(visitor.uid):
-        return _error("You are sending messages very fast. Please wait a moment.", "body", 429)
+        return error("You are sending messages very fast. Please wait a moment.", "body", 429)
     prechat = data.get("prechat") if isinstance(data.get("prechat"), dict) else {}
     contact = visitor.contact if (visitor.contact is not None and not prechat) else ensure_contact(
         store, visitor,
@@ -135,7 +112,7 @@ def on_message(visitor, data):
 def on_resume(visitor, data):
     last_id = data.get("last_id") or 0
     if not isinstance(last_id, int) or last_id < 0:
-        return _error("last_id must be a message id.", "last_id")
+        return error("last_id must be a message id.", "last_id")
     ticket = history.current_chat(visitor)
     return {"ok": True, "messages": history.messages_after(visitor, last_id),
             "ticket": {"id": ticket.id, "status": str(ticket.status)} if ticket else None}
@@ -185,7 +162,7 @@ def on_rate(visitor, data):
     ticket_id = data.get("ticket_id")
     ticket = db.session.get(Ticket, ticket_id) if isinstance(ticket_id, int) else None
     if ticket is None:
-        return _error("No such conversation.", "ticket_id", 404)
+        return error("No such conversation.", "ticket_id", 404)
     rate_ticket(visitor, ticket, data.get("rating"), data.get("reasons") or [], data.get("comment") or "")
     return {"ok": True}
 

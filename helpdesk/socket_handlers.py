@@ -1,0 +1,37 @@
+"""What the agents' (/inbox) and visitors' (/widget) Socket.IO namespaces share: every
+handler answers through the acknowledgement, ``{"ok": true, ...}`` or
+``{"ok": false, "error": {"message", "field", "status"}}``, and an ActionError never
+escapes as a dropped event."""
+from helpdesk.actions import ActionError
+from helpdesk.extensions import db, socketio
+
+
+def error(message, field=None, status=400):
+    return {"ok": False, "error": {"message": message, "field": field, "status": status}}
+
+
+def handler_factory(namespace, resolve, gone_message):
+    """A ``handler(event)`` decorator for ``namespace``: ``resolve()`` finds who is on this
+    connection (None: answer 401 with ``gone_message``); the handler gets them and the
+    event's data (always a dict)."""
+
+    def handler(event):
+        def register(fn):
+            def wrapped(data=None):
+                who = resolve()
+                if who is None:
+                    return error(gone_message, status=401)
+                if data is not None and not isinstance(data, dict):
+                    return error("Malformed request.")
+                try:
+                    return fn(who, data or {})
+                except ActionError as exc:
+                    db.session.rollback()
+                    return error(exc.message, exc.field, exc.status)
+
+            socketio.on_event(event, wrapped, namespace=namespace)
+            return fn
+
+        return register
+
+    return handler
