@@ -79,3 +79,12 @@ def preview(text, length=140):
     """A one-line preview for queue rows and notifications."""
     one_line = " ".join(clean_text(text).split())
     return one_line if len(one_line) <= length else one_line[: length - 1] + "…"
+
+
+def html_to_text(html):
+    """Product descriptions and similar shop HTML as one line of plain text (tags dropped,
+    entities decoded); shown later with autoescape like any other text."""
+    import html as html_mod
+
+    stripped = bleach.clean(html or "", tags=set(), strip=True, strip_comments=True)
+    return " ".join(html_mod.unescape(stripped).split())

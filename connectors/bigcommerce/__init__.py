@@ -29,7 +29,7 @@ from connectors.base import (
     timestamp,
 )
 from connectors.registry import register
-from helpdesk.text import clean_text
+from helpdesk.text import clean_text, html_to_text
 
 #: The header (and its value, the connector's secret) the store's webhooks are created with.
 SECRET_HEADER = "X-Helpdesk-Webhook-Secret"
@@ -46,12 +46,6 @@ PRODUCT_SCOPES = {"store/product/created", "store/product/updated"}
 
 class ApiError(Exception):
     pass
-
-
-def _strip_html(html):
-    import bleach
-
-    return " ".join(bleach.clean(html or "", tags=set(), strip=True).split())
 
 
 def api_get(connector, path, query=None):
@@ -138,7 +132,7 @@ def product(data, default_currency):
     return ProductRecord(
         platform_id=str(data["id"]),
         title=clean_text(data.get("name"), 255),
-        description=_strip_html(data.get("description")),
+        description=html_to_text(data.get("description")),
         price=money(data.get("calculated_price", data.get("price")), default=None),
         currency=default_currency,
         image_url=image.get("url_standard"),

@@ -18,17 +18,11 @@ from connectors.base import (
     timestamp,
 )
 from connectors.registry import register
-from helpdesk.text import clean_text
+from helpdesk.text import clean_text, html_to_text
 
 ORDER_TOPICS = {"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/edited"}
 CUSTOMER_TOPICS = {"customers/create", "customers/update"}
 PRODUCT_TOPICS = {"products/create", "products/update"}
-
-
-def _strip_html(html):
-    import bleach
-
-    return " ".join(bleach.clean(html or "", tags=set(), strip=True).split())
 
 
 def customer(data):
@@ -108,7 +102,7 @@ def product(data, default_currency):
     return ProductRecord(
         platform_id=str(data["id"]),
         title=clean_text(data.get("title"), 255),
-        description=_strip_html(data.get("body_html")),
+        description=html_to_text(data.get("body_html")),
         price=min(prices) if prices else None,
         currency=default_currency,
         image_url=image.get("src"),

@@ -22,17 +22,11 @@ from connectors.base import (
     timestamp,
 )
 from connectors.registry import register
-from helpdesk.text import clean_text
+from helpdesk.text import clean_text, html_to_text
 
 _PING = re.compile(rb"webhook_id=\d{1,20}")
 #: Orders in these states never became a sale.
 CANCELLED_STATUSES = {"cancelled", "failed", "trash"}
-
-
-def _strip_html(html):
-    import bleach
-
-    return " ".join(bleach.clean(html or "", tags=set(), strip=True).split())
 
 
 def _gmt(data, key):
@@ -109,7 +103,7 @@ def product(data, default_currency):
     return ProductRecord(
         platform_id=str(data["id"]),
         title=clean_text(html.unescape(data.get("name") or ""), 255),
-        description=_strip_html(data.get("short_description") or data.get("description")),
+        description=html_to_text(data.get("short_description") or data.get("description")),
         price=money(price) if price not in (None, "") else None,
         currency=default_currency,
         image_url=images[0].get("src") if images else None,
