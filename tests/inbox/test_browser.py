@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from helpdesk.actions.agents import set_availability
 from tests.browser import DESKTOP, PHONE, screenshot
@@ -56,7 +57,7 @@ def test_two_agents_and_a_shopper(live_server, chromium):
         # Routing offered the chat to A (equally idle, lower id) with a countdown; B got no offer.
         offer = page_a.locator(".offer", has_text="New chat from Ira Shopper")
         offer.wait_for(timeout=TIMEOUT)
-        assert offer.get_by_role("button", name="Accept").is_visible()
+        expect(offer.get_by_role("button", name="Accept")).to_be_visible()
         assert page_b.locator(".offer").count() == 0
         screenshot(page_a, "inbox-desktop-offer.png")
 
@@ -64,7 +65,7 @@ def test_two_agents_and_a_shopper(live_server, chromium):
         row_a.locator(".row-open").click()
         conv_a = page_a.locator(f"#conv-{ticket_id}")
         conv_a.locator(".tl-msg.in", has_text="red set in M").wait_for(timeout=TIMEOUT)
-        assert not conv_a.locator(".conv-head .flag-blocked").is_visible()
+        expect(conv_a.locator(".conv-head .flag-blocked")).not_to_be_visible()
         conv_a.locator('[data-act="claim"]').click()
         page_a.wait_for_function(
             f"document.querySelector('#conv-{ticket_id} .conv-sub').textContent.includes('Alice Able')",
@@ -187,7 +188,8 @@ def test_one_agent_working_several_chats(live_server, chromium):
         # A draft stays with its conversation; Alt+ArrowUp/Down move between tabs.
         conv_max.locator("textarea").fill("draft for Max")
         page.keyboard.press("Alt+ArrowUp")
-        assert conv_ira.is_visible() and not conv_max.is_visible()
+        expect(conv_ira).to_be_visible()
+        expect(conv_max).not_to_be_visible()
         assert conv_ira.locator("textarea").input_value() == ""
         page.locator("#context-body .ctx-orders", has_text="€59.90").wait_for(timeout=TIMEOUT)
 
@@ -201,7 +203,7 @@ def test_one_agent_working_several_chats(live_server, chromium):
         ira.wait_for("message.created", lambda d: d["message"]["body_text"].startswith("Hi Ira, I'm Tess"), timeout=10)
 
         page.keyboard.press("Alt+ArrowDown")
-        assert conv_max.is_visible()
+        expect(conv_max).to_be_visible()
         assert conv_max.locator("textarea").input_value() == "draft for Max"
 
         # A product card from the store's catalog reaches the shopper as a card.
@@ -231,10 +233,13 @@ def test_one_agent_working_several_chats(live_server, chromium):
         screenshot(page, "inbox-tablet-conversation.png")
         # Wide screens show the previous conversation beside the active one.
         page.set_viewport_size({"width": 1920, "height": 1000})
-        assert conv_ira.is_visible() and conv_max.is_visible()
+        # Layout settles after the resize: wait for it instead of sampling once.
+        expect(conv_ira).to_be_visible(timeout=TIMEOUT)
+        expect(conv_max).to_be_visible(timeout=TIMEOUT)
         screenshot(page, "inbox-wide-side-by-side.png")
         page.set_viewport_size(DESKTOP)
-        assert conv_ira.is_visible() and not conv_max.is_visible()
+        expect(conv_ira).to_be_visible()
+        expect(conv_max).not_to_be_visible()
 
         # Availability from the header.
         page.select_option("#availability", "away")

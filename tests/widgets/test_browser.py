@@ -5,6 +5,7 @@ Screenshots of the widget (phone and desktop) are kept in test-artifacts/."""
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from helpdesk.actions.agents import set_availability
@@ -93,7 +94,7 @@ def test_chat_with_an_agent_rate_and_find_the_history_after_reload(shopper, live
         frame.locator("input[name=email]").fill("ira@example.test")
         frame.locator("#hd-send").click()
         frame.locator(".hd-me:not(.hd-pending)", has_text="linen shirt in M").wait_for()
-        assert form.is_hidden()
+        expect(form).to_be_hidden()
 
         got = agent.wait_for("message.created", lambda d: d["message"]["author_type"] == "contact")
         ticket_id = got["message"]["ticket_id"]
@@ -140,7 +141,7 @@ def test_chat_with_an_agent_rate_and_find_the_history_after_reload(shopper, live
         rating.wait_for()
         frame.locator("label[for=hd-r4]").click()
         frame.locator("#hd-neg").wait_for()
-        assert frame.locator("#hd-pos").is_hidden()
+        expect(frame.locator("#hd-pos")).to_be_hidden()
         rating.locator("button[type=submit]").click()
         frame.locator("#hd-rate-error", has_text="reason").wait_for()
         frame.locator("#hd-neg input[value=slow_answer]").check()
@@ -159,8 +160,8 @@ def test_chat_with_an_agent_rate_and_find_the_history_after_reload(shopper, live
         frame.locator(".hd-them", has_text="Yes! See").wait_for()
         assert frame.locator(".hd-me", has_text="linen shirt in M").count() == 1
         assert frame.locator(".hd-product").count() == 1
-        assert frame.locator("#hd-prechat").is_hidden()
-        assert frame.locator("#hd-end").is_hidden()
+        expect(frame.locator("#hd-prechat")).to_be_hidden()
+        expect(frame.locator("#hd-end")).to_be_hidden()
         assert not page.errors, page.errors
     finally:
         agent.disconnect()
@@ -212,7 +213,7 @@ def test_phone_layout_lazy_frame_and_unread_reply_on_the_next_page(shopper, live
     frame = open_widget(page)
     box = page.locator("#hd-frame").bounding_box()
     assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, PHONE["width"], PHONE["height"])
-    assert not page.locator("#hd-launcher").is_visible()
+    expect(page.locator("#hd-launcher")).not_to_be_visible()
     screenshot(page, "widget-phone-prechat.png")
     frame.locator("input[name=email]").fill("phone@example.test")
     send(frame, "Hello from my phone")
@@ -224,8 +225,8 @@ def test_phone_layout_lazy_frame_and_unread_reply_on_the_next_page(shopper, live
         frame.locator(".hd-them", has_text="How can I help").wait_for()
         screenshot(page, "widget-phone-chat.png")
         frame.locator("#hd-close").click()
-        assert page.locator("#hd-frame").is_hidden()
-        assert page.locator("#hd-launcher").is_visible()
+        expect(page.locator("#hd-frame")).to_be_hidden()
+        expect(page.locator("#hd-launcher")).to_be_visible()
 
         # The shopper goes to another page; the agent answers meanwhile.
         page.goto(live_server + "/demo/products/merino-sweater")
@@ -236,7 +237,8 @@ def test_phone_layout_lazy_frame_and_unread_reply_on_the_next_page(shopper, live
         # The loader learns about the unread reply and loads the panel (hidden) to fetch it.
         page.wait_for_selector("#hd-badge", state="visible")
         assert page.locator("#hd-badge").inner_text() == "1"
-        assert page.locator("#hd-frame").count() == 1 and page.locator("#hd-frame").is_hidden()
+        expect(page.locator("#hd-frame")).to_have_count(1)
+        expect(page.locator("#hd-frame")).to_be_hidden()
         screenshot(page, "widget-phone-unread.png")
         frame = open_widget(page)
         frame.locator(".hd-them", has_text="Still there?").wait_for()
@@ -386,4 +388,4 @@ def test_a_proactive_rule_opens_the_widget_with_its_invitation_once(shopper, liv
     page.goto(live_server + "/demo/products/leather-belt")
     page.wait_for_selector("#hd-frame", state="attached")
     page.wait_for_timeout(1500)
-    assert page.locator("#hd-frame").is_hidden()
+    expect(page.locator("#hd-frame")).to_be_hidden()
