@@ -262,3 +262,26 @@ def attribution_changed(attribution, created):
         rooms.insert(0, agent_room(attribution.agent_id))
     _queue(name, payload, rooms)
     _webhooks(attribution.store_id, name, payload)
+
+
+def post_published(post, agent_ids=None):
+    """A new announcement reaches the agents it is meant for: a store's agents through the
+    store room, a team's members (``agent_ids``, resolved by the action) or every active
+    agent (``agent_ids`` again) through their own rooms, so nobody gets it twice."""
+    from helpdesk.schemas import PostSchema
+
+    payload = {"post": PostSchema(exclude=("read",)).dump(post)}
+    if post.audience == "store":
+        rooms = [store_room(post.store_id)]
+    else:
+        rooms = [agent_room(agent_id) for agent_id in sorted(agent_ids or ())]
+    _queue("post.published", payload, rooms)
+
+
+def assist_result(request):
+    """A writing-assist suggestion (or its failure) for the agent who asked: their devices
+    only. It is a draft for them to review; no colleague, ticket room or shopper sees it."""
+    from helpdesk.assist.api import request_json
+
+    payload = {"request": request_json(request)}
+    _queue("assist.result", payload, [agent_room(request.agent_id)])

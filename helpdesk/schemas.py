@@ -363,3 +363,82 @@ class AttributionSchema(Schema):
     amount = Money()
     interaction_at = fields.AwareDateTime()
     placed_at = fields.AwareDateTime()
+
+
+# ---- posts and FAQ (helpdesk/actions/posts.py, helpdesk/actions/faq.py) --------------------
+
+class PostSchema(Schema):
+    """An announcement. ``body_html`` is the plain-text body made safe by helpdesk.text;
+    ``read`` is only known for the agent asking (lists), absent in events."""
+
+    id = fields.Int()
+    title = fields.Str()
+    body = fields.Str()
+    body_html = fields.Method("get_body_html")
+    audience = fields.Str()
+    team_id = fields.Int(allow_none=True)
+    store_id = fields.Int(allow_none=True)
+    author = fields.Nested(AgentSummarySchema, allow_none=True)
+    pinned = fields.Bool()
+    published_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    read = fields.Method("get_read")
+
+    def get_body_html(self, post):
+        from helpdesk.text import text_to_html
+
+        return text_to_html(post.body or "")
+
+    def get_read(self, post):
+        return getattr(post, "read", None)
+
+
+class PostArgs(StrictSchema):
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    body = fields.Str(load_default="", validate=validate.Length(max=20000))
+    audience = fields.Str(load_default="all", validate=validate.OneOf(["all", "team", "store"]))
+    team_id = fields.Int(allow_none=True, validate=validate.Range(min=1))
+    store_id = fields.Int(allow_none=True, validate=validate.Range(min=1))
+    pinned = fields.Bool(load_default=False)
+
+
+class PostUpdateArgs(StrictSchema):
+    title = fields.Str(validate=validate.Length(min=1, max=200))
+    body = fields.Str(validate=validate.Length(max=20000))
+    audience = fields.Str(validate=validate.OneOf(["all", "team", "store"]))
+    team_id = fields.Int(allow_none=True, validate=validate.Range(min=1))
+    store_id = fields.Int(allow_none=True, validate=validate.Range(min=1))
+    pinned = fields.Bool()
+
+
+class FaqEntrySchema(Schema):
+    id = fields.Int()
+    question = fields.Str()
+    answer = fields.Str()
+    answer_html = fields.Method("get_answer_html")
+    tags = fields.List(fields.Str())
+    store_id = fields.Int(allow_none=True)
+    updated_by = fields.Nested(AgentSummarySchema, allow_none=True)
+    updated_at = fields.AwareDateTime()
+
+    def get_answer_html(self, entry):
+        from helpdesk.text import text_to_html
+
+        return text_to_html(entry.answer or "")
+
+
+_FAQ_TAGS = fields.List(fields.Str(validate=validate.Length(min=1, max=40)), validate=validate.Length(max=20))
+
+
+class FaqEntryArgs(StrictSchema):
+    question = fields.Str(required=True, validate=validate.Length(min=1, max=300))
+    answer = fields.Str(required=True, validate=validate.Length(min=1, max=20000))
+    tags = _FAQ_TAGS
+    store_id = fields.Int(allow_none=True, validate=validate.Range(min=1))
+
+
+class FaqEntryUpdateArgs(StrictSchema):
+    question = fields.Str(validate=validate.Length(min=1, max=300))
+    answer = fields.Str(validate=validate.Length(min=1, max=20000))
+    tags = _FAQ_TAGS
+    store_id = fields.Int(allow_none=True, validate=validate.Range(min=1))

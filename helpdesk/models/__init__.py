@@ -15,3 +15,8 @@ from helpdesk.models.stores import DEFAULT_STORE_SETTINGS, Product, Store  # noq
 from helpdesk.models.tickets import Attachment, Handoff, Message, SavedReply, Tag, Ticket, ticket_tags  # noqa: F401
 from helpdesk.models.email import EmailAutoReply, EmailHeader, InboundEmail, Mailbox, MailboxFolder  # noqa: F401,E402
 from helpdesk.models.commerce import Attribution, CommerceCustomer, Order, OrderLine, OrderRefund, StoreConnector, WebhookAttempt, WebhookDelivery, WebhookSubscription  # noqa: F401
+from helpdesk.models.appointments import Appointment, AppointmentStatus, StoreLocation  # noqa: F401
+from helpdesk.models.posts import FaqEntry, Post, PostAudience, PostRead, RecurringQuestionsReport  # noqa: F401
+from helpdesk.models.assist import AssistRequest  # noqa: F401,E402
+from helpdesk.models.academy import PRACTICE_STEPS, AcademyProgress, PolicyAcceptance, StorePolicy  # noqa: F401,E402
+from helpdesk.models.inactivity import ChatSilence  # noqa: F401,E402
