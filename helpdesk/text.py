@@ -54,10 +54,16 @@ def _link_attrs(attrs, new=False):
     return attrs
 
 
+#: What any link bleach would make contains: a dot between a domain label and a letter.
+_MAY_LINK = re.compile(r"[\w-]\.[^\W\d_]", re.UNICODE)
+
+
 def text_to_html(text):
     """Plain chat text -> safe HTML: everything escaped, links made clickable, newlines kept."""
     escaped = str(escape(text))
-    linked = bleach.linkify(escaped, callbacks=[_link_attrs], parse_email=False)
+    # Most chat lines hold no link; linkify parses the whole text as HTML, which costs more
+    # than the rest of storing a message, so it only runs where a link may be.
+    linked = bleach.linkify(escaped, callbacks=[_link_attrs], parse_email=False) if _MAY_LINK.search(escaped) else escaped
     return linked.replace("\n", "<br>")
 
 

@@ -37,3 +37,19 @@ def expire_offer(ticket_id, agent_id):
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is not None:
         pass_offer(ticket, agent_id, reason="expired")
+
+
+def offer_waiting_chats():
+    """Sweep backstop: offer chats that wait for capacity in stores where someone is
+    available. Capacity normally frees through an action (a chat resolved, an agent
+    available) that offers at once; this catches what those paths cannot see, such as an
+    admin raising an agent's ``max_chats``. Returns how many chats were offered."""
+    from sqlalchemy import select
+
+    from helpdesk.actions.routing import offer_waiting, waiting_chats
+    from helpdesk.models import Store
+
+    offered = 0
+    for store_id in db.session.scalars(select(Store.id).where(waiting_chats().exists())):
+        offered += offer_waiting([store_id])
+    return offered

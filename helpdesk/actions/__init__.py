@@ -21,10 +21,18 @@ class ActionError(Exception):
 
     def __init__(self, message, field=None, status=None):
         super().__init__(message)
-        self.message = message
+        # The English text is the msgid (extracted: babel.cfg keywords); it is translated
+        # when read, in the language of whoever the error is shown to.
+        self.msgid = message
         self.field = field
         if status is not None:
             self.status = status
+
+    @property
+    def message(self):
+        from flask_babel import gettext
+
+        return gettext(self.msgid) if self.msgid else self.msgid
 
     def as_dict(self):
         return {"message": self.message, "errors": {self.field or "_schema": [self.message]}}
@@ -44,11 +52,14 @@ class Conflict(ActionError):
     status = 409
 
 
-def action(fn=None, *, retry_on_conflict=False):
+def action(fn=None, *, retry_on_conflict=False, keep_loaded=False):
     """Run ``fn`` in one transaction (or inside the caller's, when nested).
 
     ``retry_on_conflict``: an IntegrityError at commit (two requests inserting the same
     unique row) rolls back and runs ``fn`` once more, which then finds the winner's row.
+    ``keep_loaded``: the objects stay loaded after COMMIT instead of being expired. For the
+    chat hot path, whose caller answers from the rows it has just written (the message
+    acknowledgement) and ends: reloading them would cost three queries per message.
     """
 
     def decorate(func):
@@ -62,7 +73,12 @@ def action(fn=None, *, retry_on_conflict=False):
                 session.info[_IN_ACTION] = True
                 try:
                     result = func(*args, **kwargs)
-                    session.commit()
+                    current = session()  # the scoped session's Session itself
+                    current.expire_on_commit = not keep_loaded
+                    try:
+                        session.commit()
+                    finally:
+                        current.expire_on_commit = True
                     return result
                 except IntegrityError:
                     session.rollback()

@@ -117,3 +117,55 @@ def test_waiting_chats_are_offered_when_someone_becomes_available(store, sent_ev
     set_availability(agent, "available")
     assert offers(sent_events) == [(first.id, f"agent:{agent.id}")]  # oldest first, up to capacity
     assert db.session.get(Ticket, second.id).offered_agent_id is None
+
+
+def test_a_chat_waiting_for_capacity_is_offered_when_a_chat_ends_not_on_every_message(store, sent_events):
+    from helpdesk.actions.messages import receive_customer_message
+    from helpdesk.actions.tickets import change_status
+
+    agent = available("Solo Sam", max_chats=1)
+    taken = make_ticket(store)
+    claim(taken, agent)
+    waiting = make_ticket(store, text="Anyone there?")
+    assert waiting.offered_agent_id is None
+    sent_events.clear()
+
+    with CountingQueries() as counted:
+        receive_customer_message(store, waiting.contact, "chat", "Still waiting")
+    assert offers(sent_events) == []
+    assert not any("GROUP BY" in q for q in counted.statements)  # no capacity check per message
+
+    change_status(db.session.get(Ticket, taken.id), "resolved", agent)
+    assert offers(sent_events) == [(waiting.id, f"agent:{agent.id}")]
+
+
+def test_the_sweep_offers_waiting_chats_after_capacity_changes_elsewhere(app, store, sent_events):
+    from inbox.routing import offer_waiting_chats
+
+    agent = available("Raised Rae", max_chats=1)
+    claim(make_ticket(store), agent)
+    waiting = make_ticket(store)
+    assert offer_waiting_chats() == 0  # still full: nothing offered, nothing broken
+    agent.max_chats = 2  # an admin gives Rae room; no action told routing
+    db.session.commit()
+    sent_events.clear()
+    assert offer_waiting_chats() == 1
+    assert offers(sent_events) == [(waiting.id, f"agent:{agent.id}")]
+
+
+class CountingQueries:
+    def __enter__(self):
+        from sqlalchemy import event
+
+        self.statements = []
+        self._engine = db.engine
+        event.listen(self._engine, "before_cursor_execute", self._record)
+        return self
+
+    def _record(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self._engine, "before_cursor_execute", self._record)
