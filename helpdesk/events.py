@@ -285,3 +285,36 @@ def assist_result(request):
 
     payload = {"request": request_json(request)}
     _queue("assist.result", payload, [agent_room(request.agent_id)])
+
+
+def academy_progress(agent_id, progress):
+    """An agent's onboarding academy changed (a step done, a policy accepted, exempted): their
+    devices tick it off live. ``progress`` is ``helpdesk.actions.academy.progress_payload``."""
+    from helpdesk.schemas import AcademyProgressSchema
+
+    _queue("academy.progress", {"progress": AcademyProgressSchema().dump(progress)}, [agent_room(agent_id)])
+
+
+def policy_updated(policy):
+    """A store policy is new or its text changed: the store's agents must accept this version."""
+    payload = {"policy": {"id": policy.id, "store_id": policy.store_id, "title": policy.title,
+                          "version": policy.version}}
+    _queue("policy.updated", payload, [store_room(policy.store_id)])
+
+
+def chat_inactive(ticket, minutes):
+    """The shopper of the assigned agent's chat has been quiet for ``minutes``: prompt that
+    agent (every device) to check in. Agents only; the shopper sees nothing."""
+    payload = {"ticket_id": ticket.id, "minutes": minutes, "contact_name": ticket.contact.display_name}
+    _queue("chat.inactive", payload, [agent_room(ticket.assignee_id)])
+
+
+def appointment_changed(appointment, change, previous_agent_id=None):
+    """A visit was booked, moved or cancelled (``change``): the agent it is with (and the one
+    it was with, when it moved to another) for "My upcoming appointments", and the agents with
+    the conversation open. The shopper learns of it through the message the action adds."""
+    from helpdesk.schemas import AppointmentSchema
+
+    payload = {"appointment": AppointmentSchema().dump(appointment), "change": change}
+    rooms = [agent_room(a) for a in (appointment.agent_id, previous_agent_id) if a]
+    _queue("appointment.updated", payload, rooms + [ticket_room(appointment.ticket_id)])

@@ -28,7 +28,12 @@ class AgentSummarySchema(Schema):
     avatar_url = fields.Method("get_avatar_url")
 
     def get_avatar_url(self, agent):
-        return f"/media/avatars/{agent.id}" if agent.avatar_path else None
+        if not agent.avatar_path:
+            return None
+        # The file name changes with the photo (helpdesk.actions.profile): a new photo is a
+        # new URL, so week-long browser caching never shows the old one.
+        version = agent.avatar_path.rsplit("/", 1)[-1].split(".")[0][-12:]
+        return f"/media/avatars/{agent.id}?v={version}"
 
 
 class AgentSchema(AgentSummarySchema):
@@ -109,9 +114,14 @@ class PublicMessageSchema(MessageSchema):
         exclude = ("meta",)
 
     card = fields.Method("get_card")
+    appointment = fields.Method("get_appointment")
 
     def get_card(self, msg):
         return (msg.meta or {}).get("product_card")
+
+    def get_appointment(self, msg):
+        # The visit card (helpdesk.actions.appointments.appointment_card): built for the shopper.
+        return (msg.meta or {}).get("appointment")
 
 
 class TicketSchema(Schema):
@@ -442,3 +452,139 @@ class FaqEntryUpdateArgs(StrictSchema):
     answer = fields.Str(validate=validate.Length(min=1, max=20000))
     tags = _FAQ_TAGS
     store_id = fields.Int(allow_none=True, validate=validate.Range(min=1))
+
+
+# ---- onboarding academy ------------------------------------------------------------------
+
+class AcademyAgentSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    email = fields.Str()
+
+
+class PendingPolicySchema(Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    title = fields.Str()
+    version = fields.Int()
+
+
+class AcceptedPolicySchema(Schema):
+    policy_id = fields.Int()
+    title = fields.Str()
+    version = fields.Int()
+    current_version = fields.Int()
+    accepted_at = fields.AwareDateTime()
+
+
+class PracticeStepsSchema(Schema):
+    claimed = fields.Str(allow_none=True)
+    replied = fields.Str(allow_none=True)
+    saved_reply = fields.Str(allow_none=True)
+    product_card = fields.Str(allow_none=True)
+
+
+class AcademyProgressSchema(Schema):
+    agent = fields.Nested(AcademyAgentSchema)
+    exempt = fields.Bool()
+    trained = fields.Bool()
+    intro_done_at = fields.AwareDateTime(allow_none=True)
+    policies_done_at = fields.AwareDateTime(allow_none=True)
+    practice_ticket_id = fields.Int(allow_none=True)
+    practice_steps = fields.Nested(PracticeStepsSchema)
+    completed_at = fields.AwareDateTime(allow_none=True)
+    pending_policies = fields.List(fields.Nested(PendingPolicySchema))
+    accepted_policies = fields.List(fields.Nested(AcceptedPolicySchema))
+
+
+class StorePolicySchema(Schema):
+    id = fields.Int(dump_only=True)
+    store_id = fields.Int(dump_only=True)
+    title = fields.Str()
+    body = fields.Str()
+    version = fields.Int(dump_only=True)
+    updated_at = fields.AwareDateTime(dump_only=True)
+
+
+class StorePolicyArgs(StrictSchema):
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=20000))
+
+
+class PolicyAcceptArgs(StrictSchema):
+    policy_ids = fields.List(fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+                             required=True, validate=validate.Length(min=1, max=100))
+
+
+class AcademyExemptArgs(StrictSchema):
+    exempt = fields.Bool(required=True)
+
+
+# ---- appointments (in-store visits) and agent profiles ------------------------------------
+
+class StoreLocationSchema(Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    name = fields.Str()
+    address = fields.Str()
+    timezone = fields.Str()
+    opening_hours = fields.Dict()
+    appointment_minutes = fields.Int()
+
+
+class AppointmentSchema(Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    ticket_id = fields.Int()
+    contact = fields.Nested(ContactSchema(only=("id", "name", "display_name", "email")))
+    location = fields.Nested(StoreLocationSchema(only=("id", "name", "address", "timezone")))
+    agent = fields.Nested(AgentSummarySchema, allow_none=True)
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    #: Wall-clock start at the location ("2026-05-12T15:00"), what the booking form shows.
+    local_start = fields.Method("get_local_start")
+    status = fields.Str()
+    uid = fields.Str()
+    sequence = fields.Int()
+    notes = fields.Str()
+    created_by_id = fields.Int(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+    def get_local_start(self, appointment):
+        from helpdesk.calendar import local_start
+
+        return local_start(appointment).strftime("%Y-%m-%dT%H:%M")
+
+
+class AppointmentArgs(StrictSchema):
+    location_id = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    #: Wall-clock time at the location ("2026-05-12T15:00") or an aware ISO 8601 time.
+    starts_at = fields.DateTime(required=True)
+    agent_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    notes = fields.Str(load_default="", validate=validate.Length(max=2000))
+
+
+class AppointmentUpdateArgs(StrictSchema):
+    location_id = fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    starts_at = fields.DateTime()
+    agent_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    notes = fields.Str(validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Nothing to change.", "_schema")
+
+
+class AppointmentCancelArgs(StrictSchema):
+    reason = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class UpcomingArgs(StrictSchema):
+    days = fields.Int(load_default=14, validate=validate.Range(min=1, max=90))
+
+
+class ProfileArgs(StrictSchema):
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    title = fields.Str(load_default="", validate=validate.Length(max=120))

@@ -26,10 +26,17 @@ def make_team(name="Sales", store=None):
     return team
 
 
-def make_agent(name=None, role="agent", stores=None, **kw):
+def make_agent(name=None, role="agent", stores=None, academy=True, **kw):
+    """``academy=False``: a brand-new agent who must go through the onboarding academy first;
+    by default the agent is exempt from it, as agents were before the academy existed."""
     n = next(_seq)
-    return create_agent(kw.pop("email", f"agent{n}@example.test"), name or f"Agent {n}", PASSWORD, role=role,
-                        stores=stores, **kw)
+    agent = create_agent(kw.pop("email", f"agent{n}@example.test"), name or f"Agent {n}", PASSWORD, role=role,
+                         stores=stores, **kw)
+    if academy:
+        from helpdesk.actions.academy import set_exempt
+
+        set_exempt(agent, True)
+    return agent
 
 
 def make_token(agent, name="tests"):
@@ -51,3 +58,14 @@ def make_ticket(store, contact=None, channel="chat", text="Hello, is this in sto
     contact = contact or make_contact(store)
     message, _ = receive_customer_message(store, contact, channel, text, visitor=visitor)
     return message.ticket
+
+
+#: Every day 09:00-18:00: most appointment tests are about something other than the hours.
+ALL_WEEK = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def make_location(store, name="Downtown", tz="Europe/Paris", hours=None, minutes=30, **kw):
+    from helpdesk.actions.appointments import create_location
+
+    return create_location(store, name, address=kw.pop("address", "1 Rue de la Paix, Paris"), timezone=tz,
+                           opening_hours=ALL_WEEK if hours is None else hours, appointment_minutes=minutes, **kw)

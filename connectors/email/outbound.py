@@ -30,6 +30,14 @@ def build_message(payload):
     msg.set_content(payload.get("text", ""))
     if payload.get("html"):
         msg.add_alternative(payload["html"], subtype="html")
+    calendar = payload.get("calendar")
+    if calendar:
+        # iTIP (RFC 6047): the invitation is an alternative of the body that calendar clients
+        # act on, and an .ics attachment for the ones that only import files.
+        method = calendar.get("method", "REQUEST")
+        msg.add_alternative(calendar["ics"], subtype="calendar", params={"method": method})
+        msg.add_attachment(calendar["ics"].encode("utf-8"), maintype="application", subtype="ics",
+                           filename=calendar.get("filename") or "invite.ics")
     for filename, content_type, data in _attachments(payload.get("attachment_ids")):
         maintype, _, subtype = content_type.partition("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from connectors.email import threading as email_threading
 from connectors.email import tokens
 from connectors.email.parser import MAX_EMAIL_BYTES, MalformedEmail, parse
-from helpdesk import events
+from helpdesk import events, i18n
 from helpdesk.actions import ActionError, action
 from helpdesk.actions.attachments import store_upload
 from helpdesk.actions.contacts import find_or_create_contact, normalise_email
@@ -237,6 +237,9 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
         attachment_ids=[a.id for a in attachments], ticket=ticket, max_length=EMAIL_TEXT_LIMIT,
     )
     _record_header(store, mailbox, ticket, message, contact, email, key)
+    if not contact.locale and message.language:
+        # Automatic mail answers in the language the customer wrote in (if the store has it).
+        contact.locale = message.language
     if created and not email.is_automatic:
         _acknowledge(mailbox, ticket, contact, "email/acknowledgement")
     result = Intake("created" if created else "threaded", ticket.id, message.id, email.loop_reason or "", how or "")
@@ -431,10 +434,14 @@ def _render(template, **context):
     return render_template(f"{template}.txt", **context), render_template(f"{template}.html", **context)
 
 
-def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=False, context=None):
+def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=False, context=None,
+                       subject=None, calendar=None, subject_ref=None):
     """Write an email about ``ticket`` to the outbox (part of the caller's transaction):
     our Message-ID (recorded for threading), In-Reply-To/References, a reply-token
-    Reply-To, text and HTML bodies from ``templates/<template>.txt|.html``, attachments."""
+    Reply-To, text and HTML bodies from ``templates/<template>.txt|.html``, attachments.
+
+    ``subject``: a callable run in the contact's locale (default: "Re: <ticket subject>");
+    ``calendar``: ``{"method", "ics", "filename"}``, an iCalendar part (appointment invites)."""
     from workers import outbox
 
     contact = ticket.contact
@@ -444,11 +451,11 @@ def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=
     domain = from_address.rpartition("@")[2] or "helpdesk.local"
     rfc_id = f"hd.{ticket.id}.{message.id if message is not None else 'auto'}.{secrets.token_hex(6)}@{domain}"
     in_reply_to, references = email_threading.thread_ids(ticket.id)
-    with force_locale(contact.locale or store.setting("languages")[0] or "en"):
+    with force_locale(i18n.contact_locale(contact, store)):
         sender = _("%(agent)s from %(store)s", agent=agent.name, store=store.name) if agent else store.name
         text, html = _render(template, ticket=ticket, message=message, agent=agent, store=store, contact=contact,
                              **(context or {}))
-        subject = _subject(ticket)
+        subject = subject() if subject is not None else _subject(ticket)
     payload = {
         "to": contact.email,
         "to_name": contact.name,
@@ -466,8 +473,10 @@ def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=
         "ticket_id": ticket.id,
         "message_ref": message.id if message is not None else None,
     }
-    item = outbox.add("email", payload, subject_ref=f"message:{message.id}" if message is not None else
-                      f"ticket:{ticket.id}")
+    if calendar:
+        payload["calendar"] = calendar
+    item = outbox.add("email", payload, subject_ref=subject_ref or (f"message:{message.id}" if message is not None
+                                                                    else f"ticket:{ticket.id}"))
     db.session.add(EmailHeader(
         store_id=ticket.store_id, mailbox_id=mailbox.id if mailbox else None, ticket_id=ticket.id,
         message_id=message.id if message is not None else None, contact_id=contact.id,

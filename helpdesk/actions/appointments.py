@@ -1,0 +1,419 @@
+"""In-store appointments: a store's locations, and visits agents book from a conversation.
+
+Booking, moving and cancelling a visit each: validate the time in the location's own zone
+(not in the past, inside opening hours, the agent free), write the row, put an event on
+the ticket's timeline, tell the shopper in the chat (a customer-facing message with an
+appointment card, in the shopper's language) and by email with an iCalendar invitation
+(outbox), and tell the agents involved (``appointment.updated``).
+"""
+import re
+from datetime import time, timedelta, timezone
+
+from flask import current_app
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from helpdesk import calendar, events
+from helpdesk.actions import ActionError, Conflict, NotFound, action
+from helpdesk.actions.tickets import add_event, touch_preview
+from helpdesk.extensions import db
+from helpdesk.models import (
+    Agent,
+    Appointment,
+    AppointmentStatus,
+    AuthorType,
+    Message,
+    MessageKind,
+    StoreLocation,
+    TicketStatus,
+    utcnow,
+)
+from helpdesk.models.appointments import WEEKDAYS
+from helpdesk.text import clean_text, text_to_html
+
+#: How far ahead a visit may be booked.
+MAX_DAYS_AHEAD = 365
+MIN_MINUTES, MAX_MINUTES = 5, 8 * 60
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+# ---- locations -------------------------------------------------------------------------------
+
+def _checked_zone(name):
+    name = clean_text(name, 64) or "UTC"
+    try:
+        calendar.zone(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise ActionError(_("Unknown time zone %(zone)s.", zone=name), "timezone") from None
+    return name
+
+
+def normalise_opening_hours(hours):
+    """``{"mon": [["09:00", "18:00"]], ...}`` checked and sorted; refuses malformed or
+    overlapping intervals with a message naming the day."""
+    if hours is None:
+        return {}
+    if not isinstance(hours, dict):
+        raise ActionError(_("Opening hours must map weekdays to lists of intervals."), "opening_hours")
+    out = {}
+    for day, intervals in hours.items():
+        if day not in WEEKDAYS:
+            raise ActionError(_("Unknown weekday %(day)s (use mon … sun).", day=str(day)[:10]), "opening_hours")
+        if not isinstance(intervals, list) or len(intervals) > 6:
+            raise ActionError(_("Give at most six opening intervals per day."), "opening_hours")
+        clean = []
+        for pair in intervals:
+            if not (isinstance(pair, (list, tuple)) and len(pair) == 2
+                    and all(isinstance(v, str) and _HHMM.match(v) for v in pair) and pair[0] < pair[1]):
+                raise ActionError(_("Opening hours on %(day)s must be HH:MM–HH:MM, opening before closing.",
+                                    day=day), "opening_hours")
+            clean.append([pair[0], pair[1]])
+        clean.sort()
+        if any(a[1] > b[0] for a, b in zip(clean, clean[1:])):
+            raise ActionError(_("Opening hours on %(day)s overlap.", day=day), "opening_hours")
+        out[day] = clean
+    return out
+
+
+_LOCATION_FIELDS = ("name", "address", "timezone", "opening_hours", "appointment_minutes", "email", "active")
+
+
+@action
+def create_location(store, name, **settings):
+    """A physical shop of ``store`` where visits can be booked. Emits nothing (configuration)."""
+    location = StoreLocation(store_id=store.id, name="", opening_hours={})
+    _apply_location(location, {"name": name, **settings})
+    db.session.add(location)
+    db.session.flush()
+    return location
+
+
+@action
+def update_location(location, **changes):
+    """Change a location's name, address, zone, hours, visit length or mailbox. Existing
+    visits keep their times. Emits nothing (configuration)."""
+    _apply_location(location, changes)
+    db.session.flush()
+    return location
+
+
+def _apply_location(location, settings):
+    for key, value in settings.items():
+        if key not in _LOCATION_FIELDS:
+            raise ActionError(_("Unknown location setting %(key)s.", key=key), key)
+        if key == "name":
+            value = clean_text(value, 120)
+            if not value:
+                raise ActionError(_("Name the location."), "name")
+        elif key == "address":
+            value = clean_text(value, 1000)
+        elif key == "timezone":
+            value = _checked_zone(value)
+        elif key == "opening_hours":
+            value = normalise_opening_hours(value)
+        elif key == "appointment_minutes":
+            if not isinstance(value, int) or not MIN_MINUTES <= value <= MAX_MINUTES:
+                raise ActionError(_("Visits last between %(min)d minutes and %(max)d hours.",
+                                    min=MIN_MINUTES, max=MAX_MINUTES // 60), "appointment_minutes")
+        elif key == "email":
+            value = clean_text(value, 255).lower() or None
+        setattr(location, key, value)
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+def _day_name(local_dt):
+    from babel.dates import format_date
+
+    return format_date(local_dt.date(), "EEEE", locale=str(get_locale() or "en"))
+
+
+def resolve_start(location, starts_at):
+    """``starts_at`` as an aware UTC datetime. A naive value is wall-clock time at the
+    location; one that does not exist there (skipped by a DST change) is refused, and an
+    ambiguous one (the repeated hour) means its first occurrence."""
+    tz = calendar.zone(location.timezone)
+    if starts_at.tzinfo is None:
+        local = starts_at.replace(tzinfo=tz, fold=0)
+        if local.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != starts_at:
+            raise ActionError(_("%(time)s does not exist in %(zone)s: the clocks change that night. "
+                                "Choose another time.", time=starts_at.strftime("%H:%M"), zone=location.timezone),
+                              "starts_at", status=422)
+        return local.astimezone(timezone.utc)
+    return starts_at.astimezone(timezone.utc)
+
+
+def _parse_hhmm(value):
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def check_slot(location, start, end, *, now=None):
+    """Refuse a visit in the past, too far ahead, or outside the location's opening hours
+    (compared in the location's zone, so DST moves nothing). Raises ActionError (422)."""
+    now = now or utcnow()
+    if start <= now:
+        raise ActionError(_("That time is in the past. Choose a time from now on."), "starts_at", status=422)
+    if start > now + timedelta(days=MAX_DAYS_AHEAD):
+        raise ActionError(_("Visits can be booked at most %(days)d days ahead.", days=MAX_DAYS_AHEAD),
+                          "starts_at", status=422)
+    tz = calendar.zone(location.timezone)
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    intervals = (location.opening_hours or {}).get(WEEKDAYS[local_start.weekday()]) or []
+    if not intervals:
+        raise ActionError(_("%(location)s is closed on %(day)s. Choose another day.",
+                            location=location.name, day=_day_name(local_start)), "starts_at", status=422)
+    same_day = local_end.date() == local_start.date()
+    for opens, closes in intervals:
+        if same_day and _parse_hhmm(opens) <= local_start.time() and local_end.time() <= _parse_hhmm(closes):
+            return
+    hours = ", ".join(f"{o}–{c}" for o, c in intervals)
+    raise ActionError(_("%(location)s is open %(hours)s on %(day)s (%(zone)s time): a visit of %(minutes)d "
+                        "minutes must fit inside those hours.", location=location.name, hours=hours,
+                        day=_day_name(local_start), zone=location.timezone,
+                        minutes=location.appointment_minutes), "starts_at", status=422)
+
+
+def _check_agent_free(agent, start, end, exclude_id=None):
+    query = select(Appointment.id).where(
+        Appointment.agent_id == agent.id, Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.starts_at < end, Appointment.ends_at > start)
+    if exclude_id is not None:
+        query = query.where(Appointment.id != exclude_id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise Conflict(_("%(agent)s already has a visit at that time.", agent=agent.name), "starts_at")
+
+
+def _location_for(store_id, location):
+    if location is None or location.store_id != store_id or not location.active:
+        raise NotFound(_("No such location for this store."), "location_id")
+    return location
+
+
+def _agent_for(store_id, agent):
+    if agent is None or not agent.active or not agent.can_access_store(store_id):
+        raise NotFound(_("No such agent for this store."), "agent_id")
+    return agent
+
+
+# ---- actions ---------------------------------------------------------------------------------
+
+@action
+def book_appointment(ticket, by_agent, *, location, starts_at, agent=None, notes=""):
+    """Book a visit for the ticket's contact at ``location`` (``starts_at``: aware, or
+    wall-clock time there) with ``agent`` (default: ``by_agent``).
+
+    Changes: a new Appointment (sequence 0), an ``appointment_booked`` event and a message
+    to the shopper on the ticket, an invitation email (METHOD:REQUEST) in the outbox.
+    Emits ``message.created`` (agents and the shopper's widget) and ``appointment.updated``
+    (the agent's devices and the open conversation)."""
+    if ticket.status == TicketStatus.CLOSED:
+        raise Conflict(_("This ticket is closed; reopen it to book a visit."), "status")
+    location = _location_for(ticket.store_id, location)
+    agent = _agent_for(ticket.store_id, agent or by_agent)
+    start = resolve_start(location, starts_at)
+    end = start + timedelta(minutes=location.appointment_minutes)
+    check_slot(location, start, end)
+    _check_agent_free(agent, start, end)
+    now = utcnow()
+    appointment = Appointment(
+        store_id=ticket.store_id, ticket_id=ticket.id, contact_id=ticket.contact_id, location_id=location.id,
+        agent_id=agent.id, starts_at=start, ends_at=end, status=AppointmentStatus.BOOKED, sequence=0,
+        notes=clean_text(notes, 2000), created_by_id=by_agent.id, created_at=now, updated_at=now,
+    )
+    db.session.add(appointment)
+    db.session.flush()
+    db.session.refresh(appointment, ["location", "agent", "contact", "ticket"])
+    _record(appointment, "booked", by_agent)
+    return appointment
+
+
+@action
+def reschedule_appointment(appointment, by_agent, *, starts_at=None, location=None, agent=None, notes=None):
+    """Move a booked visit (time, location and/or agent). The uid stays, the sequence goes
+    up by one so calendars replace their copy.
+
+    Changes: the Appointment, an ``appointment_rescheduled`` event and a message to the
+    shopper, an updated invitation (METHOD:REQUEST) in the outbox. Emits
+    ``message.created`` and ``appointment.updated`` (old and new agent, the conversation)."""
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise Conflict(_("This visit was cancelled; book a new one."), "status")
+    previous_agent_id = appointment.agent_id
+    location = _location_for(appointment.store_id, location or appointment.location)
+    agent = _agent_for(appointment.store_id, agent or appointment.agent or by_agent)
+    start = resolve_start(location, starts_at) if starts_at is not None else appointment.starts_at
+    end = start + timedelta(minutes=location.appointment_minutes)
+    if (start, location.id, agent.id) == (appointment.starts_at, appointment.location_id, appointment.agent_id) \
+            and (notes is None or clean_text(notes, 2000) == appointment.notes):
+        return appointment  # nothing changes: no new invitation
+    check_slot(location, start, end)
+    _check_agent_free(agent, start, end, exclude_id=appointment.id)
+    appointment.location_id, appointment.agent_id = location.id, agent.id
+    appointment.starts_at, appointment.ends_at = start, end
+    if notes is not None:
+        appointment.notes = clean_text(notes, 2000)
+    appointment.sequence += 1
+    appointment.updated_at = utcnow()
+    db.session.flush()
+    db.session.refresh(appointment, ["location", "agent"])
+    _record(appointment, "rescheduled", by_agent, previous_agent_id)
+    return appointment
+
+
+@action
+def cancel_appointment(appointment, by_agent, *, reason=""):
+    """Cancel a booked visit. The sequence goes up; the shopper's calendar gets a
+    METHOD:CANCEL with the same uid.
+
+    Changes: the Appointment (status cancelled), an ``appointment_cancelled`` event and a
+    message to the shopper, the cancellation email in the outbox. Emits ``message.created``
+    and ``appointment.updated``."""
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return appointment
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.sequence += 1
+    appointment.cancelled_at = appointment.updated_at = utcnow()
+    if reason:
+        appointment.notes = clean_text(f"{appointment.notes}\n{reason}".strip(), 2000)
+    db.session.flush()
+    _record(appointment, "cancelled", by_agent)
+    return appointment
+
+
+# ---- what each change tells whom -------------------------------------------------------------
+
+def _record(appointment, change, by_agent, previous_agent_id=None):
+    ticket = appointment.ticket
+    local = calendar.local_start(appointment)
+    add_event(ticket, f"appointment_{change}", by_agent, appointment_id=appointment.id,
+              text=_agent_event_text(appointment, change, by_agent, local),
+              starts_at=appointment.starts_at.isoformat(), location=appointment.location.name,
+              agent_name=appointment.agent.name if appointment.agent else None)
+    _tell_shopper(appointment, change, by_agent)
+    _email_invite(appointment, change)
+    ticket.last_activity_at = utcnow()
+    events.appointment_changed(appointment, change, previous_agent_id=previous_agent_id)
+
+
+def _agent_event_text(appointment, change, by_agent, local):
+    when = local.strftime("%Y-%m-%d %H:%M")
+    values = {"agent": by_agent.name, "location": appointment.location.name, "when": when,
+              "zone": appointment.location.timezone}
+    if change == "booked":
+        return _("%(agent)s booked a visit at %(location)s on %(when)s (%(zone)s).", **values)
+    if change == "rescheduled":
+        return _("%(agent)s moved the visit at %(location)s to %(when)s (%(zone)s).", **values)
+    return _("%(agent)s cancelled the visit at %(location)s on %(when)s (%(zone)s).", **values)
+
+
+def shopper_locale(appointment):
+    contact, ticket = appointment.contact, appointment.ticket
+    visitor_locale = ticket.visitor.locale if ticket.visitor_id and ticket.visitor is not None else None
+    languages = ticket.store.setting("languages") or ["en"]
+    return calendar.babel_locale(contact.locale, visitor_locale, languages[0])
+
+
+def appointment_card(appointment, change, locale):
+    """What the shopper sees of a visit (in ``locale``): already-translated labels, so the
+    widget holds no English."""
+    agent = appointment.agent
+    when = calendar.describe_time(appointment, locale)
+    headings = {"booked": _("Visit booked"), "rescheduled": _("Visit moved"), "cancelled": _("Visit cancelled")}
+    return {
+        "id": appointment.id,
+        "status": str(appointment.status),
+        "change": change,
+        "heading": headings[change],
+        "date": when["date"],
+        "time": when["time"],
+        "timezone": when["timezone"],
+        "location": appointment.location.name,
+        "address": appointment.location.address,
+        "agent": {"name": agent.name, "title": agent.title or ""} if agent else None,
+        "labels": {"when": _("When"), "where": _("Where"), "with": _("With")},
+        "starts_at": appointment.starts_at.isoformat(),
+    }
+
+
+def _shopper_text(card):
+    values = {"date": card["date"], "time": card["time"], "zone": card["timezone"], "location": card["location"],
+              "agent": card["agent"]["name"] if card["agent"] else ""}
+    if card["change"] == "booked":
+        return _("Your visit to %(location)s is booked for %(date)s, %(time)s (%(zone)s time) with %(agent)s.",
+                 **values)
+    if card["change"] == "rescheduled":
+        return _("Your visit to %(location)s is now on %(date)s, %(time)s (%(zone)s time) with %(agent)s.",
+                 **values)
+    return _("Your visit to %(location)s on %(date)s, %(time)s is cancelled.", **values)
+
+
+def _tell_shopper(appointment, change, by_agent):
+    """A customer-facing message on the ticket: the chat shows it as a card, history keeps it."""
+    locale = shopper_locale(appointment)
+    with force_locale(str(locale)):
+        card = appointment_card(appointment, change, locale)
+        text = _shopper_text(card)
+    message = Message(ticket_id=appointment.ticket_id, author_type=AuthorType.AGENT, author_agent_id=by_agent.id,
+                      kind=MessageKind.MESSAGE, body_text=text, body_html=text_to_html(text),
+                      meta={"appointment": card}, created_at=utcnow(), attachments=[])
+    db.session.add(message)
+    db.session.flush()
+    touch_preview(appointment.ticket, text)
+    events.message_created(message)
+    return message
+
+
+def _email_invite(appointment, change):
+    """The invitation (or its update or cancellation) to the shopper's address, through the
+    outbox. Skipped when there is no usable address."""
+    from helpdesk.actions.email import queue_ticket_email, ticket_mailbox
+
+    contact, ticket = appointment.contact, appointment.ticket
+    if not contact.email or contact.email_failing or contact.blocked:
+        return None
+    store = ticket.store
+    mailbox = ticket_mailbox(ticket)
+    organizer = appointment.location.email or (mailbox.address if mailbox else current_app.config["MAIL_FROM"])
+    method = calendar.CANCEL if change == "cancelled" else calendar.REQUEST
+    locale = shopper_locale(appointment)
+    with force_locale(str(locale)):
+        card = appointment_card(appointment, change, locale)
+        agent_name = appointment.agent.name if appointment.agent else store.name
+        summary = _("Visit to %(location)s with %(agent)s", location=appointment.location.name, agent=agent_name)
+        description = _shopper_text(card)
+        ics = calendar.build_invite(appointment, method=method, organizer_email=organizer,
+                                    organizer_name=store.name, summary=summary, description=description)
+    when = {"summary": summary, "date": card["date"], "time": card["time"]}
+    subjects = {
+        "booked": lambda: _("Invitation: %(summary)s, %(date)s %(time)s", **when),
+        "rescheduled": lambda: _("Updated invitation: %(summary)s, %(date)s %(time)s", **when),
+        "cancelled": lambda: _("Cancelled: %(summary)s, %(date)s %(time)s", **when),
+    }
+    template = "email/appointment_cancelled" if change == "cancelled" else "email/appointment_invite"
+    return queue_ticket_email(
+        ticket, template=template, agent=appointment.agent, context={"appointment": appointment, "card": card},
+        subject=subjects[change], subject_ref=f"appointment:{appointment.id}",
+        calendar={"method": method, "ics": ics, "filename": "invite.ics"},
+    )
+
+
+# ---- reads -----------------------------------------------------------------------------------
+
+def upcoming_for(agent, days=14, now=None):
+    """The agent's booked visits from now to ``days`` ahead, soonest first."""
+    now = now or utcnow()
+    return db.session.scalars(
+        select(Appointment).where(Appointment.agent_id == agent.id, Appointment.status == AppointmentStatus.BOOKED,
+                                  Appointment.ends_at > now, Appointment.starts_at < now + timedelta(days=days))
+        .order_by(Appointment.starts_at, Appointment.id)).all()
+
+
+def agent_or_none(agent_id):
+    return db.session.get(Agent, agent_id) if agent_id else None
+
+
+def as_local_naive(appointment):
+    """Wall-clock start at the location, for a datetime-local input."""
+    return calendar.local_start(appointment).replace(tzinfo=None)
+
