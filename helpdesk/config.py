@@ -27,6 +27,11 @@ SETTINGS = {
     "RATELIMIT_STORAGE_URI": (None, str, "Rate-limit storage; default Redis when REDIS_URL is set, else memory."),
     "JOBS_MODE": (None, str, "`rq`, `thread` or `sync`; default rq with REDIS_URL, else thread."),
     "LOG_LEVEL": ("INFO", str, "Python log level."),
+    "ASSIST_BASE_URL": (None, str, "Writing assist: base URL of an OpenAI-compatible chat-completions API "
+                        "(e.g. `http://127.0.0.1:11434/v1` for Ollama). Unset: only offline spelling."),
+    "ASSIST_MODEL": ("llama3.1", str, "Writing assist: the model name sent to that API."),
+    "ASSIST_API_KEY": (None, str, "Writing assist: bearer key for that API (secret: never logged or shown)."),
+    "ASSIST_TIMEOUT": (30.0, float, "Writing assist: seconds to wait for the API before giving up."),
 }
 
 _WEAK_KEYS = {"", "dev", "secret", "changeme", "change-me", "development", "please-change-me"}
@@ -71,6 +76,10 @@ def load(instance_path, overrides=None):
         "MAIL_FROM": env["MAIL_FROM"],
         "PUBLIC_URL": env["PUBLIC_URL"].rstrip("/"),
         "LOG_LEVEL": env["LOG_LEVEL"],
+        "ASSIST_BASE_URL": (env["ASSIST_BASE_URL"] or "").rstrip("/") or None,
+        "ASSIST_MODEL": env["ASSIST_MODEL"],
+        "ASSIST_API_KEY": env["ASSIST_API_KEY"],
+        "ASSIST_TIMEOUT": env["ASSIST_TIMEOUT"],
         "JOBS_MODE": env["JOBS_MODE"] or ("rq" if env["REDIS_URL"] else "thread"),
         "RATELIMIT_STORAGE_URI": env["RATELIMIT_STORAGE_URI"]
         or (env["REDIS_URL"] if env["REDIS_URL"] else "memory://"),

@@ -15,6 +15,8 @@ from helpdesk.actions import ActionError
 from helpdesk.actions.agents import visible_store_ids
 from helpdesk.actions.attachments import store_upload
 from helpdesk.actions.tickets import bulk_update
+from helpdesk.assist import api as assist_api
+from helpdesk.assist import capabilities as assist_capabilities
 from helpdesk.extensions import db, limiter
 from helpdesk.models import Channel, Message, Store, Team, TicketStatus
 from helpdesk.schemas import AgentSchema, AttachmentSchema, StrictSchema, TicketSchema
@@ -83,6 +85,7 @@ def index():
         "last_message_id": db.session.scalar(select(func.max(Message.id))) or 0,
         "replay_limit": queries.REPLAY_LIMIT,
         "channels": Channel.values(),
+        "assist": assist_capabilities(),
     }
     return render_template("inbox/index.html", bootstrap=bootstrap)
 
@@ -142,6 +145,39 @@ def products(ticket_id):
     ticket = _ticket(ticket_id)
     rows = queries.search_products(ticket.store_id, request.args.get("q"))
     return jsonify({"items": [queries.product_card(p) for p in rows]})
+
+
+# ---- writing assist -------------------------------------------------------------------
+
+@bp.post("/api/tickets/<int:ticket_id>/assist")
+@login_required
+@limiter.limit(assist_api.RATE, key_func=assist_api.agent_key)
+def assist(ticket_id):
+    """Ask for a suggestion on the reply draft; it arrives as ``assist.result`` (202)."""
+    from helpdesk.actions.assist import request_assist
+
+    ticket = _ticket(ticket_id)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return _json_error(_("Send a JSON object."), 400)
+    try:
+        args = assist_api.AssistArgs().load(data)
+    except ValidationError as exc:
+        return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": exc.messages}), 422
+    row = request_assist(_agent(), ticket, args["action"], args["draft"])
+    return jsonify(assist_api.request_json(row)), 202
+
+
+@bp.get("/api/assist/<int:request_id>")
+@login_required
+def assist_status(request_id):
+    """One of the agent's own assist requests (the page asks when the event is late)."""
+    from helpdesk.models import AssistRequest
+
+    row = db.session.get(AssistRequest, request_id)
+    if row is None or row.agent_id != _agent().id:
+        return _json_error(_("No such suggestion."), 404)
+    return jsonify(assist_api.request_json(row))
 
 
 # ---- bulk actions ---------------------------------------------------------------------

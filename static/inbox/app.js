@@ -1,6 +1,7 @@
 // The agents' inbox: wires the queue, the open conversations (tabs), the context panel and
 // the dialogs to the /inbox Socket.IO namespace. Socket.IO delivers at most once, so after
 // every reconnect the page asks `resume` for what it missed and merges it (by message id).
+import { Assist } from './assist.js';
 import { ContextPanel } from './context.js';
 import { Conversation } from './conversation.js';
 import { Dialogs } from './dialogs.js';
@@ -30,6 +31,7 @@ class Inbox {
     this.contextPanel = new ContextPanel(this);
     this.dialogs = new Dialogs(this);
     this.offers = new Offers(this);
+    this.assist = new Assist(this);
     this.contextPanel.clear();
     this.bindHeader();
     this.bindKeys();
@@ -70,6 +72,7 @@ class Inbox {
     socket.on('chat.offered', ({ ticket, expires_at: expiresAt }) => this.offers.show(ticket, expiresAt));
     socket.on('offer.withdrawn', ({ ticket_id: ticketId }) => this.offers.remove(ticketId));
     socket.on('typing', (data) => this.onTyping(data));
+    socket.on('assist.result', (data) => this.assist.onResult(data));
     socket.on('handoff.received', (data) => this.onHandoff(data));
     socket.on('note.mention', ({ message }) => this.onMention(message));
     socket.on('contact.updated', ({ contact }) => this.contactUpdated(contact));
