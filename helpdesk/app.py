@@ -53,7 +53,10 @@ def create_app(overrides=None, *, main=True):
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    from helpdesk import i18n
+
+    i18n.init_app(app)  # before Babel: it names the catalogs' folder
+    babel.init_app(app, locale_selector=i18n.select_locale)
 
     socketio_kwargs = {
         "message_queue": app.config["REDIS_URL"],
@@ -103,14 +106,6 @@ def create_app(overrides=None, *, main=True):
     _error_handlers(app)
     _security_headers(app)
     return app
-
-
-def _select_locale():
-    from flask_login import current_user
-
-    if getattr(current_user, "is_authenticated", False) and current_user.locale:
-        return current_user.locale
-    return request.accept_languages.best_match(["en", "de", "uk"]) or "en"
 
 
 def _wants_json():

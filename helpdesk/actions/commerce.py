@@ -7,6 +7,7 @@ is written here, one delivery per transaction, and attribution follows in the sa
 import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from helpdesk.actions import ActionError, NotFound, action
@@ -360,7 +361,7 @@ def _topics(topics):
     topics = sorted(set(topics or ()))
     unknown = [t for t in topics if t not in WebhookSubscription.TOPICS]
     if unknown or not topics:
-        raise ActionError("Choose topics among: " + ", ".join(WebhookSubscription.TOPICS) + ".", "topics")
+        raise ActionError(_("Choose topics among: %(topics)s.", topics=", ".join(WebhookSubscription.TOPICS)), "topics")
     return topics
 
 

@@ -8,6 +8,7 @@ from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, action
 from helpdesk.actions.tickets import open_ticket, touch_preview
 from helpdesk.extensions import db
+from helpdesk.i18n import detect_language
 from helpdesk.models import (
     CONTINUABLE_STATUSES,
     Agent,
@@ -59,7 +60,7 @@ def _attach(message, attachment_ids, uploader):
             message.attachments.append(att)
 
 
-@action(retry_on_conflict=True)
+@action(retry_on_conflict=True, keep_loaded=True)
 def receive_customer_message(store, contact, channel, text, *, client_id=None, visitor=None, subject="",
                              html=None, meta=None, attachment_ids=(), offline=False, ticket=None,
                              max_length=None):
@@ -97,7 +98,8 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
             .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
             .limit(1)
         )
-    if ticket is None:
+    opened = ticket is None
+    if opened:
         ticket = open_ticket(store, contact, channel, subject=subject or "", visitor=visitor, offline=offline)
     elif visitor is not None and ticket.visitor_id is None:
         ticket.visitor_id = visitor.id
@@ -112,13 +114,15 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
         body_html=html if html is not None else text_to_html(text),
         client_id=client_id,
         meta=meta or {},
+        language=detect_language(text),
         hidden=bool(contact.blocked),
         created_at=now,
         attachments=[],
     )
     db.session.add(message)
-    db.session.flush()
-    _attach(message, attachment_ids, f"visitor:{visitor.uid}" if visitor is not None else f"contact:{contact.id}")
+    if attachment_ids:
+        db.session.flush()  # the id links the uploads; without any, one flush below does
+        _attach(message, attachment_ids, f"visitor:{visitor.uid}" if visitor is not None else f"contact:{contact.id}")
 
     if contact.blocked:
         return message, True
@@ -135,9 +139,13 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
     db.session.flush()
     events.message_created(message)
     events.ticket_updated(ticket, {"status", "last_message"} if reopened else {"last_message"})
-    if (ticket.channel == Channel.CHAT and not offline and ticket.assignee_id is None
-            and (ticket.offered_agent_id is None or ticket.offer_expires_at <= now)):
-        # A chat nobody has taken or been offered yet: offer it to an available agent.
+    if ticket.channel == Channel.CHAT and not offline and ticket.assignee_id is None and (
+            opened or reopened or ticket.offline
+            or (ticket.offered_agent_id is not None and ticket.offer_expires_at <= now)):
+        # A new or reopened chat, one left while nobody was there, or one whose offer ran
+        # out unnoticed: offer it to an available agent. A chat that already waits for
+        # capacity is not retried on every message (three queries each); it is offered
+        # when capacity frees up (actions.routing.offer_waiting).
         from helpdesk.actions.routing import offer_next
 
         offer_next(ticket)
@@ -156,7 +164,7 @@ def receive_message_from_address(store, *, email, name, channel, text, subject="
     return receive_customer_message(store, contact, channel, text, subject=subject, client_id=client_id, **kwargs)
 
 
-@action(retry_on_conflict=True)
+@action(retry_on_conflict=True, keep_loaded=True)
 def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
     """An agent answers the customer. Stamps the first response time; on email tickets and
     chats left while offline the answer also goes out by email (outbox). Emits
@@ -177,6 +185,7 @@ def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
         body_html=text_to_html(text),
         client_id=client_id,
         meta=meta or {},
+        language=detect_language(text),
         created_at=now,
         attachments=[],
     )
@@ -193,6 +202,11 @@ def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
     _queue_email_copy(ticket, message, agent)
     events.message_created(message)
     events.ticket_updated(ticket, {"last_message"})
+    if ticket.is_practice:
+        # The onboarding academy ticks its steps off the real reply (and its shopper answers).
+        from helpdesk.actions.academy import practice_reply_sent
+
+        practice_reply_sent(ticket, message, agent)
     return message
 
 
@@ -223,6 +237,7 @@ def add_note(ticket, agent, text, *, client_id=None):
         body_html=text_to_html(text),
         client_id=client_id,
         meta={},
+        language=detect_language(text),
         attachments=[],
     )
     db.session.add(message)

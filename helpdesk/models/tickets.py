@@ -69,6 +69,9 @@ class Ticket(db.Model):
     rating_reasons = db.Column(db.JSON)
     rating_comment = db.Column(db.Text)
     language = db.Column(db.String(16))
+    # An onboarding academy's practice chat (helpdesk.actions.academy): never routed, reported,
+    # attributed or sent to webhooks.
+    is_practice = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
 
     store = db.relationship("Store")
     contact = db.relationship("Contact", lazy="joined", innerjoin=True)
@@ -112,6 +115,9 @@ class Message(db.Model):
     hidden = db.Column(db.Boolean, nullable=False, default=False)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     read_at = db.Column(UTCDateTime)
+    # The language the text is written in (ISO 639-1, detected: helpdesk.i18n); NULL when
+    # too short or mixed to say. Shown in the inbox; the source language for translation.
+    language = db.Column(db.String(16))
 
     ticket = db.relationship("Ticket", backref=db.backref("messages", lazy="dynamic", passive_deletes=True))
     author_agent = db.relationship("Agent", lazy="joined")

@@ -13,8 +13,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("language", sa.String(length=16), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_column("language")

@@ -1,0 +1,303 @@
+"""Localization in one place: which catalogs exist, which language a request, a shopper or a
+contact gets, locale-aware formatting (Babel) in a store's time zone, the language a message
+was written in, and the ``helpdesk i18n extract|update|compile`` commands around pybabel.
+
+Languages are Babel locale identifiers (``en``, ``de``, ``uk``, ``ar``, ``pt_BR``). English is
+the source language: its catalog holds no translations, the msgids are the English text.
+"""
+import logging
+import os
+import re
+import threading
+from datetime import datetime, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+from babel import Locale, UnknownLocaleError
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from flask import g, has_request_context, request
+from flask_babel import get_locale, refresh
+
+log = logging.getLogger(__name__)
+
+SOURCE = "en"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRANSLATIONS = os.path.join(ROOT, "helpdesk", "translations")
+BABEL_CFG = os.path.join(ROOT, "babel.cfg")
+POT = os.path.join(TRANSLATIONS, "messages.pot")
+#: Besides ``_``/``gettext``/``ngettext``: the actions' refusals are shown to people, so their
+#: first argument is a msgid too (translated when the error is rendered, ActionError.as_dict).
+KEYWORDS = ("lazy_gettext", "_l", "ActionError", "NotFound", "Forbidden", "Conflict")
+#: Languages written right to left (the widget mirrors for them).
+RTL = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "yi", "dv", "ckb"})
+_CODE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
+
+
+# ---- which languages exist --------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def available():
+    """The languages with a catalog (English always: it is the source)."""
+    found = {SOURCE}
+    if os.path.isdir(TRANSLATIONS):
+        for name in os.listdir(TRANSLATIONS):
+            if os.path.isfile(os.path.join(TRANSLATIONS, name, "LC_MESSAGES", "messages.mo")):
+                found.add(name)
+    return tuple(sorted(found))
+
+
+def normalize(code):
+    """``de-DE`` / ``de_de`` / ``DE`` → the available catalog that serves it (``de``), or None."""
+    if not code or not isinstance(code, str) or not _CODE.match(code.strip()):
+        return None
+    parts = code.strip().replace("-", "_").split("_")
+    full = "_".join([parts[0].lower()] + [p.upper() if len(p) == 2 else p.title() for p in parts[1:]])
+    have = available()
+    if full in have:
+        return full
+    return parts[0].lower() if parts[0].lower() in have else None
+
+
+def is_rtl(code):
+    return bool(code) and code.replace("-", "_").split("_")[0].lower() in RTL
+
+
+def language_name(code, in_locale=None):
+    """``de`` → "Deutsch" (or the name in ``in_locale``), for language pickers and badges."""
+    try:
+        name = Locale.parse(code).get_display_name(in_locale or code)
+    except (ValueError, UnknownLocaleError):
+        return code
+    return (name[:1].upper() + name[1:]) if name else code
+
+
+# ---- which language a store, a shopper, a contact, a request gets ------------------------
+
+def store_languages(store):
+    """The store's configured languages that have a catalog, in the store's order. A listed
+    language without a catalog is skipped with a warning (so English serves those shoppers);
+    none left → English."""
+    configured = store.setting("languages") or []
+    out = []
+    for code in configured if isinstance(configured, list) else []:
+        found = normalize(code)
+        if found is None:
+            log.warning("store language has no catalog; falling back",
+                        extra={"store_id": store.id, "language": str(code)[:16], "fallback": SOURCE})
+        elif found not in out:
+            out.append(found)
+    return out or [SOURCE]
+
+
+def negotiate(store, requested=None, accept=None):
+    """The shopper's language: ``requested`` (the shop's ``Helpdesk.setLanguage`` or the
+    page's ``language`` option) if the store offers it, else the browser's preference
+    (an Accept-Language header value, or navigator.languages as a list), else the store's
+    first language."""
+    offered = store_languages(store)
+    wanted = [requested] if requested else []
+    if isinstance(accept, (list, tuple)):
+        wanted += list(accept)
+    elif accept:
+        from werkzeug.datastructures import LanguageAccept
+        from werkzeug.http import parse_accept_header
+
+        parsed = parse_accept_header(accept, LanguageAccept)
+        best = parsed.best_match([o.replace("_", "-") for o in offered])
+        wanted += [best] if best else []
+    for code in wanted:
+        found = normalize(code)
+        if found in offered:
+            return found
+        # ``pt_BR`` asked, ``pt`` offered (and the reverse): same language.
+        primary = (str(code) if code else "").replace("-", "_").split("_")[0].lower()
+        for o in offered:
+            if o.split("_")[0] == primary:
+                return o
+    return offered[0]
+
+
+def contact_locale(contact, store):
+    """The language of automatic mail to ``contact``: the one recorded on the contact if the
+    store offers it, else the store's first language."""
+    offered = store_languages(store)
+    found = normalize(contact.locale) if contact is not None else None
+    return found if found in offered else offered[0]
+
+
+def use_locale(code):
+    """Pin this request's language (the widget frame, the contact form): a shopper is not
+    an agent, and the store decides which languages it speaks."""
+    g.hd_locale = normalize(code) or SOURCE
+    refresh()
+
+
+def select_locale():
+    """Flask-Babel's selector: a pinned shopper language, else the agent's profile setting,
+    else the browser's preference among the catalogs."""
+    pinned = g.get("hd_locale")
+    if pinned:
+        return pinned
+    from flask_login import current_user
+
+    if getattr(current_user, "is_authenticated", False):
+        found = normalize(getattr(current_user, "locale", None))
+        if found:
+            return found
+    if has_request_context():
+        return request.accept_languages.best_match([c.replace("_", "-") for c in available()],
+                                                   default=SOURCE).replace("-", "_")
+    return SOURCE
+
+
+def current():
+    return str(get_locale() or SOURCE)
+
+
+# ---- formatting (Babel) in the store's time zone ------------------------------------------
+
+def store_zone(store):
+    """The store's time zone (``settings["timezone"]``); UTC when unset or unknown."""
+    name = store.setting("timezone") if store is not None else None
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown store time zone; using UTC", extra={"timezone": str(name)[:64]})
+        return ZoneInfo("UTC")
+
+
+def _aware(value):
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def format_datetime(value, store=None, fmt="medium", locale=None):
+    if value is None:
+        return ""
+    return babel_dates.format_datetime(_aware(value), fmt, tzinfo=store_zone(store), locale=locale or current())
+
+
+def format_date(value, store=None, fmt="medium", locale=None):
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _aware(value).astimezone(store_zone(store)).date()
+    return babel_dates.format_date(value, fmt, locale=locale or current())
+
+
+def format_time(value, store=None, fmt="short", locale=None):
+    if value is None:
+        return ""
+    return babel_dates.format_time(_aware(value), fmt, tzinfo=store_zone(store), locale=locale or current())
+
+
+def format_number(value, locale=None):
+    return "" if value is None else babel_numbers.format_decimal(value, locale=locale or current())
+
+
+def format_money(value, currency="USD", locale=None):
+    if value is None:
+        return ""
+    return babel_numbers.format_currency(value, currency or "USD", locale=locale or current())
+
+
+# ---- which language a message is written in ----------------------------------------------
+
+_identifier = None
+_identifier_lock = threading.Lock()
+_WORD = re.compile(r"[^\W\d_]{2,}")
+#: Fewer words than this and the guess is noise ("ok", "thanks!"): stored as unknown.
+MIN_WORDS = 3
+#: Below this normalised probability the text is too mixed to say.
+MIN_CONFIDENCE = 0.6
+
+
+def _model():
+    global _identifier
+    if _identifier is None:
+        with _identifier_lock:
+            if _identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _identifier
+
+
+def detect_language(text):
+    """The ISO 639-1 code of the language ``text`` is written in, or None when it is too short
+    or too uncertain to say. Offline (py3langid's bundled model), a few ms per message."""
+    if not text or len(_WORD.findall(text[:2000])) < MIN_WORDS:
+        return None
+    # Links and addresses are no language; they pull short texts towards English.
+    sample = re.sub(r"\S+@\S+|\bhttps?://\S+", " ", text[:2000])
+    code, prob = _model().classify(sample)
+    return code if prob >= MIN_CONFIDENCE else None
+
+
+# ---- the app and the commands -------------------------------------------------------------
+
+def init_app(app):
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
+    app.jinja_env.filters.update({
+        "datetime": format_datetime, "date": format_date, "time": format_time,
+        "number": format_number, "money": format_money,
+    })
+    app.jinja_env.globals.update(text_direction=lambda code=None: "rtl" if is_rtl(code or current()) else "ltr",
+                                 language_name=language_name)
+    app.cli.add_command(i18n_command)
+
+
+def _pybabel(*args):
+    from babel.messages.frontend import CommandLineInterface
+
+    # In-process, from the checkout's root (babel.cfg's paths are relative to it).
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        CommandLineInterface().run(["pybabel", "-q", *args])
+    finally:
+        os.chdir(here)
+
+
+def extract():
+    """Write ``messages.pot`` from the code and templates (babel.cfg)."""
+    keywords = [a for k in KEYWORDS for a in ("-k", k)]
+    _pybabel("extract", "-F", BABEL_CFG, *keywords, "--no-location", "--sort-output",
+             "--project", "helpdesk", "-o", POT, ".")
+
+
+@click.group("i18n")
+def i18n_command():
+    """Translation catalogs: extract strings, update the catalogs, compile them."""
+
+
+@i18n_command.command("extract")
+def extract_command():
+    """Collect every translatable string into helpdesk/translations/messages.pot."""
+    extract()
+
+
+@i18n_command.command("update")
+@click.option("--no-extract", is_flag=True, help="Use the existing messages.pot.")
+def update_command(no_extract):
+    """Merge new strings into every catalog (new ones arrive untranslated)."""
+    if not no_extract:
+        extract()
+    _pybabel("update", "-i", POT, "-d", TRANSLATIONS, "--no-fuzzy-matching", "--ignore-obsolete")
+
+
+@i18n_command.command("compile")
+def compile_command():
+    """Compile every catalog to the .mo files the app reads."""
+    _pybabel("compile", "-d", TRANSLATIONS, "--statistics")
+    available.cache_clear()
+
+
+@i18n_command.command("init")
+@click.argument("language")
+def init_command(language):
+    """Start a catalog for a new language."""
+    _pybabel("init", "-i", POT, "-d", TRANSLATIONS, "-l", language)
