@@ -57,13 +57,23 @@ def make_worker(app, connection, *, fork=True):
 def sweep_once(app):
     """One sweep (outbox rows, stale webhook and email deliveries, IMAP polls) in its own app
     context; errors are logged, never raised."""
+    from inbox.routing import offer_waiting_chats
     from workers import commerce_jobs, email_jobs, outbox
 
     with app.app_context():
         try:
+            # Quiet live chats: check-in prompts and ends for inactivity (own transactions).
+            from helpdesk.actions.inactivity import sweep as sweep_inactivity
+
+            sweep_inactivity()
+        except Exception:  # noqa: BLE001 -- the next sweep tries again
+            log.exception("inactivity sweep failed")
+            db.session.rollback()
+        try:
             # Inbound webhook deliveries and emails whose job was lost are swept with the
             # outbox; IMAP mailboxes are polled on the same beat.
-            return outbox.sweep() + commerce_jobs.sweep_deliveries() + email_jobs.poll_all_mailboxes()
+            return (outbox.sweep() + commerce_jobs.sweep_deliveries() + email_jobs.poll_all_mailboxes()
+                    + offer_waiting_chats())
         except Exception:  # noqa: BLE001 -- the next sweep tries again
             log.exception("outbox sweep failed")
             return 0

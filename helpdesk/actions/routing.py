@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 
 from helpdesk import events
-from helpdesk.actions import action
+from helpdesk.actions import academy, action
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Availability, Channel, Ticket, TicketStatus, agent_stores, agent_teams, utcnow
 
@@ -32,6 +32,8 @@ def _candidates(ticket, passed):
     agents = db.session.scalars(select(Agent).where(
         Agent.active.is_(True), Agent.availability == Availability.AVAILABLE,
         or_(Agent.all_stores.is_(True), Agent.role == "admin", Agent.id.in_(restricted)),
+        # Not before the onboarding academy is done and the store's policies are accepted.
+        academy.ready_clause(ticket.store_id),
     ).order_by(Agent.id)).all()
     agents = [a for a in agents if a.id not in passed]
     if not agents:
@@ -62,8 +64,9 @@ def _clear(ticket):
 
 
 def routable(ticket):
+    # A practice chat belongs to the agent in training; nobody else is offered it.
     return (ticket.channel == Channel.CHAT and ticket.assignee_id is None
-            and ticket.status == TicketStatus.OPEN)
+            and ticket.status == TicketStatus.OPEN and not ticket.is_practice)
 
 
 @action
@@ -110,19 +113,29 @@ def pass_offer(ticket, agent_id, reason="declined"):
     return offer_next(ticket)
 
 
+def waiting_chats(store_ids=None):
+    """SELECT of the ids of live chats waiting for an agent: open, unassigned, recent and
+    without a running offer (in ``store_ids``, or correlated to ``stores`` when None)."""
+    from helpdesk.models import Store
+
+    now = utcnow()
+    query = select(Ticket.id).where(
+        Ticket.channel == Channel.CHAT, Ticket.status == TicketStatus.OPEN, Ticket.assignee_id.is_(None),
+        Ticket.last_activity_at > now - WAITING_MAX_AGE,
+        or_(Ticket.offered_agent_id.is_(None), Ticket.offer_expires_at <= now))
+    if store_ids is None:
+        return query.where(Ticket.store_id == Store.id)
+    return query.where(Ticket.store_id.in_(list(store_ids)))
+
+
 @action
 def offer_waiting(store_ids):
     """Offer the chats waiting in these stores (unassigned, open, no running offer), oldest
     first, e.g. when an agent becomes available. Returns how many were offered."""
     if not store_ids:
         return 0
-    now = utcnow()
     waiting = db.session.scalars(
-        select(Ticket).where(
-            Ticket.store_id.in_(list(store_ids)), Ticket.channel == Channel.CHAT,
-            Ticket.status == TicketStatus.OPEN, Ticket.assignee_id.is_(None),
-            Ticket.last_activity_at > now - WAITING_MAX_AGE,
-            or_(Ticket.offered_agent_id.is_(None), Ticket.offer_expires_at <= now))
+        select(Ticket).where(Ticket.id.in_(waiting_chats(store_ids).scalar_subquery()))
         .order_by(Ticket.last_customer_message_at.asc().nulls_last(), Ticket.id).limit(WAITING_BATCH)
     ).all()
     offered = 0

@@ -19,6 +19,9 @@ from helpdesk.models import (
 )
 from helpdesk.text import clean_text, preview
 
+#: Statuses in which a chat takes one of its agent's ``max_chats`` places.
+_BUSY = (TicketStatus.OPEN, TicketStatus.PENDING)
+
 
 @action
 def open_ticket(store, contact, channel, *, subject="", visitor=None, offline=False, team=None):
@@ -99,6 +102,10 @@ def claim(ticket, agent):
     (a conditional UPDATE), the other gets a Conflict naming who has it."""
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict("This ticket is closed.", "status")
+    if ticket.channel == Channel.CHAT and not ticket.is_practice and ticket.assignee_id is None:
+        from helpdesk.actions.academy import ensure_may_take_chats
+
+        ensure_may_take_chats(agent, ticket.store_id)  # 403 before the academy / a policy re-acceptance
     won = db.session.execute(
         update(Ticket).where(Ticket.id == ticket.id, Ticket.assignee_id.is_(None))
         .values(assignee_id=agent.id, last_activity_at=utcnow())
@@ -111,6 +118,10 @@ def claim(ticket, agent):
         raise Conflict(f"{holder} already took this conversation.", "assignee_id")
     add_event(ticket, "assigned", agent, assignee_id=agent.id, assignee_name=agent.name, claimed=True)
     events.ticket_updated(ticket, {"assignee"})
+    if ticket.is_practice:
+        from helpdesk.actions.academy import practice_claimed
+
+        practice_claimed(ticket, agent)
     return ticket
 
 
@@ -180,6 +191,12 @@ def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
     add_event(ticket, "status_changed", by_agent, previous=str(previous), status=str(status),
               snoozed_until=snoozed_until.isoformat() if snoozed_until else None)
     events.ticket_updated(ticket, {"status"})
+    if (ticket.channel == Channel.CHAT and ticket.assignee_id is not None
+            and TicketStatus(previous) in _BUSY and status not in _BUSY):
+        # The agent has room for one more chat: offer them (or anyone) the longest waiting.
+        from helpdesk.actions.routing import offer_waiting
+
+        offer_waiting([ticket.store_id])
     return ticket
 
 

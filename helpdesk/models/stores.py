@@ -24,6 +24,10 @@ DEFAULT_STORE_SETTINGS = {
     "attribution_window_days": 30,
     "widget_position": "right",
     "languages": ["en"],
+    # Live chats whose shopper went quiet after the agent's message: the agent is prompted to
+    # check in after this many minutes, and the chat ends by itself after the second (0 = off).
+    "inactivity_checkin_minutes": 5,
+    "inactivity_close_minutes": 15,
 }
 
 

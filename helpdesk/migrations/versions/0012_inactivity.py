@@ -3,8 +3,8 @@
 Revision ID: 0012_inactivity
 Revises: 0011_academy
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 revision = "0012_inactivity"
 down_revision = "0011_academy"
@@ -13,8 +13,20 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table(
+        "chat_silences",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("prompted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("ticket_id", "message_id", name="uq_chat_silence"),
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table("chat_silences")
