@@ -23,6 +23,7 @@ def run_assist(request_id):
     from helpdesk.assist.prompts import build_messages, conversation_for
     from helpdesk.assist.provider import Provider, ProviderError
     from helpdesk.extensions import db
+    from helpdesk.i18n import detect_language
     from helpdesk.models import AssistRequest
 
     row = db.session.get(AssistRequest, request_id)
@@ -44,7 +45,10 @@ def run_assist(request_id):
                 return record_assist_result(request_id, error=exc.code, engine=provider.model).status
             return record_assist_result(request_id, result=text, engine=provider.model).status
         if kind == FIX:
-            candidates = [shopper_language(row.ticket), row.agent.locale if row.agent else None, "en"]
+            # The draft's own detected language first, then the shopper's and the agent's:
+            # the dictionary that knows most of the words is used (spelling.pick_language).
+            candidates = [detect_language(draft), shopper_language(row.ticket),
+                          row.agent.locale if row.agent else None, "en"]
             db.session.rollback()
             try:
                 used = spelling.pick_language(draft, candidates)
