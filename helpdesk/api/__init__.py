@@ -16,3 +16,5 @@ auth.init_blueprint(bp)
 errors.register(bp)
 
 from helpdesk.api import agents, commerce, contacts, messages, openapi, reports, saved_replies, tickets  # noqa: E402,F401,I001
+from helpdesk.api import academy  # noqa: E402,F401,I001
+from helpdesk.api import insights, posts  # noqa: E402,F401,I001
