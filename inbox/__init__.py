@@ -9,7 +9,14 @@ def init_app(app):
 
     sockets.init_app(app)
     app.register_blueprint(bp)
+    from inbox import academy
+
+    app.register_blueprint(academy.bp)
     app.register_blueprint(reports.bp)
+    from inbox import appointments, profile
+
+    app.register_blueprint(appointments.bp)
+    app.register_blueprint(profile.bp)
 
     @app.route("/")
     def _root():

@@ -2,6 +2,7 @@
 // the dialogs to the /inbox Socket.IO namespace. Socket.IO delivers at most once, so after
 // every reconnect the page asks `resume` for what it missed and merges it (by message id).
 import { Assist } from './assist.js';
+import { Appointments } from './appointments.js';
 import { ContextPanel } from './context.js';
 import { Conversation } from './conversation.js';
 import { Dialogs } from './dialogs.js';
@@ -36,6 +37,7 @@ class Inbox {
     this.bindHeader();
     this.bindKeys();
     this.connect();
+    this.appointments = new Appointments(this);
     this.queue.load();
     this.queue.loadCounts();
     this.restoreTabs();

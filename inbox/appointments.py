@@ -1,0 +1,164 @@
+"""In-store visits from the inbox: the booking dialog's JSON endpoints (book, move, cancel
+from an open conversation) and the "My upcoming appointments" page.
+
+Same rules as ``inbox.views``: signed-in agents only (JSON answers 401), CSRF on POST/PATCH
+(``X-CSRFToken``), another store's ticket or visit is a 404, input through marshmallow
+(422 with field messages), every change through ``helpdesk.actions.appointments``.
+"""
+from flask import Blueprint, jsonify, render_template, request
+from flask_babel import format_date, format_time
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from helpdesk.actions import ActionError, NotFound
+from helpdesk.actions.appointments import (
+    book_appointment,
+    cancel_appointment,
+    reschedule_appointment,
+    upcoming_for,
+)
+from helpdesk.calendar import zone
+from helpdesk.extensions import db
+from helpdesk.models import Agent, Appointment, StoreLocation
+from helpdesk.schemas import (
+    AppointmentArgs,
+    AppointmentCancelArgs,
+    AppointmentSchema,
+    AppointmentUpdateArgs,
+    StoreLocationSchema,
+    UpcomingArgs,
+)
+from inbox import queries
+from inbox.views import _action_error, _http_error, _json_error, _json_needs_sign_in
+
+bp = Blueprint("appointments", __name__, url_prefix="/inbox")
+bp.register_error_handler(ActionError, _action_error)
+bp.register_error_handler(HTTPException, _http_error)
+bp.before_request(_json_needs_sign_in)
+
+
+def _agent():
+    return current_user._get_current_object()
+
+
+def _load(schema, data):
+    if not isinstance(data, dict):
+        raise _Invalid(_json_error(_("Send a JSON object."), 400))
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise _Invalid((jsonify({"message": _("Some fields are not valid."), "status": 422,
+                                 "errors": exc.messages}), 422)) from None
+
+
+class _Invalid(Exception):
+    def __init__(self, response):
+        super().__init__("invalid input")
+        self.response = response
+
+
+bp.register_error_handler(_Invalid, lambda exc: exc.response)
+
+
+def _appointment(appointment_id):
+    """A visit on a ticket the agent may see (404 otherwise, like tickets)."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound(_("No such appointment."))
+    queries.ticket_for_agent(_agent(), appointment.ticket_id)
+    return appointment
+
+
+def _location(store_id, location_id):
+    location = db.session.get(StoreLocation, location_id)
+    if location is None or location.store_id != store_id or not location.active:
+        raise NotFound(_("No such location for this store."), "location_id")
+    return location
+
+
+def _other_agent(agent_id):
+    if agent_id is None:
+        return None
+    agent = db.session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(_("No such agent for this store."), "agent_id")
+    return agent
+
+
+# ---- the dialog --------------------------------------------------------------------------
+
+@bp.get("/api/tickets/<int:ticket_id>/appointments")
+@login_required
+def ticket_appointments(ticket_id):
+    """The store's locations (for the dialog) and this conversation's visits."""
+    ticket = queries.ticket_for_agent(_agent(), ticket_id)
+    locations = db.session.scalars(select(StoreLocation).where(
+        StoreLocation.store_id == ticket.store_id, StoreLocation.active.is_(True)).order_by(StoreLocation.name)).all()
+    appointments = db.session.scalars(select(Appointment).where(Appointment.ticket_id == ticket.id)
+                                      .order_by(Appointment.starts_at)).all()
+    return jsonify({"locations": StoreLocationSchema(many=True).dump(locations),
+                    "appointments": AppointmentSchema(many=True).dump(appointments)})
+
+
+@bp.post("/api/tickets/<int:ticket_id>/appointments")
+@login_required
+def book(ticket_id):
+    ticket = queries.ticket_for_agent(_agent(), ticket_id)
+    args = _load(AppointmentArgs(), request.get_json(silent=True))
+    appointment = book_appointment(ticket, _agent(), location=_location(ticket.store_id, args["location_id"]),
+                                   starts_at=args["starts_at"], agent=_other_agent(args.get("agent_id")),
+                                   notes=args["notes"])
+    return jsonify(AppointmentSchema().dump(appointment)), 201
+
+
+@bp.patch("/api/appointments/<int:appointment_id>")
+@login_required
+def reschedule(appointment_id):
+    appointment = _appointment(appointment_id)
+    args = _load(AppointmentUpdateArgs(), request.get_json(silent=True))
+    location = _location(appointment.store_id, args["location_id"]) if "location_id" in args else None
+    appointment = reschedule_appointment(appointment, _agent(), starts_at=args.get("starts_at"), location=location,
+                                         agent=_other_agent(args.get("agent_id")), notes=args.get("notes"))
+    return jsonify(AppointmentSchema().dump(appointment))
+
+
+@bp.post("/api/appointments/<int:appointment_id>/cancel")
+@login_required
+def cancel(appointment_id):
+    appointment = _appointment(appointment_id)
+    args = _load(AppointmentCancelArgs(), request.get_json(silent=True) or {})
+    return jsonify(AppointmentSchema().dump(cancel_appointment(appointment, _agent(), reason=args["reason"])))
+
+
+# ---- my upcoming appointments ------------------------------------------------------------
+
+@bp.get("/api/appointments/upcoming")
+@login_required
+def upcoming_json():
+    args = _load(UpcomingArgs(), request.args.to_dict())
+    return jsonify({"items": AppointmentSchema(many=True).dump(upcoming_for(_agent(), args["days"]))})
+
+
+@bp.get("/appointments")
+@login_required
+def upcoming_page():
+    """The signed-in agent's visits for the next ``days`` (default 14), grouped by day,
+    each time shown at the shop (its zone named), formatted for the agent's language."""
+    try:
+        days = UpcomingArgs().load(request.args.to_dict())["days"]
+    except ValidationError:
+        days = 14
+    groups = {}
+    for appt in upcoming_for(_agent(), days):
+        local = appt.starts_at.astimezone(zone(appt.location.timezone))
+        day = format_date(local.date(), "full")
+        groups.setdefault(day, []).append({
+            "appointment": appt,
+            # rebase=False: the shop's wall-clock time, not the viewer's zone.
+            "time": "{} – {}".format(format_time(local, "short", rebase=False),
+                                     format_time(appt.ends_at.astimezone(local.tzinfo), "short", rebase=False)),
+        })
+    return render_template("inbox/appointments.html", groups=groups, days=days)
