@@ -513,7 +513,7 @@ class StorePolicyArgs(StrictSchema):
 
 class PolicyAcceptArgs(StrictSchema):
     policy_ids = fields.List(fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
-                             required=True, validate=validate.Length(min=1, max=100))
+                             required=True, validate=validate.Length(max=100))
 
 
 class AcademyExemptArgs(StrictSchema):

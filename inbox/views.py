@@ -19,7 +19,8 @@ from helpdesk.assist import api as assist_api
 from helpdesk.assist import capabilities as assist_capabilities
 from helpdesk.extensions import db, limiter
 from helpdesk.models import Channel, Message, Store, Team, TicketStatus
-from helpdesk.schemas import AgentSchema, AttachmentSchema, StrictSchema, TicketSchema
+from helpdesk.actions.academy import progress_payload
+from helpdesk.schemas import AcademyProgressSchema, AgentSchema, AttachmentSchema, StrictSchema, TicketSchema
 from inbox import queries
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -85,6 +86,8 @@ def index():
         "last_message_id": db.session.scalar(select(func.max(Message.id))) or 0,
         "replay_limit": queries.REPLAY_LIMIT,
         "channels": Channel.values(),
+        # The onboarding academy's state: its panel ticks off the practice chat's steps.
+        "academy": AcademyProgressSchema().dump(progress_payload(agent)),
         "assist": assist_capabilities(),
     }
     return render_template("inbox/index.html", bootstrap=bootstrap)
