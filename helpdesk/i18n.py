@@ -134,6 +134,46 @@ def use_locale(code):
     refresh()
 
 
+def use_store_locale(store, requested=None):
+    """Pin the shopper's language for this request (widget, contact form): ``requested``
+    (else the ``lang`` query argument) or the browser's preference, among the store's
+    languages. Returns the language."""
+    requested = requested or request.args.get("lang")
+    code = negotiate(store, requested if isinstance(requested, str) else None,
+                     request.headers.get("Accept-Language"))
+    use_locale(code)
+    return code
+
+
+#: The texts a store may override per language (``settings["texts"][lang]``).
+OVERRIDABLE = ("greeting", "offline_message")
+PRECHAT_LABELS = ("name", "email", "order_number", "topic")
+
+
+def store_text(store, key, language=None):
+    """The store's own text for ``key`` in ``language`` (``settings["texts"]``), or "".
+    The store's single-language ``greeting``/``offline_message`` settings (from before
+    per-language texts) count for its first language. Plain text: rendered escaped."""
+    language = language or current()
+    texts = store.setting("texts") or {}
+    own = texts.get(language) if isinstance(texts, dict) else None
+    value = own.get(key) if isinstance(own, dict) else None
+    if not value and key in OVERRIDABLE and language == store_languages(store)[0]:
+        value = store.setting(key)
+    return value if isinstance(value, str) else ""
+
+
+def prechat_labels(store, language=None):
+    """The store's own pre-chat field labels in ``language`` ({field: label}, only those set)."""
+    language = language or current()
+    texts = store.setting("texts") or {}
+    own = texts.get(language) if isinstance(texts, dict) else None
+    labels = own.get("prechat") if isinstance(own, dict) else None
+    if not isinstance(labels, dict):
+        return {}
+    return {k: v for k, v in labels.items() if k in PRECHAT_LABELS and isinstance(v, str) and v.strip()}
+
+
 def select_locale():
     """Flask-Babel's selector: a pinned shopper language, else the agent's profile setting,
     else the browser's preference among the catalogs."""
@@ -174,10 +214,19 @@ def _aware(value):
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def format_datetime(value, store=None, fmt="medium", locale=None):
+def format_datetime(value, store=None, fmt=None, locale=None):
+    """A date and time in the store's time zone, for the locale: a Babel format name
+    (short, medium, long, full), or by default a medium date with a short time, joined the
+    locale's way ("Nov 3, 2026, 9:05 AM", "03.11.2026, 09:05")."""
     if value is None:
         return ""
-    return babel_dates.format_datetime(_aware(value), fmt, tzinfo=store_zone(store), locale=locale or current())
+    zone, locale = store_zone(store), locale or current()
+    value = _aware(value)
+    if fmt:
+        return babel_dates.format_datetime(value, fmt, tzinfo=zone, locale=locale)
+    return babel_dates.get_datetime_format("medium", locale=locale).replace("'", "").format(
+        babel_dates.format_time(value, "short", tzinfo=zone, locale=locale),
+        babel_dates.format_date(value.astimezone(zone).date(), "medium", locale=locale))
 
 
 def format_date(value, store=None, fmt="medium", locale=None):
@@ -246,7 +295,7 @@ def init_app(app):
         "number": format_number, "money": format_money,
     })
     app.jinja_env.globals.update(text_direction=lambda code=None: "rtl" if is_rtl(code or current()) else "ltr",
-                                 language_name=language_name)
+                                 language_name=language_name, current_locale=current)
     app.cli.add_command(i18n_command)
 
 

@@ -17,11 +17,11 @@ import logging
 import secrets
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from helpdesk import i18n
 from helpdesk.actions import ActionError
 from helpdesk.actions.email import receive_form_submission
 from helpdesk.extensions import csrf, limiter
@@ -105,7 +105,7 @@ def _submit(store, data):
     try:
         receive_form_submission(store, email=args["email"], name=args.get("name", ""),
                                 subject=args.get("subject", ""), body=args["message"], fields=extra,
-                                client_id=args.get("client_id"))
+                                client_id=args.get("client_id"), locale=i18n.current())
     except ActionError as exc:
         return False, exc.as_dict()["errors"]
     return True, None
@@ -130,7 +130,7 @@ def _render(store, values=None, errors=None, done=False):
     template = "widgets/contact_form_done.html" if done else "widgets/contact_form.html"
     html = render_template(template, store=store, settings=settings, labels=LABELS, types=_TYPES,
                            values=values or {}, errors=errors or {}, honeypot=HONEYPOT,
-                           nonce=request._form_nonce, lang=str(get_locale() or "en"))
+                           nonce=request._form_nonce, lang=i18n.current())
     return _frame_response(html, store)
 
 

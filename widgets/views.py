@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 
+from helpdesk import i18n
 from helpdesk.actions import ActionError
 from helpdesk.actions.attachments import MAX_UPLOAD_BYTES, store_upload
 from helpdesk.actions.visitors import identity_signature, record_page_view, start_session
@@ -40,19 +41,25 @@ def store_by_key(key):
     store = db.session.scalar(select(Store).where(Store.widget_key == key)) if key else None
     if store is None:
         abort(404, description=_("Unknown widget key."))
+    # Shoppers read the store's languages, chosen by their browser (or the shop's page).
+    i18n.use_store_locale(store)
     return store
 
 
 def widget_config(store):
-    """What the open widget needs to know about the store."""
+    """What the open widget needs to know about the store, in the shopper's language: the
+    store's own greeting and offline notice for it (plain text), else the default ones."""
+    locale = i18n.current()
     return {
         "name": store.name,
         "prechat": store.setting("prechat"),
-        "greeting": store.setting("greeting") or _("Hi! How can we help you today?"),
-        "offline_message": store.setting("offline_message")
+        "greeting": i18n.store_text(store, "greeting") or _("Hi! How can we help you today?"),
+        "offline_message": i18n.store_text(store, "offline_message")
         or _("We're away right now. Leave a message and we'll reply by email."),
         "position": store.setting("widget_position"),
         "online": store_is_online(store),
+        "locale": locale,
+        "dir": "rtl" if i18n.is_rtl(locale) else "ltr",
     }
 
 
@@ -75,9 +82,11 @@ def session():
     if error:
         return error
     store = store_by_key(args["key"])
+    # The panel sends the language it was rendered in; recorded for the agents and emails.
+    locale = i18n.use_store_locale(store, args.get("locale"))
     visitor = visitor_from_token(args.get("token"), store)
     visitor = start_session(store, visitor, user_agent=request.headers.get("User-Agent"),
-                            locale=args.get("locale"), timezone=args.get("timezone"), page=args.get("page"))
+                            locale=locale, timezone=args.get("timezone"), page=args.get("page"))
     contact = visitor.contact
     ticket = history.current_chat(visitor)
     return jsonify({
@@ -146,6 +155,7 @@ def _frame_headers(response, store):
         "base-uri 'none'; form-action 'none'"
     )
     response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("Accept-Language")  # the frame is rendered in the shopper's language
     return response
 
 
@@ -160,7 +170,8 @@ def frame():
         "max_upload": MAX_UPLOAD_BYTES,
         "store": widget_config(store),
     }
-    response = current_app.make_response(render_template("widgets/frame.html", store=store, boot=boot))
+    response = current_app.make_response(render_template("widgets/frame.html", store=store, boot=boot,
+                                                          labels=i18n.prechat_labels(store)))
     return _frame_headers(response, store)
 
 
@@ -168,6 +179,12 @@ class PingArgs(StrictSchema):
     key = fields.Str(required=True, validate=validate.Length(min=3, max=64))
     token = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=500))
     page = fields.Nested(PageArgs, load_default=None, allow_none=True)
+    lang = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=16))
+
+
+def launcher_labels(store):
+    """The launcher's accessible names, in the shopper's language (the loader holds no text)."""
+    return {"open": _("Open chat"), "close": _("Close chat"), "title": _("Chat with %(store)s", store=store.name)}
 
 
 @bp.route("/widget/api/ping", methods=["POST"])
@@ -185,13 +202,15 @@ def ping():
     except ValidationError as exc:
         return _cors(jsonify({"message": _("Some fields are not valid."), "errors": exc.messages})), 422
     store = store_by_key(args["key"])
+    i18n.use_store_locale(store, args["lang"])
     rules = public_rules(store)
+    labels = launcher_labels(store)
     visitor = visitor_from_token(args["token"], store)
     if visitor is None:
-        return _cors(jsonify({"unread": 0, "known": False, "rules": rules}))
+        return _cors(jsonify({"unread": 0, "known": False, "rules": rules, "labels": labels}))
     if args.get("page"):
         record_page_view(visitor, args["page"])
-    return _cors(jsonify({"unread": history.unread_count(visitor), "known": True, "rules": rules}))
+    return _cors(jsonify({"unread": history.unread_count(visitor), "known": True, "rules": rules, "labels": labels}))
 
 
 def _cors(response):

@@ -542,11 +542,15 @@ def record_delivery(message_id, status, *, error=None, attempts=None):
 # ---- contact form ------------------------------------------------------------------------
 
 @action(retry_on_conflict=True)
-def receive_form_submission(store, *, email, name="", subject="", body="", fields=None, client_id=None):
+def receive_form_submission(store, *, email, name="", subject="", body="", fields=None, client_id=None,
+                            locale=None):
     """A contact-form submission: a new ticket (channel ``form``) in the store's queue, and an
-    acknowledgement email when the store's form asks for one (rate-limited per sender).
+    acknowledgement email when the store's form asks for one (rate-limited per sender), in
+    ``locale`` (the form's language, recorded on the contact).
     Emits what ``receive_customer_message`` emits. Returns the message."""
     contact = find_or_create_contact(store, email=email, name=name or None)
+    if locale:
+        contact.locale = clean_text(locale, 16)
     ticket = None
     if client_id:
         existing = db.session.scalar(select(Message).join(Ticket, Ticket.id == Message.ticket_id).where(

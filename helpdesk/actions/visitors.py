@@ -49,6 +49,9 @@ def start_session(store, visitor=None, *, user_agent=None, locale=None, timezone
         visitor.browser, visitor.os, visitor.device = _parse_user_agent(visitor.user_agent)
     if locale:
         visitor.locale = clean_text(locale, 16)
+        if visitor.contact is not None and visitor.contact.locale != visitor.locale:
+            # Automatic emails follow the language the shopper chats in now.
+            visitor.contact.locale = visitor.locale
     if timezone:
         visitor.timezone = clean_text(timezone, 64)
     visitor.last_seen_at = utcnow()

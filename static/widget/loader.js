@@ -7,10 +7,9 @@
   function attr(n) { return script.getAttribute("data-" + n); }
   var key = attr("key") || "", base = new URL(script.src, location.href).origin;
   var side = attr("position") === "left" ? "left" : "right", storeKey = "helpdesk:" + key;
-  var queue = [], handlers = {}, frame, ready, isOpen, focus, button, badge, wrap;
-  // Until the panel sends translated ones.
-  var labels = {open: attr("label-open") || "Open chat", close: attr("label-close") || "Close chat",
-                title: attr("label-title") || "Chat"};
+  var queue = [], handlers = {}, lang = attr("language"), frame, ready, isOpen, focus, button, badge, wrap;
+  // The server translates them (ping, then the panel).
+  var labels = {open: attr("label-open"), close: attr("label-close"), title: attr("label-title")};
 
   function load() {
     try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; }
@@ -44,14 +43,14 @@
     "border:0;border-radius:14px;box-shadow:0 8px 32px rgba(0,0,0,.25);background:#fff}" +
     "@media (max-width:480px){#hd-launcher{width:48px;height:48px}" +
     "#hd-frame{inset:0;width:100%;height:100%;border-radius:0}.hd-open #hd-launcher{display:none}" +
-    // A spacer: the page's end can scroll clear of the launcher.
+    // A spacer: the page's end scrolls clear of the launcher.
     "#hd-widget{display:block;height:72px}}";
   var CHAT = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg>';
   var CLOSE = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5 5l14 14M19 5 5 19" stroke="#fff" stroke-width="2.5"/></svg>';
 
   function render() {
     button.innerHTML = isOpen ? CLOSE : CHAT;
-    button.setAttribute("aria-label", isOpen ? labels.close : labels.open);
+    button.setAttribute("aria-label", (isOpen ? labels.close : labels.open) || "");
     button.setAttribute("aria-expanded", !!isOpen);
     if (badge.textContent && !isOpen) button.appendChild(badge);
   }
@@ -66,10 +65,15 @@
     if (frame) return;
     frame = d.createElement("iframe");
     frame.id = "hd-frame";
-    frame.title = labels.title;
+    frame.title = labels.title || "";
     frame.hidden = true;
-    frame.src = base + "/widget/frame?key=" + encodeURIComponent(key) + "&origin=" + encodeURIComponent(location.origin);
+    src();
     wrap.appendChild(frame);
+  }
+  // The shop's language choice beats the browser's.
+  function src() {
+    frame.src = base + "/widget/frame?key=" + encodeURIComponent(key) + "&origin=" + encodeURIComponent(location.origin) +
+      (lang ? "&lang=" + encodeURIComponent(lang) : "");
   }
 
   function open(reason) {
@@ -135,19 +139,19 @@
     save("n", (s.n || 0) + 1);  // pages viewed, for the rules
     unread(s.u);
     if (s.u > 0) createFrame();  // an agent reply is waiting: the panel fetches it (hidden)
-    // Records a returning shopper's page; answers unread replies and the proactive rules.
-    // (A text/plain body: a CORS "simple" request, no preflight.)
-    fetch(base + "/widget/api/ping", {method: "POST", body: JSON.stringify({key: key, token: s.t || null, page: page()})})
+    // Page view; unread replies, rules, labels (text/plain: no CORS preflight).
+    fetch(base + "/widget/api/ping", {method: "POST", body: JSON.stringify({key: key, token: s.t || null, page: page(), lang: lang})})
       .then(function (r) { return r.json(); })
       .then(function (j) {
+        if (j.labels && !ready) { labels = j.labels; render(); }
         if (j.unread > 0) { unread(j.unread); createFrame(); }
         (j.rules || []).forEach(rule);
       }, function () {});
-    // Calls queued on a stub before we loaded: window.Helpdesk = {q: [["identify", {...}]]}
+    // Calls queued on a stub: Helpdesk = {q: [["identify", {...}]]}
     pending.forEach(function (c) { if (api[c[0]]) api[c[0]](c[1]); });
   }
 
-  // A matching rule loads the panel; it asks the server (frequency cap), opens if allowed.
+  // A matching rule loads the panel; the server caps how often it opens.
   function rule(r) {
     if (r.url_contains && location.href.indexOf(r.url_contains) < 0 || load().n < r.min_pages_viewed) return;
     setTimeout(function () {
@@ -162,6 +166,7 @@
     close: close,
     identify: function (who) { send({t: "identify", d: who}); },
     setAttributes: function (attrs) { send({t: "attributes", d: attrs}); },
+    setLanguage: function (code) { lang = code; if (frame) { ready = 0; src(); } },
     on: function (name, cb) { (handlers[name] = handlers[name] || []).push(cb); }
   };
   if (d.body) start(); else d.addEventListener("DOMContentLoaded", start);

@@ -393,7 +393,7 @@
     return fetch("/widget/api/session", {
       method: "POST",
       headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({key: boot.key, token: S.token, page: S.page, locale: (navigator.language || "").slice(0, 16),
+      body: JSON.stringify({key: boot.key, token: S.token, page: S.page, locale: S.store.locale || null,
                             timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || null})
     }).then(function (r) {
       if (!r.ok) throw new Error(r.status);

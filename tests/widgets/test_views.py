@@ -38,7 +38,8 @@ def test_session_creates_a_visitor_and_returns_the_widget_config(client):
     assert data["store"]["prechat"]["fields"]["email"] == "required"
     assert data["contact"] is None and data["ticket"] is None and data["messages"] == []
     visitor = visitor_from_token(data["token"], store)
-    assert visitor.uid == data["visitor"] and visitor.locale == "de-DE" and visitor.timezone == "Europe/Berlin"
+    # The store speaks English only: the shopper is served, and recorded, in English.
+    assert visitor.uid == data["visitor"] and visitor.locale == "en" and visitor.timezone == "Europe/Berlin"
     assert visitor.current_url == "https://shop.test/"
 
 
@@ -153,11 +154,12 @@ def test_ping_records_the_page_and_counts_unread_replies(client):
                        "page": {"url": "https://shop.test/p/9", "title": "Boots", "referrer": None}})
     resp = client.post("/widget/api/ping", data=body, content_type="text/plain")
     assert resp.status_code == 200 and resp.headers["Access-Control-Allow-Origin"] == "*"
-    assert resp.get_json() == {"unread": 2, "known": True, "rules": []}
+    labels = {"open": "Open chat", "close": "Close chat", "title": f"Chat with {store.name}"}  # for the launcher
+    assert resp.get_json() == {"unread": 2, "known": True, "rules": [], "labels": labels}
     assert db.session.query(PageView).filter_by(url="https://shop.test/p/9").count() == 1
     unknown = client.post("/widget/api/ping", data=json.dumps({"key": store.widget_key, "token": "x"}),
                           content_type="text/plain")
-    assert unknown.get_json() == {"unread": 0, "known": False, "rules": []}
+    assert unknown.get_json() == {"unread": 0, "known": False, "rules": [], "labels": labels}
     assert client.post("/widget/api/ping", data="nope", content_type="text/plain").status_code == 400
     assert client.post("/widget/api/ping", data=json.dumps({"key": "wk_nope"}),
                        content_type="text/plain").status_code == 404
@@ -171,7 +173,7 @@ def test_ping_of_a_new_shopper_answers_the_proactive_rules(client):
     resp = client.post("/widget/api/ping", data=json.dumps({"key": store.widget_key, "token": None,
                                                             "page": {"url": "https://shop.test/products/1"}}),
                        content_type="text/plain")
-    assert resp.get_json() == {"unread": 0, "known": False, "rules": [rule]}
+    assert resp.get_json()["rules"] == [rule] and resp.get_json()["unread"] == 0
     assert db.session.query(Visitor).count() == 0  # nothing stored for a shopper who never chatted
 
 
