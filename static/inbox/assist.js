@@ -23,7 +23,17 @@ export class Assist {
   constructor(app) {
     this.app = app;
     this.early = new Map(); // results that arrived before the request's own answer
-    document.getElementById('conv-panels').addEventListener('click', (ev) => this.onClick(ev));
+    const panels = document.getElementById('conv-panels');
+    panels.addEventListener('click', (ev) => this.onClick(ev));
+    // Escape closes an open Assist menu and returns to its button (as the other menus do).
+    panels.addEventListener('keydown', (ev) => {
+      const menu = ev.key === 'Escape' && ev.target.closest('.assist-menu[open]');
+      if (!menu) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      menu.open = false;
+      menu.querySelector('summary').focus();
+    });
   }
 
   conversationOf(el) {
