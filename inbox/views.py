@@ -105,6 +105,16 @@ def counts():
     return jsonify({"views": queries.view_counts(_agent(), status)})
 
 
+@bp.get("/api/home")
+@login_required
+def home():
+    """The home panel: shoppers online and chats waiting per store, the go-available nudge,
+    my attributed sales (inbox.home)."""
+    from inbox.home import home_panel
+
+    return jsonify(home_panel(_agent()))
+
+
 @bp.get("/api/unread")
 @login_required
 def unread():
