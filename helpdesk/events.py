@@ -318,3 +318,10 @@ def appointment_changed(appointment, change, previous_agent_id=None):
     payload = {"appointment": AppointmentSchema().dump(appointment), "change": change}
     rooms = [agent_room(a) for a in (appointment.agent_id, previous_agent_id) if a]
     _queue("appointment.updated", payload, rooms + [ticket_room(appointment.ticket_id)])
+
+
+def agent_profile_changed(agent, store_ids):
+    """An agent's name, title or photo changed: their own devices (the top bar) and the
+    agents of their stores (transfer lists). Shoppers see the new values on the next message."""
+    payload = {"agent": AgentSchema(only=("id", "name", "title", "avatar_url")).dump(agent)}
+    _queue("agent.updated", payload, [agent_room(agent.id)] + [store_room(s) for s in store_ids])

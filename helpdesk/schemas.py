@@ -97,6 +97,8 @@ class MessageSchema(Schema):
     attachments = fields.List(fields.Nested(AttachmentSchema))
     created_at = fields.AwareDateTime()
     read_at = fields.AwareDateTime(allow_none=True)
+    # ISO 639-1, detected when stored (helpdesk.i18n); null when too short to tell.
+    language = fields.Str(allow_none=True)
 
     def get_author(self, msg):
         if msg.author_agent is not None:
