@@ -44,4 +44,22 @@ def seed_demo(password=None):
         create_saved_reply(admin, shortcut="thanks", title="Thanks for waiting",
                            body="Hi {contact.first_name}, thanks for waiting! I'm {agent.name} and I'll help you.",
                            personal=False)
+    _seed_location(store)
     return store, admin, created_password
+
+
+#: The demo shop's opening hours (local time): a lunch break on weekdays, short Saturdays.
+DEMO_OPENING_HOURS = {
+    **{day: [["09:30", "12:30"], ["13:30", "18:30"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+    "sat": [["10:00", "16:00"]],
+}
+
+
+def _seed_location(store):
+    """One physical shop where visits can be booked (idempotent)."""
+    from helpdesk.actions.appointments import create_location
+    from helpdesk.models import StoreLocation
+
+    if db.session.scalar(select(StoreLocation.id).where(StoreLocation.store_id == store.id)) is None:
+        create_location(store, "Demo Store Flagship", address="12 Market Street, Springfield",
+                        timezone="America/New_York", opening_hours=DEMO_OPENING_HOURS, appointment_minutes=30)

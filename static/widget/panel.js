@@ -92,6 +92,18 @@
     return a;
   }
 
+  // An in-store visit (booked, moved, cancelled): labels come translated from the server.
+  function visit(a) {
+    var c = el("div", "hd-visit" + (a.status === "cancelled" ? " hd-visit-x" : "")), dl = el("dl"), L = a.labels || {};
+    c.appendChild(el("strong", null, a.heading));
+    [[L.when, a.date + ", " + a.time + " (" + a.timezone + ")"], [L.where, a.location + (a.address ? ", " + a.address : "")],
+     a.agent ? [L["with"], a.agent.name + (a.agent.title ? ", " + a.agent.title : "")] : null].forEach(function (r) {
+      if (r) { dl.appendChild(el("dt", null, r[0])); dl.appendChild(el("dd", null, r[1])); }
+    });
+    c.appendChild(dl);
+    return c;
+  }
+
   function render(m) {
     var mine = m.author_type === "contact", e = el("div", "hd-msg " + (mine ? "hd-me" : "hd-them"));
     var who = mine ? "me" : "a" + (m.author ? m.author.id : "");
@@ -103,9 +115,10 @@
     }
     lastAuthor = who;
     var b = el("div", "hd-bubble");
-    if (m.body_text) b.appendChild(linkify(m.body_text));
+    if (m.body_text && !m.appointment) b.appendChild(linkify(m.body_text));
     (m.attachments || []).forEach(function (a) { b.appendChild(attachment(a)); });
     if (m.card) b.appendChild(card(m.card));
+    if (m.appointment) b.appendChild(visit(m.appointment));
     e.appendChild(b);
     var meta = el("div", "hd-meta");
     meta.appendChild(el("span", "hd-sr", (mine ? T.you : (m.author && m.author.name) || T.agent) + " "));
@@ -155,7 +168,7 @@
 
   function agentHeader(author) {
     agentName = author.name;
-    $("hd-title").textContent = author.name;
+    $("hd-title").textContent = author.title ? author.name + " · " + author.title : author.name;
     var a = avatar(author);
     a.id = "hd-avatar";
     $("hd-avatar").replaceWith(a);

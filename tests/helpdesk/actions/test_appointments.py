@@ -261,3 +261,17 @@ def test_location_settings_are_checked(settings, message):
     with pytest.raises(ActionError) as exc:
         create_location(make_store(), "Shop", **settings)
     assert exc.value.message == message
+
+
+def test_the_demo_seed_has_a_bookable_location():
+    from helpdesk.models import StoreLocation
+    from helpdesk.seed import seed_demo
+
+    store, admin, _ = seed_demo()
+    seed_demo()  # idempotent: still one location
+    (location,) = db.session.scalars(select(StoreLocation).where(StoreLocation.store_id == store.id)).all()
+    assert location.timezone == "America/New_York" and location.opening_hours["sat"] == [["10:00", "16:00"]]
+    appt = book_appointment(make_ticket(store), admin, location=location, starts_at=_next(5, time(10, 0)))
+    assert appt.ends_at.astimezone(ZoneInfo("America/New_York")).time() == time(10, 30)
+    with pytest.raises(ActionError):  # closed on Sundays
+        book_appointment(make_ticket(store), admin, location=location, starts_at=_next(6, time(10, 0)))
