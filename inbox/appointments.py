@@ -5,6 +5,8 @@ Same rules as ``inbox.views``: signed-in agents only (JSON answers 401), CSRF on
 (``X-CSRFToken``), another store's ticket or visit is a 404, input through marshmallow
 (422 with field messages), every change through ``helpdesk.actions.appointments``.
 """
+import json
+
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
@@ -20,6 +22,7 @@ from helpdesk.actions.appointments import (
     reschedule_appointment,
     upcoming_for,
 )
+from helpdesk.api.access import ID
 from helpdesk.calendar import zone
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Appointment, StoreLocation
@@ -42,6 +45,18 @@ bp.before_request(_json_needs_sign_in)
 
 def _agent():
     return current_user._get_current_object()
+
+
+def json_body():
+    """The request's JSON, or None when it is not JSON at all. ``get_json(silent=True)``
+    lets a deeply nested array's RecursionError through (a 500); this does not."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _load(schema, data):
@@ -90,7 +105,7 @@ def _other_agent(agent_id):
 
 # ---- the dialog --------------------------------------------------------------------------
 
-@bp.get("/api/tickets/<int:ticket_id>/appointments")
+@bp.get(f"/api/tickets/<{ID}:ticket_id>/appointments")
 @login_required
 def ticket_appointments(ticket_id):
     """The store's locations (for the dialog) and this conversation's visits."""
@@ -103,33 +118,33 @@ def ticket_appointments(ticket_id):
                     "appointments": AppointmentSchema(many=True).dump(appointments)})
 
 
-@bp.post("/api/tickets/<int:ticket_id>/appointments")
+@bp.post(f"/api/tickets/<{ID}:ticket_id>/appointments")
 @login_required
 def book(ticket_id):
     ticket = queries.ticket_for_agent(_agent(), ticket_id)
-    args = _load(AppointmentArgs(), request.get_json(silent=True))
+    args = _load(AppointmentArgs(), json_body())
     appointment = book_appointment(ticket, _agent(), location=_location(ticket.store_id, args["location_id"]),
                                    starts_at=args["starts_at"], agent=_other_agent(args.get("agent_id")),
                                    notes=args["notes"])
     return jsonify(AppointmentSchema().dump(appointment)), 201
 
 
-@bp.patch("/api/appointments/<int:appointment_id>")
+@bp.patch(f"/api/appointments/<{ID}:appointment_id>")
 @login_required
 def reschedule(appointment_id):
     appointment = _appointment(appointment_id)
-    args = _load(AppointmentUpdateArgs(), request.get_json(silent=True))
+    args = _load(AppointmentUpdateArgs(), json_body())
     location = _location(appointment.store_id, args["location_id"]) if "location_id" in args else None
     appointment = reschedule_appointment(appointment, _agent(), starts_at=args.get("starts_at"), location=location,
                                          agent=_other_agent(args.get("agent_id")), notes=args.get("notes"))
     return jsonify(AppointmentSchema().dump(appointment))
 
 
-@bp.post("/api/appointments/<int:appointment_id>/cancel")
+@bp.post(f"/api/appointments/<{ID}:appointment_id>/cancel")
 @login_required
 def cancel(appointment_id):
     appointment = _appointment(appointment_id)
-    args = _load(AppointmentCancelArgs(), request.get_json(silent=True) or {})
+    args = _load(AppointmentCancelArgs(), json_body())
     return jsonify(AppointmentSchema().dump(cancel_appointment(appointment, _agent(), reason=args["reason"])))
 
 

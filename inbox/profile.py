@@ -14,6 +14,7 @@ from helpdesk.actions import ActionError
 from helpdesk.actions.profile import MAX_PHOTO_BYTES, save_profile, set_photo, update_profile
 from helpdesk.extensions import db, limiter
 from helpdesk.schemas import AgentSchema, ProfileArgs
+from inbox.appointments import json_body
 from inbox.views import _action_error, _http_error, _json_error, _json_needs_sign_in
 
 bp = Blueprint("profile", __name__, url_prefix="/inbox")
@@ -89,7 +90,7 @@ def get_json():
 @login_required
 @limiter.limit("30/minute")
 def save_json():
-    data = request.get_json(silent=True)
+    data = json_body()
     if not isinstance(data, dict):
         return _json_error(_("Send a JSON object."), 400)
     try:

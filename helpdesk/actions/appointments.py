@@ -133,6 +133,13 @@ def resolve_start(location, starts_at):
     """``starts_at`` as an aware UTC datetime. A naive value is wall-clock time at the
     location; one that does not exist there (skipped by a DST change) is refused, and an
     ambiguous one (the repeated hour) means its first occurrence."""
+    # Far-off years would overflow the zone arithmetic below: refuse them with the same
+    # messages as any other time too early or too late.
+    if starts_at.year < 1971:
+        raise ActionError(_("That time is in the past. Choose a time from now on."), "starts_at", status=422)
+    if starts_at.year > 9000:
+        raise ActionError(_("Visits can be booked at most %(days)d days ahead.", days=MAX_DAYS_AHEAD),
+                          "starts_at", status=422)
     tz = calendar.zone(location.timezone)
     if starts_at.tzinfo is None:
         local = starts_at.replace(tzinfo=tz, fold=0)

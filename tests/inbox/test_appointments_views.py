@@ -120,3 +120,34 @@ def test_the_inbox_page_offers_the_dialog_and_the_links(client, shop):
     assert 'id="appointment-dialog"' in html and 'data-act="appointment"' in html
     assert 'href="/inbox/appointments"' in html and 'href="/inbox/profile"' in html
     assert '"appt_booked"' in html  # the dialog's strings come translated from the page
+
+
+GARBAGE = [b"{", b"\xff\xfe", b"[]", b'"x"', b"null", b"42", b"[" * 10_000]
+ODD_VALUES = ["0001-01-01T00:00", "9999-12-31T23:59", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-12:00",
+              "2030-02-30T10:00", "", "  ", "\u0000", "x" * 5000, 10**30, -1, None, [], {}, True, 1.5]
+
+
+def test_garbage_never_makes_a_500(client, shop):
+    store, ticket, location = shop
+    agent = make_agent()
+    appt = book_appointment(ticket, agent, location=location, starts_at=_next(1))
+    headers = {"X-CSRFToken": sign_in(client, agent), "Content-Type": "application/json"}
+    urls = [("post", f"/inbox/api/tickets/{ticket.id}/appointments"), ("patch", f"/inbox/api/appointments/{appt.id}"),
+            ("post", f"/inbox/api/appointments/{appt.id}/cancel"), ("post", "/inbox/api/profile")]
+    for method, url in urls:
+        for raw in GARBAGE:
+            response = getattr(client, method)(url, headers=headers, data=raw)
+            assert response.status_code in (400, 422) and response.is_json, (url, raw[:20], response.status_code)
+    for field in ("location_id", "starts_at", "agent_id", "notes"):
+        for value in ODD_VALUES:
+            body = {"location_id": location.id, "starts_at": _next(2).isoformat(), field: value}
+            for method, url in urls[:2]:
+                response = getattr(client, method)(url, headers=headers, json=body)
+                assert response.status_code < 500 and response.is_json, (url, field, value, response.status_code)
+    for query in ("days=0", "days=-5", "days=99999999999999999999", "days=", "days=%00", "x=1"):
+        response = client.get(f"/inbox/api/appointments/upcoming?{query}")
+        assert response.status_code == 422 and response.is_json, query
+        assert client.get(f"/inbox/appointments?{query}").status_code == 200
+    for bad_id in ("0", "99999999999999999999", "-1", "abc"):
+        assert client.get(f"/inbox/api/tickets/{bad_id}/appointments").status_code == 404
+        assert client.post(f"/inbox/api/appointments/{bad_id}/cancel", headers=headers, json={}).status_code == 404
