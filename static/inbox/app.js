@@ -6,9 +6,13 @@ import { Appointments } from './appointments.js';
 import { ContextPanel } from './context.js';
 import { Conversation } from './conversation.js';
 import { Dialogs } from './dialogs.js';
+import { Faq } from './faq.js';
+import { Home } from './home.js';
 import { Offers } from './offers.js';
+import { Posts } from './posts.js';
 import { Queue } from './queue.js';
 import { announce, api, boot, t } from './util.js';
+import { bindLanguage } from './language.js';
 
 const CALL_TIMEOUT_MS = 10000;
 const MAX_TABS = 8;
@@ -38,6 +42,9 @@ class Inbox {
     this.bindKeys();
     this.connect();
     this.appointments = new Appointments(this);
+    this.home = new Home(this);
+    this.posts = new Posts(this);
+    this.faq = new Faq(this);
     this.queue.load();
     this.queue.loadCounts();
     this.restoreTabs();
@@ -303,6 +310,36 @@ class Inbox {
     if (window.matchMedia('(max-width: 760px)').matches) this.showPane('list');
   }
 
+  /** Back to the home panel: the open conversations stay as tabs. */
+  showHome() {
+    if (this.active && this.conversations.has(this.active)) {
+      this.conversations.get(this.active).hide();
+    }
+    this.active = null;
+    this.previous = null; // nothing beside the home panel on wide screens
+    this.emptyEl.hidden = false;
+    this.contextPanel.clear();
+    this.queue.markActive();
+    this.showPane('conv');
+    this.arrangeSplit();
+    this.home.load();
+    document.getElementById('home-title').focus();
+  }
+
+  /** Set my availability through the REST API (the header's select and the home nudge). */
+  async setAvailability(wanted) {
+    const select = document.getElementById('availability');
+    try {
+      const me = await api.put('/api/v1/agents/me/availability', { availability: wanted });
+      this.me.availability = me.availability;
+      select.value = me.availability;
+      this.toast(t('availability_set', { status: t(`availability_${me.availability}`) }));
+    } catch (err) {
+      select.value = this.me.availability;
+      this.toast(err.message, 'error');
+    }
+  }
+
   // ---- layout --------------------------------------------------------------------------
 
   /** Phones show one pane at a time: the list, a conversation or its context. */
@@ -372,6 +409,7 @@ class Inbox {
         this.toast(err.message, 'error');
       }
     });
+    bindLanguage(document.getElementById('agent-language'), (err) => this.toast(err.message, 'error'));
     const desktop = document.getElementById('notify-desktop');
     const sound = document.getElementById('notify-sound');
     desktop.checked = localStorage.getItem('inbox.notify.desktop') === '1'
