@@ -151,3 +151,48 @@ def test_garbage_never_makes_a_500(client, shop):
     for bad_id in ("0", "99999999999999999999", "-1", "abc"):
         assert client.get(f"/inbox/api/tickets/{bad_id}/appointments").status_code == 404
         assert client.post(f"/inbox/api/appointments/{bad_id}/cancel", headers=headers, json={}).status_code == 404
+
+
+@pytest.mark.browser
+def test_booking_in_real_chromium_reaches_the_shoppers_socket(live_server, chromium):
+    """At phone width (375px): open the conversation, book through the dialog (a refused time
+    first, with the server's reason shown), and the shopper's real Socket.IO client receives
+    the visit card."""
+    import uuid
+
+    from tests.browser import screenshot
+    from tests.inbox.test_browser import TIMEOUT
+    from tests.inbox.test_browser import sign_in as browser_sign_in
+    from tests.realtime import visitor_client, visitor_session
+
+    store = make_store("Linen & Co")
+    make_location(store, "Downtown")
+    agent = make_agent("Sam Carter")
+    context, page = browser_sign_in(chromium, live_server, agent, {"width": 375, "height": 780})
+    shopper = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    try:
+        ack = shopper.call("message", {"client_id": uuid.uuid4().hex, "body": "Can I try it on in the shop?",
+                                       "prechat": {"name": "Ira", "email": "ira@example.test"}})
+        ticket_id = ack["message"]["ticket_id"]
+        page.locator(f'.ticket-row[data-ticket-id="{ticket_id}"] .row-open').click(timeout=TIMEOUT)
+        conv = page.locator(f"#conv-{ticket_id}")
+        conv.locator('[data-act="appointment"]').click(timeout=TIMEOUT)
+        dialog = page.locator("#appointment-dialog")
+        dialog.get_by_text("No visits booked in this conversation.").wait_for(timeout=TIMEOUT)
+        page.get_by_label("Date and time (the shop's local time)").fill(_next(1, time(22, 0)).strftime("%Y-%m-%dT%H:%M"))
+        dialog.get_by_role("button", name="Book and send the invitation").click()
+        dialog.get_by_role("alert").filter(has_text="is open 09:00–18:00").wait_for(timeout=TIMEOUT)
+        page.get_by_label("Date and time (the shop's local time)").fill(_next(1, time(15, 0)).strftime("%Y-%m-%dT%H:%M"))
+        dialog.get_by_role("button", name="Book and send the invitation").click()
+        dialog.locator(".appt-row").filter(has_text="Downtown").wait_for(timeout=TIMEOUT)
+        screenshot(page, "appointment-dialog-phone.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+
+        got = shopper.wait_for("message.created", lambda d: d["message"].get("appointment"), timeout=10)
+        card = got["message"]["appointment"]
+        assert card["heading"] == "Visit booked" and card["location"] == "Downtown"
+        assert card["agent"]["name"] == "Sam Carter"
+        assert page.js_errors == []
+    finally:
+        shopper.disconnect()
+        context.close()
