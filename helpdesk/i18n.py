@@ -17,7 +17,7 @@ import click
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 from flask_babel import get_locale, refresh
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,8 @@ def contact_locale(contact, store):
 def use_locale(code):
     """Pin this request's language (the widget frame, the contact form): a shopper is not
     an agent, and the store decides which languages it speaks."""
-    g.hd_locale = normalize(code) or SOURCE
+    # On the request, not on ``g``: ``g`` belongs to the app context, which tests share.
+    request.environ["helpdesk.locale"] = normalize(code) or SOURCE
     refresh()
 
 
@@ -177,7 +178,7 @@ def prechat_labels(store, language=None):
 def select_locale():
     """Flask-Babel's selector: a pinned shopper language, else the agent's profile setting,
     else the browser's preference among the catalogs."""
-    pinned = g.get("hd_locale")
+    pinned = request.environ.get("helpdesk.locale") if has_request_context() else None
     if pinned:
         return pinned
     from flask_login import current_user
@@ -295,7 +296,11 @@ def init_app(app):
         "number": format_number, "money": format_money,
     })
     app.jinja_env.globals.update(text_direction=lambda code=None: "rtl" if is_rtl(code or current()) else "ltr",
-                                 language_name=language_name, current_locale=current)
+                                 language_name=language_name, current_locale=current,
+                                 available_languages=available)
+    # Flask-Babel caches the locale on ``g`` (the app context), which outlives one request
+    # when a context is shared (tests, socket handlers): every request chooses afresh.
+    app.before_request(refresh)
     app.cli.add_command(i18n_command)
 
 

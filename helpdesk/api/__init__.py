@@ -18,3 +18,4 @@ errors.register(bp)
 from helpdesk.api import agents, commerce, contacts, messages, openapi, reports, saved_replies, tickets  # noqa: E402,F401,I001
 from helpdesk.api import academy  # noqa: E402,F401,I001
 from helpdesk.api import insights, posts  # noqa: E402,F401,I001
+from helpdesk.api import languages  # noqa: E402,F401

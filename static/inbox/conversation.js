@@ -3,8 +3,18 @@
 // saved replies ("/", savedreplies.js), attachments and product cards.
 import { SavedReplyPicker } from './savedreplies.js';
 import {
-  announce, api, boot, channelIcon, fmtDateTime, fmtPrice, fmtTime, h, safeUrl, statusLabel, t, uuid,
+  announce, api, boot, channelIcon, fmtDateTime, fmtPrice, fmtTime, h, locale, safeUrl, statusLabel, t, uuid,
 } from './util.js';
+
+/** The language a message is written in (detected on the server), named in the agent's language. */
+const languageNames = new Intl.DisplayNames([locale], { type: 'language', fallback: 'code' });
+function languageBadge(code) {
+  if (!code) return null;
+  let name = code;
+  try { name = languageNames.of(code) || code; } catch (e) { /* an odd code: show it as is */ }
+  const label = t('message_language', { language: name });
+  return h('span', { class: 'msg-lang', title: label, 'aria-label': label, role: 'note', text: code.toUpperCase() });
+}
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
@@ -302,7 +312,7 @@ export class Conversation {
     const cls = ['tl-msg', incoming ? 'in' : 'out', isNote ? 'note' : ''].join(' ').trim();
     const head = h('div', { class: 'msg-head' },
       isNote ? h('span', { class: 'note-label', text: t('internal_note') }) : null,
-      h('span', { class: 'msg-author', text: author }), time);
+      h('span', { class: 'msg-author', text: author }), languageBadge(m.language), time);
     const body = h('div', { class: 'msg-body' });
     if (incoming && /<(?!br\b|\/?a\b)[a-z]/i.test(m.body_html || '')) {
       this.renderRich(body, m.body_html, false);
