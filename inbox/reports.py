@@ -82,3 +82,4 @@ def archive():
         abort(exc.status, description=exc.message)
     return render_template("inbox/reports_archive.html", result=result, args=args, admin=current_user.is_admin,
                            tabs=(("all", _("All")), ("sales", _("Resulted in a sale")), ("top_rated", _("Top-rated"))))
+from inbox import report_pages  # noqa: E402,F401 -- ratings and recurring questions pages on this blueprint

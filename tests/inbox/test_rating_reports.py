@@ -96,3 +96,30 @@ def test_default_range_is_the_last_30_days(world):
     assert db.session.get(Ticket, ticket.id).rating == 5
     report = rating_report(admin)
     assert [t["count"] for t in report["totals"]] == [1]
+
+
+# ---- the report pages ---------------------------------------------------------------------
+
+def test_ratings_page_shows_totals_and_reasons(client, world):
+    from tests.inbox.test_views import sign_in
+
+    _, _, _, ann, bob, admin = world
+    sign_in(client, bob)
+    page = client.get("/inbox/reports/ratings?date_from=2026-03-01&date_to=2026-04-30&period=month")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Wrong information: 1" in html and "Bob" in html and "Ann" not in html
+    assert client.get("/inbox/reports/ratings?period=year").status_code == 400
+    assert client.get("/inbox/reports/recurring-questions").status_code == 403
+
+
+def test_recurring_questions_page_for_admins(client, world):
+    from tests.inbox.test_views import sign_in
+
+    north, _, _, _, _, admin = world
+    for text in ("Where is my order #5?", "Where is my order? Tracking is empty", "My order tracking is stuck"):
+        make_ticket(north, text=text)
+    sign_in(client, admin)
+    html = client.get("/inbox/reports/recurring-questions").get_data(as_text=True)
+    assert "Missing saved reply" in html and "order, tracking" in html
+    assert 'href="/inbox/reports/recurring-questions"' in client.get("/inbox/reports/").get_data(as_text=True)
