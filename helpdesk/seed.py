@@ -44,6 +44,7 @@ def seed_demo(password=None):
         create_saved_reply(admin, shortcut="thanks", title="Thanks for waiting",
                            body="Hi {contact.first_name}, thanks for waiting! I'm {agent.name} and I'll help you.",
                            personal=False)
+        _seed_posts_and_faq(admin)
     _seed_location(store)
     return store, admin, created_password
 
@@ -63,3 +64,24 @@ def _seed_location(store):
     if db.session.scalar(select(StoreLocation.id).where(StoreLocation.store_id == store.id)) is None:
         create_location(store, "Demo Store Flagship", address="12 Market Street, Springfield",
                         timezone="America/New_York", opening_hours=DEMO_OPENING_HOURS, appointment_minutes=30)
+
+
+def _seed_posts_and_faq(admin):
+    """A welcome post, a pinned one, and a few FAQ answers, so the inbox shows them at once."""
+    from helpdesk.actions.faq import create_faq_entry
+    from helpdesk.actions.posts import create_post
+
+    create_post(admin, title="Welcome to the shared inbox",
+                body="Chats, emails and contact-form messages all land in one queue. Claim a conversation "
+                     "before you answer, and leave an internal note when you hand it over.")
+    create_post(admin, title="Returns are free until the end of the month",
+                body="Tell shoppers who ask: free return labels for every order, no questions asked.", pinned=True)
+    for question, answer, tags in (
+        ("How long does shipping take?", "Orders leave the warehouse within one working day; delivery takes "
+         "two to four working days.", ["shipping"]),
+        ("How do returns work?", "Shoppers have 30 days to return an item. The return label is in the parcel; "
+         "the refund follows within five days of the return arriving.", ["returns", "refunds"]),
+        ("Do the canvas sneakers run small?", "They run half a size small: recommend one size up.", ["sizing"]),
+    ):
+        create_faq_entry(admin, question=question, answer=answer, tags=tags)
+
