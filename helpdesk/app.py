@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from helpdesk import config as config_mod
 from helpdesk import events, logs
@@ -43,6 +44,9 @@ def create_app(overrides=None, *, main=True):
         instance_path=os.environ.get("HELPDESK_INSTANCE_PATH") or os.path.join(ROOT, "instance"),
     )
     app.config.update(config_mod.load(app.instance_path, overrides))
+    # Every id column is a 32-bit integer on PostgreSQL; a larger id in a URL is a 404,
+    # not an overflow in the database driver.
+    app.url_map.converters["int"] = _IdConverter
     logs.configure(app.config["LOG_LEVEL"])
 
     db.init_app(app)
@@ -108,6 +112,12 @@ def create_app(overrides=None, *, main=True):
     return app
 
 
+class _IdConverter(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def _wants_json():
     return request.path.startswith(("/api/", "/widget/api", "/webhooks/")) or request.is_json
 
@@ -122,6 +132,15 @@ def _error_handlers(app):
             body["message"] = _("The request is too large.")
             body["errors"] = {"_body": [body["message"]]}
         return jsonify(body), exc.code
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc):
+        # JSON nested deeper than the parser's recursion limit: bad input, not our failure.
+        db.session.rollback()
+        message = _("The request body is nested too deeply.")
+        if _wants_json():
+            return jsonify({"message": message, "errors": {"_body": [message]}, "status": 400}), 400
+        return message, 400
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

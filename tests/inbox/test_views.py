@@ -282,3 +282,16 @@ def test_counts_and_unread_per_view_and_ticket(client, shops, restricted, monkey
 
     ids = ",".join(str(i) for i in (unread.id, read.id, mine.id))
     assert client.get(f"/inbox/api/unread?ids={ids}").json["unread"] == {str(unread.id): 1, str(mine.id): 1}
+
+
+def test_oversized_ids_and_deeply_nested_json_are_client_errors_not_500s(client, shops):
+    store, _other = shops
+    ticket = make_ticket(store)
+    csrf = sign_in(client, make_agent())
+    assert client.get(f"/inbox/api/tickets/{2**63 + 5}/context").status_code == 404
+    assert client.get(f"/inbox/api/tickets/{2**31}/context").status_code == 404
+    deep = "[" * 100_000 + "]" * 100_000
+    response = client.post("/inbox/api/tickets/bulk", data=deep, content_type="application/json",
+                           headers={"X-CSRFToken": csrf})
+    assert response.status_code == 400 and "_body" in response.json["errors"]
+    assert client.get(f"/inbox/api/tickets/{ticket.id}/context").status_code == 200
