@@ -23,7 +23,7 @@ from tests.workers.conftest import smtp_server  # noqa: F401 -- fixture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMPLETE = ("de", "uk")  # besides English, the source
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{[\w.]+\}")
 
 
 def _catalog(lang):
