@@ -115,28 +115,50 @@ def _agent_message(message):
     return _MESSAGE.dump(message)
 
 
-def _webhooks(store_id, name, payload):
+def _webhooks(store_id, name, payload, ticket=None):
     """The store's outgoing webhook subscribers: outbox rows in this same transaction
-    (connectors.webhooks_out picks the subscribers of the event's topic)."""
+    (connectors.webhooks_out picks the subscribers of the event's topic). A practice chat of
+    the onboarding academy never leaves the helpdesk, whatever its store subscribes to."""
     from connectors.webhooks_out import queue_event
 
+    if ticket is not None and ticket.is_practice:
+        return
     queue_event(store_id, name, payload)
+
+
+def _practice_trainee(ticket):
+    """The agent whose academy practice chat ``ticket`` is (None: nobody's any more)."""
+    from sqlalchemy import select
+
+    from helpdesk.models import AcademyProgress
+
+    return db.session.scalar(select(AcademyProgress.agent_id)
+                             .where(AcademyProgress.practice_ticket_id == ticket.id).limit(1))
+
+
+def _agents_rooms(ticket):
+    """Where the agents who may work ``ticket`` hear of it: the store's agents; for a practice
+    chat only the trainee's own devices, so it shows in no other agent's queue or badges."""
+    if ticket.is_practice:
+        trainee = _practice_trainee(ticket)
+        return [agent_room(trainee)] if trainee is not None else []
+    return [store_room(ticket.store_id)]
 
 
 # ---- events --------------------------------------------------------------------------
 
 def ticket_created(ticket):
     payload = {"ticket": _TICKET.dump(ticket)}
-    _queue("ticket.created", payload, [store_room(ticket.store_id)])
-    _webhooks(ticket.store_id, "ticket.created", payload)
+    _queue("ticket.created", payload, _agents_rooms(ticket))
+    _webhooks(ticket.store_id, "ticket.created", payload, ticket)
 
 
 def ticket_updated(ticket, changes):
     """``changes``: the names of what changed (status, assignee, team, tags, subject, ...)."""
     payload = {"ticket": _TICKET.dump(ticket), "changes": sorted(changes)}
-    rooms = [store_room(ticket.store_id), ticket_room(ticket.id)]
+    rooms = _agents_rooms(ticket) + [ticket_room(ticket.id)]
     _queue("ticket.updated", payload, rooms)
-    _webhooks(ticket.store_id, "ticket.rated" if "rating" in changes else "ticket.updated", payload)
+    _webhooks(ticket.store_id, "ticket.rated" if "rating" in changes else "ticket.updated", payload, ticket)
     if ticket.visitor_id and "status" in changes:
         _queue("conversation.status", {"ticket_id": ticket.id, "status": str(ticket.status)},
                [visitor_room(ticket.visitor.uid)])
@@ -148,13 +170,13 @@ def message_created(message):
         # A blocked contact's message: stored for audit, shown to nobody live.
         return
     _queue("message.created", {"message": _agent_message(message)},
-           [store_room(ticket.store_id), ticket_room(ticket.id)])
+           _agents_rooms(ticket) + [ticket_room(ticket.id)])
     if message.kind == MessageKind.MESSAGE:
         public = {"message": _visitor_message(message)}
         if ticket.visitor_id is not None:
             _queue("message.created", public, [visitor_room(ticket.visitor.uid)])
         # Outside systems get what the shopper may see: never notes or timeline events.
-        _webhooks(ticket.store_id, "message.created", public)
+        _webhooks(ticket.store_id, "message.created", public, ticket)
 
 
 def message_updated(message, changes):
@@ -164,7 +186,7 @@ def message_updated(message, changes):
         return
     ticket = message.ticket
     _queue("message.updated", {"message": _agent_message(message), "changes": sorted(changes)},
-           [store_room(ticket.store_id), ticket_room(ticket.id)])
+           _agents_rooms(ticket) + [ticket_room(ticket.id)])
 
 
 def message_read(ticket, up_to_id, reader):
@@ -174,7 +196,7 @@ def message_read(ticket, up_to_id, reader):
         if ticket.visitor_id is not None:
             _queue("message.read", payload, [visitor_room(ticket.visitor.uid)])
     else:
-        _queue("message.read", payload, [store_room(ticket.store_id), ticket_room(ticket.id)])
+        _queue("message.read", payload, _agents_rooms(ticket) + [ticket_room(ticket.id)])
 
 
 def handoff_received(ticket, handoff, from_agent):
@@ -190,7 +212,7 @@ def handoff_received(ticket, handoff, from_agent):
             "note": handoff.note,
         },
     }
-    rooms = [agent_room(handoff.to_agent_id)] if handoff.to_agent_id else [store_room(ticket.store_id)]
+    rooms = [agent_room(handoff.to_agent_id)] if handoff.to_agent_id else _agents_rooms(ticket)
     _queue("handoff.received", payload, rooms)
 
 
@@ -233,7 +255,7 @@ def typing(ticket, who, is_typing):
             socketio.emit("typing", payload, to=room, namespace=WIDGET_NS)
             event_sent.send("typing", payload=payload, room=room, namespace=WIDGET_NS)
     else:
-        for room in (store_room(ticket.store_id), ticket_room(ticket.id)):
+        for room in _agents_rooms(ticket) + [ticket_room(ticket.id)]:
             socketio.emit("typing", payload, to=room, namespace=INBOX_NS)
             event_sent.send("typing", payload=payload, room=room, namespace=INBOX_NS)
 

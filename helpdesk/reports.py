@@ -108,6 +108,12 @@ def _stores(viewer, store_id):
 
 # ---- metrics -------------------------------------------------------------------------------
 
+def real_attribution():
+    """Condition on ``Attribution``: not credited from an academy practice chat (attribution
+    skips those; this keeps the reports honest about any credited before it did)."""
+    return ~select(Ticket.id).where(Ticket.id == Attribution.ticket_id, Ticket.is_practice.is_(True)).exists()
+
+
 def _empty_row():
     return {"tickets": set(), "customers": set(), "sold_to": set(), "sales": 0, "value": defaultdict(Decimal),
             "frt": [], "ratings": []}
@@ -150,7 +156,8 @@ def metrics(viewer, labels, *, by="agent", agent_id=None, team_id=None, store_id
         select(Message.author_agent_id, Message.created_at, Ticket.id, Ticket.contact_id, Ticket.store_id)
         .join(Ticket, Ticket.id == Message.ticket_id)
         .where(Message.author_type == AuthorType.AGENT, Message.kind == MessageKind.MESSAGE,
-               Ticket.channel == Channel.CHAT, Message.created_at >= start, Message.created_at < end),
+               Ticket.channel == Channel.CHAT, Ticket.is_practice.is_(False),
+               Message.created_at >= start, Message.created_at < end),
         Message.author_agent_id, Ticket.store_id)
     for agent, created_at, ticket_id, contact_id, store in db.session.execute(chats):
         for key in keys(agent, store):
@@ -162,7 +169,8 @@ def metrics(viewer, labels, *, by="agent", agent_id=None, team_id=None, store_id
     sales = scoped(
         select(Attribution.agent_id, Attribution.placed_at, Attribution.store_id, Attribution.contact_id,
                Attribution.currency, Attribution.amount)
-        .where(Attribution.placed_at >= start, Attribution.placed_at < end, Attribution.amount > 0),
+        .where(Attribution.placed_at >= start, Attribution.placed_at < end, Attribution.amount > 0,
+               real_attribution()),
         Attribution.agent_id, Attribution.store_id)
     for agent, placed_at, store, contact_id, currency, amount in db.session.execute(sales):
         for key in keys(agent, store):
@@ -178,7 +186,8 @@ def metrics(viewer, labels, *, by="agent", agent_id=None, team_id=None, store_id
     responses = scoped(
         select(Message.author_agent_id, Ticket.store_id, Ticket.created_at, Ticket.first_response_at)
         .join(first, first.c.ticket_id == Ticket.id).join(Message, Message.id == first.c.message_id)
-        .where(Ticket.channel == Channel.CHAT, Ticket.first_response_at >= start, Ticket.first_response_at < end),
+        .where(Ticket.channel == Channel.CHAT, Ticket.is_practice.is_(False),
+               Ticket.first_response_at >= start, Ticket.first_response_at < end),
         Message.author_agent_id, Ticket.store_id)
     for agent, store, created_at, responded_at in db.session.execute(responses):
         for key in keys(agent, store):
@@ -189,7 +198,7 @@ def metrics(viewer, labels, *, by="agent", agent_id=None, team_id=None, store_id
     rated_at = func.coalesce(Ticket.resolved_at, Ticket.created_at)
     ratings = scoped(
         select(Ticket.assignee_id, Ticket.store_id, Ticket.resolved_at, Ticket.created_at, Ticket.rating)
-        .where(Ticket.rating.is_not(None), rated_at >= start, rated_at < end),
+        .where(Ticket.rating.is_not(None), Ticket.is_practice.is_(False), rated_at >= start, rated_at < end),
         Ticket.assignee_id, Ticket.store_id)
     for agent, store, resolved_at, created_at, rating in db.session.execute(ratings):
         for key in keys(agent, store):
@@ -285,7 +294,8 @@ def archive_query(viewer, *, tab="all", q=None, store_id=None, agent_id=None):
     from helpdesk.text import clean_text
     from inbox.queries import ticket_matches
 
-    query = restrict_to_stores(select(Ticket), Ticket.store_id, viewer).where(Ticket.status.in_(PAST_STATUSES))
+    query = restrict_to_stores(select(Ticket), Ticket.store_id, viewer).where(
+        Ticket.status.in_(PAST_STATUSES), Ticket.is_practice.is_(False))  # academy practice is not history
     own = agent_id if viewer.is_admin else viewer.id
     if agent_id is not None and not viewer.is_admin and agent_id != viewer.id:
         raise Forbidden("Agents see their own conversations only.", "agent")

@@ -241,7 +241,8 @@ def _opening_query(store_ids, date_from, date_to):
                     Message.hidden.is_(False))
              .group_by(Message.ticket_id).subquery())
     query = (select(Ticket.id, first.c.message_id).join(first, first.c.ticket_id == Ticket.id)
-             .where(Ticket.created_at >= start, Ticket.created_at < end))
+             .where(Ticket.created_at >= start, Ticket.created_at < end,
+                    Ticket.is_practice.is_(False)))  # the academy's scripted shopper asks nothing real
     if store_ids is not None:
         query = query.where(Ticket.store_id.in_(store_ids or [-1]))
     return query

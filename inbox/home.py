@@ -38,7 +38,8 @@ def chats_waiting(store_ids):
     """{store_id: open chats nobody has claimed yet} (one GROUP BY on the queue index)."""
     rows = db.session.execute(select(Ticket.store_id, func.count(Ticket.id))
                               .where(Ticket.store_id.in_(store_ids), Ticket.status == TicketStatus.OPEN,
-                                     Ticket.channel == Channel.CHAT, Ticket.assignee_id.is_(None))
+                                     Ticket.channel == Channel.CHAT, Ticket.assignee_id.is_(None),
+                                     Ticket.is_practice.is_(False))
                               .group_by(Ticket.store_id))
     return dict(rows.all())
 
@@ -52,14 +53,18 @@ def money(amount, currency, locale):
 
 def recent_sales(agent, now=None):
     """The agent's credited sales of the last SALES_DAYS: totals per currency and the latest few."""
+    from helpdesk.reports import real_attribution
+
     since = (now or utcnow()) - timedelta(days=SALES_DAYS)
     query = (select(Attribution, Order.number).join(Order, Order.id == Attribution.order_id)
-             .where(Attribution.agent_id == agent.id, Attribution.placed_at >= since, Attribution.amount > 0))
+             .where(Attribution.agent_id == agent.id, Attribution.placed_at >= since, Attribution.amount > 0,
+                    real_attribution()))
     totals = defaultdict(Decimal)
     counts = defaultdict(int)
     for currency, amount, count in db.session.execute(
             select(Attribution.currency, func.sum(Attribution.amount), func.count(Attribution.id))
-            .where(Attribution.agent_id == agent.id, Attribution.placed_at >= since, Attribution.amount > 0)
+            .where(Attribution.agent_id == agent.id, Attribution.placed_at >= since, Attribution.amount > 0,
+                   real_attribution())
             .group_by(Attribution.currency)):
         totals[currency] += Decimal(amount)
         counts[currency] += count
@@ -80,7 +85,11 @@ def recent_sales(agent, now=None):
 
 def home_panel(agent, now=None):
     """Everything the home panel shows, for ``agent``'s stores."""
-    store_ids = visible_store_ids(agent)
+    from helpdesk.actions.academy import practice_store_ids
+
+    # The academy's practice store has no shoppers and no real chats: not a shop to watch.
+    practice = set(practice_store_ids())
+    store_ids = [s for s in visible_store_ids(agent) if s not in practice]
     stores = db.session.scalars(select(Store).where(Store.id.in_(store_ids)).order_by(Store.name)).all() \
         if store_ids else []
     online = shoppers_online(store_ids, now)

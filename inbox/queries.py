@@ -21,6 +21,15 @@ def ticket_for_agent(agent, ticket_id):
     return ticket
 
 
+def not_practice(agent):
+    """Condition on ``Ticket``: real tickets, plus ``agent``'s own running academy practice
+    chat. Other trainees' practice chats are in no agent's queue, counts or replay."""
+    from helpdesk.models import AcademyProgress
+
+    own = select(AcademyProgress.practice_ticket_id).where(AcademyProgress.agent_id == agent.id)
+    return or_(Ticket.is_practice.is_(False), Ticket.id == own.scalar_subquery())
+
+
 def messages_after(agent, last_id, ticket_id=None, limit=REPLAY_LIMIT):
     """Messages (notes and events included) the agent missed, oldest first."""
     query = select(Message).join(Ticket, Ticket.id == Message.ticket_id).where(
@@ -30,6 +39,8 @@ def messages_after(agent, last_id, ticket_id=None, limit=REPLAY_LIMIT):
         query = query.where(Ticket.store_id.in_(store_ids))
     if ticket_id is not None:
         query = query.where(Message.ticket_id == ticket_id)
+    else:
+        query = query.where(not_practice(agent))
     rows = db.session.scalars(query.order_by(Message.id).limit(limit)).all()
     return MessageSchema(many=True).dump(rows)
 
@@ -63,10 +74,11 @@ UNREAD_LOOKUP_MAX = 5000
 def view_counts(agent, status=None):
     """Tickets and unread tickets per view (mine, unassigned, all, per team, per store), for the
     sidebar badges. ``status`` narrows like the list's status filter; without it closed tickets
-    are left out. Three queries whatever the number of teams and stores: one grouped count
-    (index-only on ``ix_tickets_counts``), the ids of the few unread tickets (partial index
+    are left out, and so are practice chats other than the agent's own. Three queries whatever
+    the number of teams and stores: one grouped count (on ``ix_tickets_counts``; the practice
+    flag is read from the rows it selects), the ids of the few unread tickets (partial index
     ``ix_messages_unread``), and those tickets grouped the same way."""
-    where = []
+    where = [not_practice(agent)]
     store_ids = agent.accessible_store_ids()
     if store_ids is not None:
         where.append(Ticket.store_id.in_(store_ids))

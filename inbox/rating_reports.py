@@ -80,7 +80,7 @@ def rating_report(viewer, *, date_from=None, date_to=None, by="agent", period="w
     if store_id is not None:
         stores = [store_id] if stores is None or store_id in stores else []
     when = rated_at()
-    conditions = [Ticket.rating.is_not(None), when >= start, when < end]
+    conditions = [Ticket.rating.is_not(None), Ticket.is_practice.is_(False), when >= start, when < end]
     if agents is not None:
         conditions.append(Ticket.assignee_id.in_(agents))
     if stores is not None:

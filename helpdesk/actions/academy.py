@@ -23,6 +23,7 @@ from helpdesk.models import (
     AcademyProgress,
     Agent,
     AuthorType,
+    Channel,
     Message,
     MessageKind,
     PolicyAcceptance,
@@ -277,11 +278,10 @@ def _practice_store():
 def start_practice(agent):
     """Open the agent's practice chat (or return the one still running): a chat ticket marked
     ``is_practice`` in the practice store, with the scripted shopper's opening message.
-    Needs the introduction and the policies done. Emits ``ticket.created``,
-    ``message.created`` (practice store's agents) and ``academy.progress``."""
+    Needs the introduction and the policies done. Emits ``ticket.created`` and
+    ``message.created`` (the trainee's devices only) and ``academy.progress``."""
     from helpdesk.actions.contacts import find_or_create_contact
     from helpdesk.actions.messages import receive_customer_message
-    from helpdesk.actions.tickets import open_ticket
 
     progress = _progress(agent)
     if progress.intro_done_at is None or progress.policies_done_at is None:
@@ -294,13 +294,18 @@ def start_practice(agent):
         agent.stores.append(store)  # restricted agents must be able to open it
     contact = find_or_create_contact(store, email=f"practice-{agent.id}@academy.invalid",
                                      name=_("Sam (practice shopper)"))
-    ticket = open_ticket(store, contact, "chat", subject=_("Practice chat"))
-    ticket.is_practice = True
+    # Marked and linked to the trainee before any event is built: events.py sends a practice
+    # chat's events to the trainee's devices only, never to the store room or webhooks.
+    ticket = Ticket(store_id=store.id, contact_id=contact.id, channel=Channel.CHAT, status=TicketStatus.OPEN,
+                    subject=_("Practice chat"), is_practice=True, tags=[])
+    db.session.add(ticket)
     db.session.flush()
-    receive_customer_message(store, contact, "chat", _script()[0], ticket=ticket,
-                             client_id=f"practice-{ticket.id}-0")
     progress.practice_ticket_id = ticket.id
     progress.practice_steps = {}
+    db.session.flush()
+    events.ticket_created(ticket)
+    receive_customer_message(store, contact, "chat", _script()[0], ticket=ticket,
+                             client_id=f"practice-{ticket.id}-0")
     _changed(agent, progress)
     return ticket
 

@@ -43,6 +43,7 @@ def _interaction(order, rule, window_days):
         select(Message.author_agent_id, Message.ticket_id, Message.created_at)
         .join(Ticket, Ticket.id == Message.ticket_id)
         .where(Ticket.contact_id.in_(contacts), Ticket.store_id == order.store_id, Ticket.channel == Channel.CHAT,
+               Ticket.is_practice.is_(False),  # a trainee's practice answer sells nothing
                Message.author_type == AuthorType.AGENT, Message.kind == MessageKind.MESSAGE,
                Message.author_agent_id.is_not(None),
                Message.created_at <= order.placed_at,

@@ -15,12 +15,13 @@ from helpdesk.extensions import db
 from helpdesk.models import Tag, Ticket
 from helpdesk.schemas import TicketCreateArgs, TicketListArgs, TicketSchema, TicketUpdateArgs, TransferArgs
 from helpdesk.text import clean_text
-from inbox.queries import search_tickets
+from inbox.queries import not_practice, search_tickets
 
 def ticket_query(agent, args):
     """The queue as ``agent`` may see it, filtered by ``args`` (TicketListArgs) except the
     search term, which ``ticket_page`` applies."""
-    query = restrict_to_stores(select(Ticket), Ticket.store_id, agent)
+    # Academy practice chats: only their trainee's queue (and search) lists them.
+    query = restrict_to_stores(select(Ticket), Ticket.store_id, agent).where(not_practice(agent))
     if "status" in args:
         query = query.where(Ticket.status == args["status"])
     if "channel" in args:

@@ -81,10 +81,10 @@ def test_a_new_agent_goes_through_the_academy(live_server, chromium, sent_events
     assert set(progress.practice_steps) == {"claimed", "replied", "saved_reply", "product_card"}
     accepted = db.session.query(PolicyAcceptance).one()
     assert (accepted.policy_id, accepted.version, accepted.agent_id) == (policy.id, 1, nina_id)
-    # Progress went to Nina's own devices only; the practice chat only to the practice store's
-    # agents and the open conversation, never to a shopper's widget.
+    # Progress went to Nina's own devices only; the practice chat only to Nina's devices and
+    # the open conversation, never to the store room or a shopper's widget.
     rooms = {(e["event"], e["room"]) for e in sent_events}
     assert {r for ev, r in rooms if ev == "academy.progress"} == {f"agent:{nina_id}"}
     assert not any(r.startswith("visitor:") for _, r in rooms)
-    assert {r for ev, r in rooms if ev == "message.created"} == {
-        f"store:{practice_store_ids()[0]}:agents", f"ticket:{ticket_id}"}
+    assert {r for ev, r in rooms if ev == "message.created"} == {f"agent:{nina_id}", f"ticket:{ticket_id}"}
+    assert not any(r == f"store:{practice_store_ids()[0]}:agents" for _, r in rooms)

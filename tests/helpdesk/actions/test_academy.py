@@ -115,9 +115,13 @@ def test_practice_chat_steps_come_from_the_real_actions(store, admin, sent_event
     opening = db.session.query(Message).filter_by(ticket_id=ticket.id, author_type=AuthorType.CONTACT).all()
     assert len(opening) == 1
     assert offered_to(sent_events) == []  # nobody else is offered a practice chat
-    # No webhooks or visitor rooms for a practice chat: agents of the practice store only.
-    assert {e["room"] for e in sent_events} == {
-        f"store:{ticket.store_id}:agents", f"ticket:{ticket.id}", f"agent:{newbie.id}"}
+    # A practice chat reaches the trainee's own devices only: no store room (other agents'
+    # queues), no visitor room, no webhooks.
+    assert sorted({(e["event"], e["room"]) for e in sent_events}) == [
+        ("academy.progress", f"agent:{newbie.id}"),
+        ("message.created", f"agent:{newbie.id}"), ("message.created", f"ticket:{ticket.id}"),
+        ("ticket.created", f"agent:{newbie.id}"),
+        ("ticket.updated", f"agent:{newbie.id}"), ("ticket.updated", f"ticket:{ticket.id}")]
     assert db.session.query(OutboxItem).count() == 0
 
     sent_events.clear()
@@ -135,8 +139,8 @@ def test_practice_chat_steps_come_from_the_real_actions(store, admin, sent_event
         .order_by(Message.id).all()
     assert len(shopper) == 2
     assert [(e["event"], e["room"]) for e in sent_events if e["event"] == "message.created"] == [
-        ("message.created", f"store:{ticket.store_id}:agents"), ("message.created", f"ticket:{ticket.id}"),
-        ("message.created", f"store:{ticket.store_id}:agents"), ("message.created", f"ticket:{ticket.id}")]
+        ("message.created", f"agent:{newbie.id}"), ("message.created", f"ticket:{ticket.id}"),
+        ("message.created", f"agent:{newbie.id}"), ("message.created", f"ticket:{ticket.id}")]
 
     saved = db.session.query(SavedReply).filter_by(store_id=ticket.store_id, shortcut=PRACTICE_SHORTCUT).one()
     filled = saved.body.replace("{contact.first_name}", "Sam").replace("{agent.first_name}", "Nina")
