@@ -23,7 +23,9 @@ def seed_demo(password=None):
     the password is only returned when the admin was created now."""
     store = db.session.scalar(select(Store).where(Store.slug == "demo"))
     if store is None:
-        store = Store(name="Demo Store", slug="demo", domain="127.0.0.1", settings={})
+        # Every language with a catalog: the widget follows the browser (or ?lang= / setLanguage).
+        store = Store(name="Demo Store", slug="demo", domain="127.0.0.1",
+                      settings={"languages": ["en", "de", "uk", "ar"]})
         db.session.add(store)
         db.session.flush()
         for sku, title, desc, price, image in DEMO_PRODUCTS:
