@@ -2,10 +2,10 @@
 clear 403), the agent's steps over HTTP, the admins' progress page and the API."""
 import pytest
 
-from helpdesk.actions.academy import save_policy
+from helpdesk.actions.academy import accept_policies, may_take_chats, save_policy
 from helpdesk.actions.agents import set_availability
 from helpdesk.extensions import db
-from helpdesk.models import PolicyAcceptance, Ticket
+from helpdesk.models import Agent, PolicyAcceptance, StorePolicy, Ticket
 from tests.factories import make_agent, make_store, make_ticket, make_token
 from tests.inbox.test_views import sign_in
 
@@ -115,3 +115,69 @@ def test_agents_cannot_open_the_admin_page(client):
     agent = make_agent(name="Pat")
     sign_in(client, agent)
     assert client.get("/inbox/academy/admin").status_code == 403
+
+
+def test_admins_add_and_edit_policies_on_the_academy_page(client, store, admin, sent_events):
+    agent = make_agent(name="Pat")
+    csrf = sign_in(client, admin)
+    page = client.get("/inbox/academy/admin").get_data(as_text=True)
+    # Labelled fields: the form is usable with a screen reader and the keyboard.
+    for field in ("new-policy-store", "new-policy-title", "new-policy-body"):
+        assert f'<label for="{field}">' in page and f'id="{field}"' in page
+    form = {"store_id": str(store.id), "title": "Returns", "body": "30 days, unworn."}
+    assert client.post("/inbox/academy/admin/policies", data=form).status_code == 400  # no CSRF token
+
+    empty = client.post("/inbox/academy/admin/policies", data={**form, "body": "", "csrf_token": csrf})
+    assert empty.status_code == 422
+    text = empty.get_data(as_text=True)
+    assert 'id="new-policy-body-error"' in text and 'aria-invalid="true"' in text
+    assert 'value="Returns"' in text  # what the admin typed is kept
+    wrong_store = client.post("/inbox/academy/admin/policies",
+                              data={**form, "store_id": "99999", "csrf_token": csrf})
+    assert wrong_store.status_code == 422 and 'id="new-policy-store-error"' in wrong_store.get_data(as_text=True)
+    assert db.session.query(StorePolicy).count() == 0
+
+    sent_events.clear()
+    added = client.post("/inbox/academy/admin/policies", data={**form, "csrf_token": csrf})
+    assert added.status_code == 302
+    policy = db.session.query(StorePolicy).one()
+    assert (policy.store_id, policy.title, policy.body, policy.version) == (store.id, "Returns", "30 days, unworn.", 1)
+    assert [(e["event"], e["room"]) for e in sent_events] == [("policy.updated", f"store:{store.id}:agents")]
+
+    accept_policies(agent, [policy.id])
+    page = client.get("/inbox/academy/admin").get_data(as_text=True)
+    accepted = page.split(f'id="policy-{policy.id}"')[1].split("</article>")[0]
+    assert "Accepted this version:" in accepted and "Pat (" in accepted
+    assert "Not accepted yet: Ada Admin<" in accepted  # the admin serves the store too
+
+    same = client.post(f"/inbox/academy/admin/policies/{policy.id}",
+                       data={"title": "Returns", "body": "30 days, unworn.", "csrf_token": csrf})
+    assert same.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(StorePolicy, policy.id).version == 1  # the same text is not a new version
+
+    edited = client.post(f"/inbox/academy/admin/policies/{policy.id}",
+                         data={"title": "Returns", "body": "60 days, unworn.", "csrf_token": csrf})
+    assert edited.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(StorePolicy, policy.id).version == 2
+    assert not may_take_chats(db.session.get(Agent, agent.id), store.id)  # Pat must accept again
+    page = client.get("/inbox/academy/admin").get_data(as_text=True)
+    card = page.split(f'id="policy-{policy.id}"')[1].split("</article>")[0]
+    assert "version 2" in card and "nobody yet" in card and "Not accepted yet: Ada Admin, Pat<" in card
+    assert "60 days, unworn." in card
+
+    bad_edit = client.post(f"/inbox/academy/admin/policies/{policy.id}",
+                           data={"title": "", "body": "x", "csrf_token": csrf})
+    assert bad_edit.status_code == 422 and f'id="policy-{policy.id}-title-error"' in bad_edit.get_data(as_text=True)
+    assert client.post("/inbox/academy/admin/policies/2147483647",
+                       data={"title": "T", "body": "B", "csrf_token": csrf}).status_code == 404
+
+
+def test_agents_cannot_write_policies_from_the_page(client, store):
+    agent = make_agent(name="Pat")
+    csrf = sign_in(client, agent)
+    response = client.post("/inbox/academy/admin/policies",
+                           data={"store_id": str(store.id), "title": "T", "body": "B", "csrf_token": csrf})
+    assert response.status_code == 403
+    assert db.session.query(StorePolicy).count() == 0
