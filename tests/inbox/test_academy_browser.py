@@ -29,14 +29,23 @@ def test_a_new_agent_goes_through_the_academy(live_server, chromium, sent_events
         panel.get_by_role("link", name="Go to the academy").click()
         page.wait_for_url(f"{live_server}/inbox/academy/")
 
+        # A reload would drop this: the steps below must update the page in place.
+        page.evaluate("window.academyMarker = 'same page'")
+        expect(page.get_by_role("button", name="Accept the policies")).to_be_disabled()
         # 1. Introduction.
         page.get_by_role("button", name="I have read this").click()
         expect(page.locator("#step-intro .tick")).to_be_visible(timeout=TIMEOUT)
+        expect(page.get_by_role("button", name="I have read this")).to_have_count(0)
+        expect(page.get_by_role("button", name="Accept the policies")).to_be_enabled()
         # 2. The store's policy, accepted with its version.
         expect(page.locator("#step-policies")).to_contain_text("Never ask for card numbers in a chat.")
         page.get_by_label("I accept “Privacy”").check()
         page.get_by_role("button", name="Accept the policies").click()
         expect(page.locator("#step-policies .tick")).to_be_visible(timeout=TIMEOUT)
+        expect(page.locator("#step-policies")).to_contain_text("Privacy, version 1")
+        expect(page.get_by_role("button", name="Start the practice chat")).to_be_enabled()
+        expect(page.get_by_role("button", name="Start the practice chat")).to_be_focused()
+        assert page.evaluate("window.academyMarker") == "same page"
         # 3. The practice chat opens in the real inbox.
         page.get_by_role("button", name="Start the practice chat").click()
         page.wait_for_url(f"{live_server}/inbox/")
