@@ -55,6 +55,11 @@ def serve_command(host, port, async_mode, no_seed):
         click.echo("")
     if app.config["JOBS_MODE"] == "thread":
         _start_sweeper(app)
+    # Load the message language model before the first shopper writes, not during their
+    # message (it takes most of a second).
+    from helpdesk.i18n import detect_language
+
+    detect_language("warming up the language model")
     # Flask's app.run() (threading mode) refuses to start under a `flask` CLI command;
     # this command is the server, so lift that guard.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
@@ -89,6 +94,10 @@ def worker_command(burst, no_fork):
     from workers.worker import make_worker, start_sweeper, sweep_once
 
     connection = Redis.from_url(url)
+    from helpdesk.i18n import detect_language
+
+    # Loaded once here, inherited by every forked job (email intake detects languages).
+    detect_language("warming up the language model")
     sweep_once(app)  # rows left behind while no worker ran
     if not burst:
         start_sweeper(app, outbox.SWEEP_INTERVAL)
