@@ -74,13 +74,23 @@ def _queue(name, payload, rooms):
 
 def _flush(session):
     pending = session.info.pop(_PENDING, None)
+    # One emit per event and namespace, to all its rooms at once: the payload is encoded
+    # once, and an agent in both the store's and the ticket's room receives it once.
+    batches = []
     for name, payload, room in pending or ():
         namespace = namespace_for(room)
+        last = batches[-1] if batches else None
+        if last is not None and last[0] == name and last[1] is payload and last[2] == namespace:
+            last[3].append(room)
+        else:
+            batches.append((name, payload, namespace, [room]))
+    for name, payload, namespace, rooms in batches:
         try:
-            socketio.emit(name, payload, to=room, namespace=namespace)
+            socketio.emit(name, payload, to=rooms if len(rooms) > 1 else rooms[0], namespace=namespace)
         except Exception:  # a broken socket layer must not undo a committed change
-            log.exception("emit failed", extra={"event": name, "room": room})
-        event_sent.send(name, payload=payload, room=room, namespace=namespace)
+            log.exception("emit failed", extra={"event": name, "rooms": rooms})
+        for room in rooms:
+            event_sent.send(name, payload=payload, room=room, namespace=namespace)
 
 
 def _discard(session, transaction):
