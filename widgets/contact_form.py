@@ -93,15 +93,17 @@ def _submit(store, data):
     try:
         args = _schema(settings).load(data)
     except ValidationError as exc:
-        return False, exc.messages
+        return False, i18n.translate_errors(exc.messages)
     if args.pop(HONEYPOT, ""):
         log.info("contact form honeypot filled", extra={"store_id": store.id})
         return True, None
+    # The labels go into the ticket (and from there into the shopper's mail) in the
+    # shopper's language, the form's: this request's.
     extra = {}
     if args.get("order_number"):
-        extra["Order number"] = args["order_number"]
+        extra[str(LABELS["order_number"])] = args["order_number"]
     if args.get("phone"):
-        extra["Phone"] = args["phone"]
+        extra[str(LABELS["phone"])] = args["phone"]
     try:
         receive_form_submission(store, email=args["email"], name=args.get("name", ""),
                                 subject=args.get("subject", ""), body=args["message"], fields=extra,

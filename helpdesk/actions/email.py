@@ -100,7 +100,7 @@ def update_mailbox(mailbox, **changes):
 def _apply(mailbox, settings):
     for key, value in settings.items():
         if key not in _MAILBOX_FIELDS:
-            raise ActionError(f"Unknown mailbox setting {key}.", key)
+            raise ActionError(_("Unknown mailbox setting %(key)s.", key=key), key)
         if key in ("imap_password", "mailgun_signing_key", "smtp_url") and not value:
             continue
         if key == "imap_folders":
@@ -557,7 +557,11 @@ def receive_form_submission(store, *, email, name="", subject="", body="", field
             Ticket.contact_id == contact.id, Message.client_id == client_id))
         if existing is not None:
             return existing
-    subject = clean_text(subject, 255) or "Contact form"
+    if not clean_text(subject):
+        # The subject the shopper's mail carries ("Re: ..."): in the contact's language.
+        with force_locale(i18n.contact_locale(contact, store)):
+            subject = _("Contact form")
+    subject = clean_text(subject, 255)
     ticket = open_ticket(store, contact, Channel.FORM, subject=subject)
     extra = {k: clean_text(v, 500) for k, v in (fields or {}).items() if clean_text(v)}
     text = clean_text(body, current_app.config["MAX_MESSAGE_LENGTH"])
