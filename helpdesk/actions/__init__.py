@@ -74,11 +74,13 @@ def action(fn=None, *, retry_on_conflict=False, keep_loaded=False):
                 try:
                     result = func(*args, **kwargs)
                     current = session()  # the scoped session's Session itself
-                    current.expire_on_commit = not keep_loaded
+                    previous = current.expire_on_commit
+                    if keep_loaded:
+                        current.expire_on_commit = False
                     try:
                         session.commit()
                     finally:
-                        current.expire_on_commit = True
+                        current.expire_on_commit = previous
                     return result
                 except IntegrityError:
                     session.rollback()
