@@ -18,7 +18,7 @@ def run_assist(request_id):
     from flask import current_app
 
     from helpdesk.actions.assist import record_assist_result, shopper_language
-    from helpdesk.assist import DRAFT, FIX, provider_configured
+    from helpdesk.assist import DRAFT, FIX, TRANSLATE, provider_configured
     from helpdesk.assist import spelling
     from helpdesk.assist.prompts import build_messages, conversation_for
     from helpdesk.assist.provider import Provider, ProviderError
@@ -34,7 +34,9 @@ def run_assist(request_id):
     try:
         if provider_configured(config):
             conversation = conversation_for(row.ticket) if kind == DRAFT else ()
-            messages = build_messages(kind, draft, conversation, language)
+            # A translation names the language it starts from: the draft's own, detected.
+            source = detect_language(draft) if kind == TRANSLATE else None
+            messages = build_messages(kind, draft, conversation, language, source)
             provider = Provider.from_config(config)
             db.session.rollback()  # end the read transaction before the network call
             try:

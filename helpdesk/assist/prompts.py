@@ -65,7 +65,7 @@ TASKS = {
         "language."
     ),
     TRANSLATE: (
-        "Task: translate \"draft\" into {language}. Keep its meaning, tone and line breaks; do not "
+        "Task: translate \"draft\" {source}into {language}. Keep its meaning, tone and line breaks; do not "
         "translate links, email addresses, order numbers, product codes or names."
     ),
 }
@@ -87,11 +87,13 @@ def data_block(data):
     return f"{DATA_OPEN}\n{encoded}\n{DATA_CLOSE}"
 
 
-def build_messages(action, draft, conversation=(), language=None):
+def build_messages(action, draft, conversation=(), language=None, source=None):
     """The chat-completions ``messages`` for ``action`` on the agent's ``draft``.
 
     ``conversation``: ``[{"from": "shopper"|"agent", "text": ...}]``, oldest first; only the
     draft action sends it (the other actions transform the draft and need no shopper text).
+    ``language``: translate's target (the shopper's); ``source``: the language the draft is
+    written in (detected, helpdesk.i18n), so short or mixed drafts are not misread.
     """
     if action not in TASKS:
         raise ValueError(f"unknown assist action {action!r}")
@@ -99,7 +101,8 @@ def build_messages(action, draft, conversation=(), language=None):
     if action == TRANSLATE:
         if not language:
             raise ValueError("translate needs a language")
-        task = task.format(language=language_name(language))
+        task = task.format(language=language_name(language),
+                           source=f"from {language_name(source)} " if source else "")
     data = {"draft": draft or ""}
     if action == DRAFT:
         data["conversation"] = list(conversation)
