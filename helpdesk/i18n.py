@@ -29,7 +29,8 @@ BABEL_CFG = os.path.join(ROOT, "babel.cfg")
 POT = os.path.join(TRANSLATIONS, "messages.pot")
 #: Besides ``_``/``gettext``/``ngettext``: the actions' refusals are shown to people, so their
 #: first argument is a msgid too (translated when the error is rendered, ActionError.as_dict).
-KEYWORDS = ("lazy_gettext", "_l", "ActionError", "NotFound", "Forbidden", "Conflict")
+#: ``N_`` marks a msgid that is translated later, where it is shown (validator messages).
+KEYWORDS = ("lazy_gettext", "_l", "N_", "ActionError", "NotFound", "Forbidden", "Conflict")
 #: Languages written right to left (the widget mirrors for them).
 RTL = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "yi", "dv", "ckb"})
 _CODE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
@@ -176,17 +177,23 @@ def prechat_labels(store, language=None):
 
 
 def select_locale():
-    """Flask-Babel's selector: a pinned shopper language, else the agent's profile setting,
-    else the browser's preference among the catalogs."""
+    """Flask-Babel's selector: a pinned shopper language, else the agent's profile setting
+    (signed in, or by API token), else the browser's preference among the catalogs."""
     pinned = request.environ.get("helpdesk.locale") if has_request_context() else None
     if pinned:
         return pinned
+    from flask import g
     from flask_login import current_user
 
-    if getattr(current_user, "is_authenticated", False):
-        found = normalize(getattr(current_user, "locale", None))
-        if found:
-            return found
+    # An API client signed in with a token is no session user: the token's agent (set by
+    # helpdesk.api.auth) speaks the language of their profile too.
+    # (Only with a token header: ``g`` can outlive the request where the app context is shared.)
+    agent = g.get("api_agent") if has_request_context() and request.headers.get("Authorization") else None
+    if agent is None and getattr(current_user, "is_authenticated", False):
+        agent = current_user
+    found = normalize(getattr(agent, "locale", None))
+    if found:
+        return found
     if has_request_context():
         return request.accept_languages.best_match([c.replace("_", "-") for c in available()],
                                                    default=SOURCE).replace("-", "_")
@@ -195,6 +202,86 @@ def select_locale():
 
 def current():
     return str(get_locale() or SOURCE)
+
+
+# ---- marshmallow's field messages ---------------------------------------------------------
+
+def N_(text):
+    """Mark ``text`` as a msgid (extracted by ``helpdesk i18n extract``) without translating
+    it yet: a schema's validator messages are built at import time, and translated when a
+    422 shows them (:func:`translate_errors`)."""
+    return text
+
+
+#: marshmallow's own messages (fields, validators, unknown fields), as it formats them. Its
+#: ``{placeholders}`` are filled by marshmallow; the translation keeps them and is filled again.
+MARSHMALLOW_MESSAGES = (
+    N_("Missing data for required field."), N_("Field may not be null."), N_("Invalid value."),
+    N_("Unknown field."), N_("Invalid input type."), N_("Invalid input."), N_("Invalid type."),
+    N_("Not a valid boolean."), N_("Not a valid integer."), N_("Not a valid number."),
+    N_("Number too large."), N_("Special numeric values (nan or infinity) are not permitted."),
+    N_("Not a valid string."), N_("Not a valid utf-8 string."), N_("Not a valid list."),
+    N_("Not a valid tuple."), N_("Not a valid mapping type."), N_("Not a valid email address."),
+    N_("Not a valid URL."), N_("Not a valid UUID."), N_("Not a valid date."), N_("Not a valid time."),
+    N_("Not a valid datetime."), N_("Not a valid naive datetime."), N_("Not a valid aware datetime."),
+    N_("Not a valid period of time."), N_("Not a valid IP address."),
+    N_("String does not match expected pattern."),
+    N_("Must be one of: {choices}."), N_("Must be equal to {other}."),
+    N_("One or more of the choices you made was in: {values}."),
+    N_("One or more of the choices you made was not in: {choices}."),
+    N_("Shorter than minimum length {min}."), N_("Longer than maximum length {max}."),
+    N_("Length must be between {min} and {max}."), N_("Length must be {equal}."),
+    N_("Must be greater than or equal to {min}."), N_("Must be greater than {min}."),
+    N_("Must be less than or equal to {max}."), N_("Must be less than {max}."),
+    N_("Must be greater than or equal to {min} and less than or equal to {max}."),
+    N_("Must be greater than or equal to {min} and less than {max}."),
+    N_("Must be greater than {min} and less than or equal to {max}."),
+    N_("Must be greater than {min} and less than {max}."),
+)
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@lru_cache(maxsize=1)
+def _message_patterns():
+    """(regex, msgid) for the messages with placeholders, longest first: "Must be greater
+    than {min} and less than {max}." must win over "Must be greater than {min}."."""
+    out = []
+    for msgid in sorted(MARSHMALLOW_MESSAGES, key=len, reverse=True):
+        parts = _PLACEHOLDER.split(msgid)
+        if len(parts) == 1:
+            continue
+        pattern = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+        out.append((re.compile(pattern, re.S), msgid))
+    return out
+
+
+def translate_message(message):
+    """One field message in the current language: marshmallow's own (also the formatted
+    ones, "Longer than maximum length 16.") through their msgids, any other string through
+    the catalog (the schemas' N_() messages; an already translated one stays as it is)."""
+    from flask_babel import gettext
+
+    if not isinstance(message, str) or not message:
+        return message
+    for pattern, msgid in _message_patterns():
+        found = pattern.fullmatch(message)
+        if found:
+            try:
+                return gettext(msgid).format(**found.groupdict())
+            except (KeyError, IndexError, ValueError):  # a translation that lost a placeholder
+                return message
+    return gettext(message)
+
+
+def translate_errors(messages):
+    """marshmallow's ``ValidationError.messages`` (a dict of lists, nested for nested
+    fields, or a list or string) with every message in the current language. Every place a
+    ValidationError becomes a 400/422 for a person answers with this."""
+    if isinstance(messages, dict):
+        return {key: translate_errors(value) for key, value in messages.items()}
+    if isinstance(messages, (list, tuple)):
+        return [translate_errors(value) for value in messages]
+    return translate_message(messages)
 
 
 # ---- formatting (Babel) in the store's time zone ------------------------------------------

@@ -3,8 +3,10 @@
 Output schemas have two audiences: agents (everything) and visitors (``Public*``), so
 nothing internal (notes, assignee emails, tags) can leak into a visitor payload by accident.
 """
+from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from helpdesk.i18n import N_
 from helpdesk.models import Availability, Channel, TicketStatus
 
 
@@ -163,7 +165,7 @@ class SavedReplySchema(Schema):
 class TicketListArgs(StrictSchema):
     status = fields.Str(validate=validate.OneOf(TicketStatus.values()))
     channel = fields.Str(validate=validate.OneOf(Channel.values()))
-    assignee = fields.Str(validate=validate.Regexp(r"^(me|none|\d+)$", error="Use me, none or an agent id."))
+    assignee = fields.Str(validate=validate.Regexp(r"^(me|none|\d+)$", error=N_("Use me, none or an agent id.")))
     store = fields.Int(validate=validate.Range(min=1))
     team = fields.Int(validate=validate.Range(min=1))
     tag = fields.Str(validate=validate.Length(min=1, max=64))
@@ -193,9 +195,9 @@ class TicketUpdateArgs(StrictSchema):
     @validates_schema
     def _snooze(self, data, **kwargs):
         if data.get("status") == "snoozed" and not data.get("snoozed_until"):
-            raise ValidationError("A snoozed ticket needs snoozed_until.", "snoozed_until")
+            raise ValidationError(_("A snoozed ticket needs snoozed_until."), "snoozed_until")
         if not data:
-            raise ValidationError("Nothing to update.", "_schema")
+            raise ValidationError(_("Nothing to update."), "_schema")
 
 
 class MessageCreateArgs(StrictSchema):
@@ -218,7 +220,7 @@ class TransferArgs(StrictSchema):
     @validates_schema
     def _target(self, data, **kwargs):
         if not data.get("to_agent_id") and not data.get("to_team_id"):
-            raise ValidationError("Choose an agent or a team.", "to_agent_id")
+            raise ValidationError(_("Choose an agent or a team."), "to_agent_id")
 
 
 class ContactListArgs(StrictSchema):
@@ -245,7 +247,7 @@ class AvailabilityArgs(StrictSchema):
 
 
 class SavedReplyArgs(StrictSchema):
-    shortcut = fields.Str(required=True, validate=validate.Regexp(r"^[\w-]{1,40}$", error="Letters, digits, - and _ only."))
+    shortcut = fields.Str(required=True, validate=validate.Regexp(r"^[\w-]{1,40}$", error=N_("Letters, digits, - and _ only.")))
     title = fields.Str(required=True, validate=validate.Length(min=1, max=120))
     body = fields.Str(required=True, validate=validate.Length(min=1, max=10000))
     store_id = fields.Int(allow_none=True)
@@ -254,7 +256,7 @@ class SavedReplyArgs(StrictSchema):
 
 
 class SavedReplyUpdateArgs(StrictSchema):
-    shortcut = fields.Str(validate=validate.Regexp(r"^[\w-]{1,40}$", error="Letters, digits, - and _ only."))
+    shortcut = fields.Str(validate=validate.Regexp(r"^[\w-]{1,40}$", error=N_("Letters, digits, - and _ only.")))
     title = fields.Str(validate=validate.Length(min=1, max=120))
     body = fields.Str(validate=validate.Length(min=1, max=10000))
     approved = fields.Bool()
@@ -576,7 +578,7 @@ class AppointmentUpdateArgs(StrictSchema):
     @validates_schema
     def _something(self, data, **kwargs):
         if not data:
-            raise ValidationError("Nothing to change.", "_schema")
+            raise ValidationError(_("Nothing to change."), "_schema")
 
 
 class AppointmentCancelArgs(StrictSchema):

@@ -2,6 +2,9 @@
 handler answers through the acknowledgement, ``{"ok": true, ...}`` or
 ``{"ok": false, "error": {"message", "field", "status"}}``, and an ActionError never
 escapes as a dropped event."""
+from flask_babel import gettext as _
+
+from helpdesk import i18n
 from helpdesk.actions import ActionError
 from helpdesk.extensions import db, socketio
 
@@ -10,19 +13,22 @@ def error(message, field=None, status=400):
     return {"ok": False, "error": {"message": message, "field": field, "status": status}}
 
 
-def handler_factory(namespace, resolve, gone_message):
+def handler_factory(namespace, resolve, gone_message, language=None):
     """A ``handler(event)`` decorator for ``namespace``: ``resolve()`` finds who is on this
-    connection (None: answer 401 with ``gone_message``); the handler gets them and the
-    event's data (always a dict)."""
+    connection (None: answer 401 with ``gone_message``, a lazy_gettext string); the handler
+    gets them and the event's data (always a dict). ``language(who)``: the language their
+    answers are in (a shopper's is the store's choice, not the browser's)."""
 
     def handler(event):
         def register(fn):
             def wrapped(data=None):
                 who = resolve()
                 if who is None:
-                    return error(gone_message, status=401)
+                    return error(str(gone_message), status=401)
+                if language is not None:
+                    i18n.use_locale(language(who))
                 if data is not None and not isinstance(data, dict):
-                    return error("Malformed request.")
+                    return error(_("Malformed request."))
                 try:
                     return fn(who, data or {})
                 except ActionError as exc:

@@ -21,6 +21,7 @@ from helpdesk.actions.academy import (
 )
 from helpdesk.api.academy import progress_list
 from helpdesk.extensions import db
+from helpdesk.i18n import translate_errors
 from helpdesk.models import Agent, PolicyAcceptance, Store, StorePolicy
 from helpdesk.schemas import AcademyProgressSchema, PolicyAcceptArgs, StorePolicyArgs
 
@@ -90,7 +91,7 @@ def accept():
     try:
         args = PolicyAcceptArgs().load(data)
     except ValidationError as exc:
-        return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": exc.messages}), 422
+        return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": translate_errors(exc.messages)}), 422
     agent = _agent()
     accept_policies(agent, args["policy_ids"], ip=request.remote_addr)
     return jsonify(_progress_json(agent))
@@ -156,7 +157,7 @@ def _policy_form(form_id):
     try:
         return StorePolicyArgs().load(values), None
     except ValidationError as exc:
-        return None, _admin_page(errors=exc.messages, values=values, form=form_id, status=422)
+        return None, _admin_page(errors=translate_errors(exc.messages), values=values, form=form_id, status=422)
 
 
 def _save(admin, store, form_id, policy=None):

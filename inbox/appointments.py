@@ -25,6 +25,7 @@ from helpdesk.actions.appointments import (
 from helpdesk.api.access import ID
 from helpdesk.calendar import zone
 from helpdesk.extensions import db
+from helpdesk.i18n import translate_errors
 from helpdesk.models import Agent, Appointment, StoreLocation
 from helpdesk.schemas import (
     AppointmentArgs,
@@ -66,7 +67,7 @@ def _load(schema, data):
         return schema.load(data)
     except ValidationError as exc:
         raise _Invalid((jsonify({"message": _("Some fields are not valid."), "status": 422,
-                                 "errors": exc.messages}), 422)) from None
+                                 "errors": translate_errors(exc.messages)}), 422)) from None
 
 
 class _Invalid(Exception):

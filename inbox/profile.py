@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from helpdesk.actions import ActionError
 from helpdesk.actions.profile import MAX_PHOTO_BYTES, save_profile, set_photo, update_profile
 from helpdesk.extensions import db, limiter
+from helpdesk.i18n import translate_errors
 from helpdesk.schemas import AgentSchema, ProfileArgs
 from inbox.appointments import json_body
 from inbox.views import _action_error, _http_error, _json_error, _json_needs_sign_in
@@ -67,7 +68,7 @@ def save():
     try:
         args = _load_profile(form)
     except ValidationError as exc:
-        return _page(errors=exc.messages, values={"name": form.get("name", ""), "title": form.get("title", "")},
+        return _page(errors=translate_errors(exc.messages), values={"name": form.get("name", ""), "title": form.get("title", "")},
                      status=422)
     photo = request.files.get("photo")
     has_photo = photo is not None and bool(photo.filename)
@@ -96,7 +97,7 @@ def save_json():
     try:
         args = ProfileArgs().load(data)
     except ValidationError as exc:
-        return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": exc.messages}), 422
+        return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": translate_errors(exc.messages)}), 422
     return jsonify(AgentSchema().dump(update_profile(_agent(), **args)))
 
 

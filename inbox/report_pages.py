@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from helpdesk.actions import ActionError
 from helpdesk.api.insights import RatingReportArgs, RecurringQuestionsArgs, date_range, recurring_questions_for
 from helpdesk.extensions import db
+from helpdesk.i18n import translate_errors
 from helpdesk.models import Agent, RecurringQuestionsReport, Store, Team
 from inbox import rating_reports
 from inbox.reports import bp
@@ -24,7 +25,7 @@ def _args(schema):
     try:
         return schema.load({k: v for k, v in request.args.items() if v != "" and k in schema.fields})
     except ValidationError as exc:
-        abort(400, description="; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()))
+        abort(400, description="; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in translate_errors(exc.messages).items()))
 
 
 def _choices(admin):

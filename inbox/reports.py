@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 from helpdesk.actions import ActionError
 from helpdesk.api.reports import ArchiveArgs, MetricsArgs, archive_page, csv_response, metrics_report
 from helpdesk.extensions import db
+from helpdesk.i18n import translate_errors
 from helpdesk.models import Agent, Store, Team
 
 bp = Blueprint("reports", __name__, url_prefix="/inbox/reports")
@@ -28,7 +29,7 @@ def _args(schema):
     try:
         return schema.load({k: v for k, v in request.args.items() if v != ""})
     except ValidationError as exc:
-        abort(400, description="; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items()))
+        abort(400, description="; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in translate_errors(exc.messages).items()))
 
 
 def _chart(report, value_of):

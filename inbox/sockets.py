@@ -8,6 +8,8 @@ import threading
 from collections import Counter
 
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
@@ -40,7 +42,7 @@ def _agent():
     return agent if agent is not None and agent.active else None
 
 
-handler = handler_factory(NS, _agent, "Sign in again.")
+handler = handler_factory(NS, _agent, _l("Sign in again."))
 
 
 def on_connect(auth=None):
@@ -82,7 +84,7 @@ def _ticket_id(data):
 def on_resume(agent, data):
     last_id = data.get("last_id") or 0
     if not isinstance(last_id, int) or last_id < 0:
-        return error("last_id must be a message id.", "last_id")
+        return error(_("last_id must be a message id."), "last_id")
     return {"ok": True, "messages": queries.messages_after(agent, last_id)}
 
 
@@ -111,7 +113,7 @@ def on_read(agent, data):
     ticket = queries.ticket_for_agent(agent, _ticket_id(data))
     up_to = data.get("up_to_id")
     if not isinstance(up_to, int):
-        return error("up_to_id must be a message id.", "up_to_id")
+        return error(_("up_to_id must be a message id."), "up_to_id")
     return {"ok": True, "read": mark_read(ticket, "agent", up_to)}
 
 
@@ -129,11 +131,11 @@ def on_send(agent, data):
     ticket = queries.ticket_for_agent(agent, _ticket_id(data))
     client_id = data.get("client_id")
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
-        return error("Every message needs a client_id.", "client_id")
+        return error(_("Every message needs a client_id."), "client_id")
     body = data.get("body") if isinstance(data.get("body"), str) else ""
     attachments = data.get("attachments") or []
     if not isinstance(attachments, list) or not all(isinstance(a, int) for a in attachments):
-        return error("Unknown attachment.", "attachments")
+        return error(_("Unknown attachment."), "attachments")
     if data.get("kind") == "note":
         message = add_note(ticket, agent, body, client_id=client_id)
     else:

@@ -18,6 +18,7 @@ from helpdesk.actions.tickets import bulk_update
 from helpdesk.assist import api as assist_api
 from helpdesk.assist import capabilities as assist_capabilities
 from helpdesk.extensions import db, limiter
+from helpdesk.i18n import translate_errors
 from helpdesk.models import Channel, Message, Store, Team, TicketStatus
 from helpdesk.actions.academy import progress_payload
 from helpdesk.schemas import AcademyProgressSchema, AgentSchema, AttachmentSchema, StrictSchema, TicketSchema
@@ -176,7 +177,7 @@ def assist(ticket_id):
     try:
         args = assist_api.AssistArgs().load(data)
     except ValidationError as exc:
-        return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": exc.messages}), 422
+        return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": translate_errors(exc.messages)}), 422
     row = request_assist(_agent(), ticket, args["action"], args["draft"])
     return jsonify(assist_api.request_json(row)), 202
 
@@ -214,7 +215,7 @@ def bulk():
     try:
         args = BulkArgs().load(data)
     except ValidationError as exc:
-        return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": exc.messages}), 422
+        return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": translate_errors(exc.messages)}), 422
     changes = {k: args[k] for k in ("status", "snoozed_until", "assignee_id") if k in args}
     if "status" not in changes and "assignee_id" not in changes:
         return _json_error(_("Choose a status or an assignee."), 422, "status")

@@ -12,6 +12,7 @@ invitation is shown, so a shopper is not greeted on every page.
 from datetime import timedelta
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
 
 from helpdesk.actions.visitors import record_invitation
 from helpdesk.extensions import csrf, limiter
@@ -61,13 +62,13 @@ def invitation():
     """The loader asks to show rule ``rule_id``; answers whether it may (frequency cap)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return jsonify({"message": "Malformed JSON.", "errors": {"_body": ["Malformed JSON."]}}), 400
+        return jsonify({"message": _("Malformed JSON."), "errors": {"_body": [_("Malformed JSON.")]}}), 400
     visitor = visitor_from_token(data.get("token"))
     if visitor is None:
-        return jsonify({"message": "Unknown visitor.", "status": 401}), 401
+        return jsonify({"message": _("Unknown visitor."), "status": 401}), 401
     rule = next((r for r in public_rules(visitor.store) if r["id"] == data.get("rule_id")), None)
     if rule is None:
-        return jsonify({"message": "Unknown rule.", "errors": {"rule_id": ["Unknown rule."]}}), 422
+        return jsonify({"message": _("Unknown rule."), "errors": {"rule_id": [_("Unknown rule.")]}}), 422
     if not invitation_allowed(visitor.store, visitor):
         return jsonify({"show": False})
     record_invitation(visitor, rule["id"])

@@ -9,6 +9,8 @@ import time
 from collections import defaultdict, deque
 
 from flask import current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_socketio import join_room
 
 from helpdesk import events
@@ -58,7 +60,8 @@ def _visitor():
     return db.session.get(Visitor, visitor_id) if visitor_id else None
 
 
-handler = handler_factory(NS, _visitor, "Your session has ended; reload the page.")
+handler = handler_factory(NS, _visitor, _l("Your session has ended; reload the page."),
+                          language=lambda visitor: visitor.locale)
 
 
 def on_connect(auth=None):
@@ -82,15 +85,15 @@ def on_message(visitor, data):
     body = data.get("body") if isinstance(data.get("body"), str) else ""
     client_id = data.get("client_id")
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
-        return error("Every message needs a client_id.", "client_id")
+        return error(_("Every message needs a client_id."), "client_id")
     attachment_ids = data.get("attachments") or []
     if not isinstance(attachment_ids, list) or not all(isinstance(a, int) for a in attachment_ids):
-        return error("Unknown attachment.", "attachments")
+        return error(_("Unknown attachment."), "attachments")
     if len(body) > current_app.config["MAX_MESSAGE_LENGTH"]:
         limit = current_app.config["MAX_MESSAGE_LENGTH"]
-        return error(f"Messages are limited to {limit} characters.", "body", 413)
+        return error(_("Messages are limited to %(count)s characters.", count=limit), "body", 413)
     if _flooding(visitor.uid):
-        return error("You are sending messages very fast. Please wait a moment.", "body", 429)
+        return error(_("You are sending messages very fast. Please wait a moment."), "body", 429)
     prechat = data.get("prechat") if isinstance(data.get("prechat"), dict) else {}
     contact = visitor.contact if (visitor.contact is not None and not prechat) else ensure_contact(
         store, visitor,
@@ -112,7 +115,7 @@ def on_message(visitor, data):
 def on_resume(visitor, data):
     last_id = data.get("last_id") or 0
     if not isinstance(last_id, int) or last_id < 0:
-        return error("last_id must be a message id.", "last_id")
+        return error(_("last_id must be a message id."), "last_id")
     ticket = history.current_chat(visitor)
     return {"ok": True, "messages": history.messages_after(visitor, last_id),
             "ticket": {"id": ticket.id, "status": str(ticket.status)} if ticket else None}
@@ -162,7 +165,7 @@ def on_rate(visitor, data):
     ticket_id = data.get("ticket_id")
     ticket = db.session.get(Ticket, ticket_id) if isinstance(ticket_id, int) else None
     if ticket is None:
-        return error("No such conversation.", "ticket_id", 404)
+        return error(_("No such conversation."), "ticket_id", 404)
     rate_ticket(visitor, ticket, data.get("rating"), data.get("reasons") or [], data.get("comment") or "")
     return {"ok": True}
 

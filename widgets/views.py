@@ -70,7 +70,7 @@ def _json_body(schema):
     try:
         return schema.load(data), None
     except ValidationError as exc:
-        return None, (jsonify({"message": _("Some fields are not valid."), "errors": exc.messages}), 422)
+        return None, (jsonify({"message": _("Some fields are not valid."), "errors": i18n.translate_errors(exc.messages)}), 422)
 
 
 @bp.route("/widget/api/session", methods=["POST"])
@@ -200,7 +200,7 @@ def ping():
     try:
         args = PingArgs().load(data)
     except ValidationError as exc:
-        return _cors(jsonify({"message": _("Some fields are not valid."), "errors": exc.messages})), 422
+        return _cors(jsonify({"message": _("Some fields are not valid."), "errors": i18n.translate_errors(exc.messages)})), 422
     store = store_by_key(args["key"])
     i18n.use_store_locale(store, args["lang"])
     rules = public_rules(store)

@@ -14,6 +14,7 @@ from helpdesk.api.auth import authenticate, current_agent
 from helpdesk.api.errors import load_json
 from helpdesk.api.openapi import operation
 from helpdesk.extensions import csrf, db
+from helpdesk.i18n import N_
 from helpdesk.models import InboundEmail, Mailbox
 from helpdesk.schemas import StrictSchema
 
@@ -60,8 +61,7 @@ class MailboxArgs(StrictSchema):
     imap_password = fields.Str(allow_none=True, load_only=True, validate=validate.Length(max=255))
     imap_folders = fields.List(fields.Str(validate=validate.Length(min=1, max=255)), validate=validate.Length(max=20))
     smtp_url = fields.Str(allow_none=True, load_only=True,
-                          validate=validate.Regexp(r"^(smtp|smtps|smtp\+starttls)://", error="Use smtp://, "
-                                                   "smtps:// or smtp+starttls://."))
+                          validate=validate.Regexp(r"^(smtp|smtps|smtp\+starttls)://", error=N_("Use smtp://, smtps:// or smtp+starttls://.")))
     mailgun_signing_key = fields.Str(allow_none=True, load_only=True, validate=validate.Length(max=128))
     auto_reply = fields.Bool()
 

@@ -3,8 +3,10 @@ accepted and turned into strings); amounts are decimal strings or JSON numbers, 
 times are ISO 8601 with an offset. Unknown fields are ignored, so a platform may send more."""
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+from helpdesk.i18n import N_
+
 Amount = fields.Decimal
-_CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="A three-letter ISO 4217 code.")
+_CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error=N_("A three-letter ISO 4217 code."))
 
 
 class _Data(Schema):

@@ -1,4 +1,5 @@
 """Agents: accounts, availability, API tokens."""
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from helpdesk import events
@@ -18,7 +19,7 @@ def create_agent(email, name, password, *, role=Role.AGENT, title="", max_chats=
     if "@" not in email:
         raise ActionError("Enter a valid email address.", "email")
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ActionError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", "password")
+        raise ActionError(_("Passwords need at least %(count)s characters.", count=MIN_PASSWORD_LENGTH), "password")
     if db.session.scalar(select(func.count()).select_from(Agent).where(Agent.email == email)):
         raise ActionError("An agent with this email already exists.", "email", status=409)
     agent = Agent(email=email, name=clean_text(name, 120) or email.split("@")[0], title=clean_text(title, 120),

@@ -5,6 +5,7 @@ import os
 
 import filetype
 from flask import current_app
+from flask_babel import gettext as _
 
 from helpdesk.actions import ActionError, action
 from helpdesk.extensions import db
@@ -56,7 +57,7 @@ def store_upload(store_id, uploaded_by, filename, data, claimed_type=None, *, so
         raise ActionError("The file is empty.", "file")
     limit = EMAIL_MAX_BYTES if source == "email" else MAX_UPLOAD_BYTES
     if len(data) > limit:
-        raise ActionError(f"Files are limited to {limit // (1024 * 1024)} MB.", "file", status=413)
+        raise ActionError(_("Files are limited to %(size)s MB.", size=limit // (1024 * 1024)), "file", status=413)
     kind = filetype.guess(data)
     sniffed = kind.mime if kind else None
     if source == "email":

@@ -2,6 +2,7 @@
 import re
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from helpdesk import events
@@ -32,7 +33,7 @@ def _checked_text(text, field="body"):
         raise ActionError("Write something first.", field)
     limit = current_app.config["MAX_MESSAGE_LENGTH"]
     if len(text) > limit:
-        raise ActionError(f"Messages are limited to {limit} characters.", field, status=413)
+        raise ActionError(_("Messages are limited to %(count)s characters.", count=limit), field, status=413)
     return text
 
 

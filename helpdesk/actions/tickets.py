@@ -1,4 +1,5 @@
 """Tickets: open, assign/claim, transfer, status, tags."""
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from helpdesk import events
@@ -114,8 +115,9 @@ def claim(ticket, agent):
     if not won:
         if ticket.assignee_id == agent.id:
             return ticket
-        holder = ticket.assignee.name if ticket.assignee else "another agent"
-        raise Conflict(f"{holder} already took this conversation.", "assignee_id")
+        if ticket.assignee:
+            raise Conflict(_("%(name)s already took this conversation.", name=ticket.assignee.name), "assignee_id")
+        raise Conflict("Another agent already took this conversation.", "assignee_id")
     add_event(ticket, "assigned", agent, assignee_id=agent.id, assignee_name=agent.name, claimed=True)
     events.ticket_updated(ticket, {"assignee"})
     if ticket.is_practice:

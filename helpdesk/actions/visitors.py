@@ -2,6 +2,7 @@
 import hashlib
 import hmac
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from helpdesk import events
@@ -128,7 +129,7 @@ def set_attributes(visitor, attributes):
         else:
             raise ActionError("Attribute values must be text, numbers or booleans.", f"attributes.{key}")
     if len(merged) > MAX_ATTRIBUTES:
-        raise ActionError(f"At most {MAX_ATTRIBUTES} attributes.", "attributes")
+        raise ActionError(_("At most %(count)s attributes.", count=MAX_ATTRIBUTES), "attributes")
     visitor.attributes = merged
     db.session.flush()
     events.visitor_updated(visitor)

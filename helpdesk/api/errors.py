@@ -17,6 +17,7 @@ from werkzeug.exceptions import BadRequest
 
 from helpdesk.actions import ActionError
 from helpdesk.extensions import db
+from helpdesk.i18n import translate_errors
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def _problem(value):
 
 
 def _validation_error(exc):
-    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    messages = translate_errors(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages})
     return error_response(_("Some fields are not valid."), 422, messages)
 
 

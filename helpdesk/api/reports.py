@@ -9,10 +9,11 @@ from helpdesk.api.errors import load_query
 from helpdesk.api.openapi import operation
 from helpdesk.api.pagination import activity_cursor, after_activity_cursor, page
 from helpdesk.extensions import db
+from helpdesk.i18n import N_
 from helpdesk.models import Ticket
 from helpdesk.schemas import StrictSchema, TicketSchema
 
-_MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM.")
+_MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error=N_("Use YYYY-MM."))
 
 
 class MetricsArgs(StrictSchema):
