@@ -107,7 +107,9 @@ def run(messages, ingest, mailbox_for, db):
 def make_app(url, uploads):
     os.environ.setdefault("HELPDESK_ENV", "development")
     from helpdesk import create_app
+    from helpdesk.i18n import detect_language
 
+    detect_language("warming up the language model")  # as `helpdesk worker` does at start
     return create_app({"DATABASE_URL": url, "JOBS_MODE": "sync", "REDIS_URL": None, "LOG_LEVEL": "ERROR",
                        "UPLOAD_FOLDER": uploads, "SMTP_URL": None})
 

@@ -233,6 +233,16 @@ def _addresses(msg, name):
         return [(n, a.lower()) for n, a in getaddresses([text]) if "@" in a and len(a) <= 254]
 
 
+def _address_list(msg, name):
+    """The lower-cased addresses of a header whose display names nobody reads (To, Cc,
+    Delivered-To...): read from the raw text, about ten times cheaper than the header
+    registry's full parse, which matters with a dozen recipients per message."""
+    text = _unparsed(msg, name)
+    if not text:
+        return []
+    return [a.lower() for _n, a in getaddresses([text]) if "@" in a and len(a) <= 254]
+
+
 def _ids(value):
     found = _MSGID.findall(value or "")
     if not found and value and value.strip() and " " not in value.strip():
@@ -320,13 +330,13 @@ def parse(raw):
             raise MalformedEmail("no sender address (From)")
         senders = [("", "mailer-daemon@unknown.invalid")]
     email.from_name, email.from_address = clean_text(senders[0][0], 255), senders[0][1][:255]
-    email.to = [a for _, a in _addresses(msg, "To")]
-    email.cc = [a for _, a in _addresses(msg, "Cc")]
-    reply_to = _addresses(msg, "Reply-To")
-    email.reply_to = reply_to[0][1] if reply_to else ""
+    email.to = _address_list(msg, "To")
+    email.cc = _address_list(msg, "Cc")
+    reply_to = _address_list(msg, "Reply-To")
+    email.reply_to = reply_to[0] if reply_to else ""
     recipients = list(email.to) + list(email.cc)
     for name in ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To"):
-        recipients += [a for _, a in _addresses(msg, name)]
+        recipients += _address_list(msg, name)
     email.recipients = list(dict.fromkeys(recipients))
 
     email.subject = clean_text(" ".join(_raw_header(msg, "Subject").split()), 255)
