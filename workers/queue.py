@@ -3,8 +3,10 @@
 Modes (``JOBS_MODE``):
 * ``rq``     -- jobs go to Redis; ``helpdesk worker`` runs them (with rq's scheduler for
                 delayed jobs).
-* ``thread`` -- the embedded default: one daemon thread in the server process runs jobs
-                in order, inside an app context; delayed jobs wait on a timer.
+* ``thread`` -- the embedded default: a daemon thread in the server process runs jobs
+                in order, inside an app context; delayed jobs wait on a timer. Jobs that
+                wait seconds on an outside service by design (SLOW_LANE) have a thread of
+                their own, so email and webhooks never queue behind them.
 * ``sync``   -- jobs run right after commit in the committing thread (tests, scripts).
 """
 import importlib
@@ -29,6 +31,11 @@ RETRY_MAX = 5
 RETRY_INTERVALS = [10, 30, 120, 600, 1800]
 
 
+#: In-process mode: job paths (prefixes) run by a second thread. A writing-assist request
+#: waits up to ASSIST_TIMEOUT on its provider; outgoing email must not wait with it.
+SLOW_LANE = ("workers.assist_jobs.",)
+
+
 def resolve(path):
     module, _, name = path.rpartition(".")
     return getattr(importlib.import_module(module), name)
@@ -37,8 +44,7 @@ def resolve(path):
 class _Runner:
     def __init__(self, app):
         self.app = app
-        self._q = None
-        self._thread = None
+        self._lanes = {}  # name -> (queue, thread)
         self._rq_queue = None
         self._lock = threading.Lock()
 
@@ -59,18 +65,23 @@ class _Runner:
         return self._rq_queue
 
     # thread ---------------------------------------------------------------------------
-    def _ensure_thread(self):
+    def _lane(self, path):
+        """The queue of the lane ``path`` runs in, its thread started if need be."""
+        name = "slow" if path.startswith(SLOW_LANE) else "main"
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._q = self._q or _queue_mod.Queue()
-                self._thread = threading.Thread(target=self._loop, name="helpdesk-jobs", daemon=True)
-                self._thread.start()
+            q, thread = self._lanes.get(name, (None, None))
+            if thread is None or not thread.is_alive():
+                q = q or _queue_mod.Queue()
+                thread = threading.Thread(target=self._loop, args=(q,), name=f"helpdesk-jobs-{name}", daemon=True)
+                thread.start()
+                self._lanes[name] = (q, thread)
+            return q
 
-    def _loop(self):
+    def _loop(self, q):
         while True:
-            path, args, kwargs = self._q.get()
+            path, args, kwargs = q.get()
             self.run_now(path, args, kwargs)
-            self._q.task_done()
+            q.task_done()
 
     def run_now(self, path, args, kwargs):
         with self.app.app_context():
@@ -96,21 +107,20 @@ class _Runner:
                 return  # the periodic sweep picks delayed work up again
             self.run_now(path, args, kwargs)
         else:
-            self._ensure_thread()
+            q = self._lane(path)
             if delay:
-                timer = threading.Timer(delay, self._q.put, args=((path, args, kwargs),))
+                timer = threading.Timer(delay, q.put, args=((path, args, kwargs),))
                 timer.daemon = True
                 timer.start()
             else:
-                self._q.put((path, args, kwargs))
+                q.put((path, args, kwargs))
 
     def drain(self, timeout=10):
-        """Wait until the in-process queue is empty (tests)."""
-        if self._q is None:
-            return
+        """Wait until the in-process queues are empty (tests)."""
         deadline = time.monotonic() + timeout
-        while self._q.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
+        for q, _thread in list(self._lanes.values()):
+            while q.unfinished_tasks and time.monotonic() < deadline:
+                time.sleep(0.01)
 
 
 def _runner():

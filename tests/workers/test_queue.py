@@ -105,7 +105,31 @@ def test_thread_mode_runs_jobs_in_the_background_thread(app, monkeypatch):
     enqueue("tests.workers.test_queue.record", "bg")
     run_pending_inline()
     assert ("store_visible", store.id, True) in RAN
-    assert ("record", "bg", "helpdesk-jobs") in RAN
+    assert ("record", "bg", "helpdesk-jobs-main") in RAN
+
+
+def wait_for(seconds):
+    threading.Event().wait(seconds)
+    RAN.append(("wait_for", seconds, threading.current_thread().name))
+
+
+def test_thread_mode_runs_slow_lane_jobs_beside_the_others(app, monkeypatch):
+    """A job that waits on an outside service (a writing-assist request) must not hold up
+    outgoing email: it has a thread of its own."""
+    from workers import queue
+
+    monkeypatch.setitem(app.config, "JOBS_MODE", "thread")
+    monkeypatch.setattr(queue, "SLOW_LANE", ("tests.workers.test_queue.wait_for",))
+    db.session.commit()
+    enqueue("tests.workers.test_queue.wait_for", 1.0)
+    enqueue("tests.workers.test_queue.record", "mail")
+    for _ in range(60):
+        if RAN:
+            break
+        threading.Event().wait(0.01)
+    assert RAN and RAN[0] == ("record", "mail", "helpdesk-jobs-main")  # did not wait the second out
+    run_pending_inline()
+    assert ("wait_for", 1.0, "helpdesk-jobs-slow") in RAN
 
 
 def test_thread_mode_runs_delayed_jobs_later(app, monkeypatch):
