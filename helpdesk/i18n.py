@@ -27,6 +27,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRANSLATIONS = os.path.join(ROOT, "helpdesk", "translations")
 BABEL_CFG = os.path.join(ROOT, "babel.cfg")
 POT = os.path.join(TRANSLATIONS, "messages.pot")
+#: Line width of the catalogs: wide enough that most sentences stay on one line, so an
+#: update does not reflow every translation.
+WIDTH = "100"
 #: Besides ``_``/``gettext``/``ngettext``: the actions' refusals are shown to people, so their
 #: first argument is a msgid too (translated when the error is rendered, ActionError.as_dict).
 #: ``N_`` marks a msgid that is translated later, where it is shown (validator messages).
@@ -406,7 +409,7 @@ def _pybabel(*args):
 def extract():
     """Write ``messages.pot`` from the code and templates (babel.cfg)."""
     keywords = [a for k in KEYWORDS for a in ("-k", k)]
-    _pybabel("extract", "-F", BABEL_CFG, *keywords, "--no-location", "--sort-output",
+    _pybabel("extract", "-F", BABEL_CFG, *keywords, "--no-location", "--sort-output", "-w", WIDTH,
              "--project", "helpdesk", "-o", POT, ".")
 
 
@@ -427,7 +430,7 @@ def update_command(no_extract):
     """Merge new strings into every catalog (new ones arrive untranslated)."""
     if not no_extract:
         extract()
-    _pybabel("update", "-i", POT, "-d", TRANSLATIONS, "--no-fuzzy-matching", "--ignore-obsolete")
+    _pybabel("update", "-i", POT, "-d", TRANSLATIONS, "--no-fuzzy-matching", "--ignore-obsolete", "-w", WIDTH)
 
 
 @i18n_command.command("compile")

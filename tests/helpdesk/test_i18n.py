@@ -13,11 +13,14 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from helpdesk import i18n
+from helpdesk.actions.assist import request_assist
 from helpdesk.actions.email import receive_form_submission
+from helpdesk.actions.languages import set_agent_language
 from helpdesk.actions.messages import reply
 from helpdesk.extensions import db
 from helpdesk.models import Message
 from tests.api.conftest import Api, admin, admin_api, agent, api, login  # noqa: F401 -- fixtures
+from tests.assist_server import assist_server, provider  # noqa: F401 -- fixtures
 from tests.factories import make_agent, make_contact, make_store, make_ticket, make_token
 from tests.workers.conftest import smtp_server  # noqa: F401 -- fixture
 
@@ -287,3 +290,79 @@ def test_detection_needs_a_few_words():
     assert i18n.detect_language("Мені потрібна допомога з поверненням") == "uk"
     assert i18n.detect_language("Danke") is None and i18n.detect_language("") is None
     assert i18n.detect_language("https://shop.example/p/1 a@b.example") is None
+
+
+# ---- field messages in the reader's language --------------------------------------------
+
+def test_marshmallow_messages_are_translated_with_their_numbers(app):
+    with app.test_request_context(), force_locale("de"):
+        errors = i18n.translate_errors({
+            "title": ["Missing data for required field."], "body": ["Longer than maximum length 120."],
+            "n": ["Must be greater than or equal to 1 and less than or equal to 5."], "x": ["Unknown field."],
+            "items": {0: ["Not a valid integer."]}, "status": ["Must be one of: open, closed."],
+        })
+    assert errors == {
+        "title": ["Fehlende Daten für ein Pflichtfeld."], "body": ["Länger als die maximale Länge 120."],
+        "n": ["Muss größer oder gleich 1 und kleiner oder gleich 5 sein."], "x": ["Unbekanntes Feld."],
+        "items": {0: ["Keine gültige Ganzzahl."]}, "status": ["Muss einer der folgenden Werte sein: open, closed."],
+    }
+    with app.test_request_context(), force_locale("uk"):
+        assert i18n.translate_message("Shorter than minimum length 3.") == "Коротше за мінімальну довжину 3."
+        # Not marshmallow's and not in the catalog: left as it is.
+        assert i18n.translate_message("Bespoke text.") == "Bespoke text."
+
+
+def test_every_marshmallow_message_has_a_german_and_ukrainian_translation():
+    for lang in COMPLETE:
+        have = {m.id: m.string for m in _catalog(lang) if m.id}
+        missing = [m for m in i18n.MARSHMALLOW_MESSAGES if not have.get(m)]
+        assert not missing, (lang, missing)
+
+
+def _agent_speaking(language):
+    agent = make_agent()
+    set_agent_language(agent, language)
+    return agent
+
+
+def test_a_german_agent_gets_german_field_messages_from_the_api(app):
+    agent = _agent_speaking("de")
+    api = Api(app.test_client(), make_token(agent))
+    resp = api.post("/saved-replies", {"shortcut": "no spaces!", "body": "x" * 10001, "colour": "red"},
+                    headers={"Accept-Language": "en"})
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert body["message"] == "Einige Felder sind ungültig."
+    assert body["errors"] == {"shortcut": ["Nur Buchstaben, Ziffern, - und _."],
+                              "title": ["Fehlende Daten für ein Pflichtfeld."],
+                              "body": ["Die Länge muss zwischen 1 und 10000 liegen."],
+                              "colour": ["Unbekanntes Feld."]}
+    # The same request from an English agent stays English.
+    english = Api(app.test_client(), make_token(_agent_speaking("en")))
+    assert english.post("/saved-replies", {"colour": "red"}).get_json()["errors"]["colour"] == ["Unknown field."]
+
+
+def test_a_german_agent_gets_german_field_messages_from_the_inbox(app, client):
+    agent = _agent_speaking("de")
+    csrf = login(client, agent)
+    resp = client.post("/inbox/api/tickets/bulk", json={"ticket_ids": [0], "status": "gone"},
+                       headers={"X-CSRFToken": csrf, "Accept-Language": "en"})
+    assert resp.status_code == 422
+    errors = resp.get_json()["errors"]
+    assert errors["ticket_ids"] == {"0": ["Muss größer oder gleich 1 und kleiner oder gleich 2147483647 sein."]}
+    assert errors["status"][0].startswith("Muss einer der folgenden Werte sein: ")
+
+
+# ---- translation knows its source -----------------------------------------------------------
+
+def test_the_translate_prompt_names_the_drafts_detected_language(app, provider):  # noqa: F811
+    store = make_store()
+    ticket = make_ticket(store, contact=make_contact(store, locale="en"),
+                         text="Де моє замовлення? Я чекаю вже тиждень.")
+    row = request_assist(make_agent(), ticket, "translate", "Ihr Paket wird heute verschickt, vielen Dank für Ihre Geduld.")
+    assert row.language == "uk"
+    system = provider.requests[0]["body"]["messages"][0]["content"]
+    assert 'translate "draft" from German (de) into Ukrainian (uk).' in system
+    # Too short to tell: the prompt does not guess a source.
+    request_assist(make_agent(), ticket, "translate", "Danke!")
+    assert 'translate "draft" into Ukrainian (uk).' in provider.requests[1]["body"]["messages"][0]["content"]
