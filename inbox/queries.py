@@ -74,17 +74,22 @@ UNREAD_LOOKUP_MAX = 5000
 def view_counts(agent, status=None):
     """Tickets and unread tickets per view (mine, unassigned, all, per team, per store), for the
     sidebar badges. ``status`` narrows like the list's status filter; without it closed tickets
-    are left out, and so are practice chats other than the agent's own. Three queries whatever
-    the number of teams and stores: one grouped count (on ``ix_tickets_counts``; the practice
-    flag is read from the rows it selects), the ids of the few unread tickets (partial index
+    are left out, and so are practice chats other than the agent's own. Four queries whatever
+    the number of teams and stores: one grouped count (index-only on ``ix_tickets_counts``),
+    the agent's own practice chat if any, the ids of the few unread tickets (partial index
     ``ix_messages_unread``), and those tickets grouped the same way."""
-    where = [not_practice(agent)]
+    # Real tickets only, which the index answers alone; the agent's own practice chat (at
+    # most one) is added to the same rows below.
+    where = [Ticket.is_practice.is_(False)]
     store_ids = agent.accessible_store_ids()
     if store_ids is not None:
         where.append(Ticket.store_id.in_(store_ids))
     where.append(Ticket.status == status if status else Ticket.status != TicketStatus.CLOSED)
     mine = case((Ticket.assignee_id == agent.id, 1), else_=0)
     unassigned = case((Ticket.assignee_id.is_(None), 1), else_=0)
+    practice = db.session.execute(
+        select(Ticket.id, Ticket.store_id, Ticket.team_id, mine, unassigned)
+        .where(*where[1:], Ticket.is_practice.is_(True), not_practice(agent))).first()
 
     counts = {}
 
@@ -106,6 +111,12 @@ def view_counts(agent, status=None):
     unread = db.session.execute(
         select(Ticket.store_id, Ticket.team_id, mine.label("mine"), unassigned.label("none"), func.count())
         .where(*where, unread_filter).group_by(Ticket.store_id, Ticket.team_id, mine, unassigned))
+    totals, unread = list(totals), list(unread)
+    if practice is not None:
+        totals.append((*practice[1:], 1))
+        if practice[0] in unread_ids or db.session.scalar(
+                select(Message.id).where(Message.ticket_id == practice[0], unread_condition()).limit(1)):
+            unread.append((*practice[1:], 1))
     for field, rows in (("total", totals), ("unread", unread)):
         for store_id, team_id, is_mine, is_unassigned, n in rows:
             add("all", field, n)

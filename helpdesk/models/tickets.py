@@ -36,8 +36,9 @@ class Ticket(db.Model):
         db.Index("ix_tickets_contact_channel", "contact_id", "channel", "status"),
         # The queue with no status filter ("any status"), newest activity first.
         db.Index("ix_tickets_activity", "last_activity_at", "id"),
-        # The sidebar's counts per view (inbox.queries.view_counts): an index-only scan.
-        db.Index("ix_tickets_counts", "status", "store_id", "team_id", "assignee_id"),
+        # The sidebar's counts per view (inbox.queries.view_counts): an index-only scan,
+        # practice chats left out by the last column.
+        db.Index("ix_tickets_counts", "status", "store_id", "team_id", "assignee_id", "is_practice"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
