@@ -33,7 +33,8 @@ WIDTH = "100"
 #: Besides ``_``/``gettext``/``ngettext``: the actions' refusals are shown to people, so their
 #: first argument is a msgid too (translated when the error is rendered, ActionError.as_dict).
 #: ``N_`` marks a msgid that is translated later, where it is shown (validator messages).
-KEYWORDS = ("lazy_gettext", "_l", "N_", "ActionError", "NotFound", "Forbidden", "Conflict")
+KEYWORDS = ("lazy_gettext", "_l", "N_", "ActionError", "NotFound", "Forbidden", "Conflict",
+            "plural_forms:1,2")
 #: Languages written right to left (the widget mirrors for them).
 RTL = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "yi", "dv", "ckb"})
 _CODE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
@@ -205,6 +206,28 @@ def select_locale():
 
 def current():
     return str(get_locale() or SOURCE)
+
+
+def plural_forms(singular, plural):
+    """A counted string for the browser: ``{CLDR plural category: translated text}`` for the
+    current locale (Ukrainian has one, few, many and other), each the gettext plural form
+    of a number in that category. The script picks one with ``Intl.PluralRules``; the
+    number stays a ``%(num)s`` placeholder."""
+    from flask_babel import get_translations
+
+    translations = get_translations()  # unformatted: the placeholder stays for the script
+    rule = Locale.parse(current()).plural_form
+    forms = {}
+    for n in range(0, 200):
+        category = rule(n)
+        if category not in forms:
+            forms[category] = translations.ngettext(singular, plural, n)
+        if len(forms) == len(rule.tags | {"other"}):
+            break
+    # Whole numbers never fall in some languages' "other" (Ukrainian keeps it for fractions,
+    # which take the form of 2 there, as "other" does in English).
+    forms.setdefault("other", translations.ngettext(singular, plural, 2))
+    return forms
 
 
 # ---- marshmallow's field messages ---------------------------------------------------------
@@ -386,7 +409,7 @@ def init_app(app):
         "number": format_number, "money": format_money,
     })
     app.jinja_env.globals.update(text_direction=lambda code=None: "rtl" if is_rtl(code or current()) else "ltr",
-                                 language_name=language_name, current_locale=current,
+                                 language_name=language_name, current_locale=current, plural_forms=plural_forms,
                                  available_languages=available)
     # Flask-Babel caches the locale on ``g`` (the app context), which outlives one request
     # when a context is shared (tests, socket handlers): every request chooses afresh.

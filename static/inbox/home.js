@@ -41,8 +41,8 @@ export class Home {
   render(data) {
     this.data = data;
     this.el.dataset.loaded = 'true';
-    this.figure('shoppers', t('home_shoppers', { count: data.shoppers_online }));
-    this.figure('waiting', t('home_waiting', { count: data.chats_waiting }));
+    this.figure('shoppers', t('home_shoppers', { num: data.shoppers_online }));
+    this.figure('waiting', t('home_waiting', { num: data.chats_waiting }));
     this.storesEl.replaceChildren(...data.stores.map((s) => h('tr', { dataset: { storeId: s.id } },
       h('th', { scope: 'row' }, s.name, s.open_now ? null : h('span', { class: 'muted small' }, ` (${t('home_closed')})`)),
       h('td', {}, String(s.shoppers_online)),

@@ -9,8 +9,14 @@ const strings = JSON.parse(stringsEl.textContent);
 export const locale = document.documentElement.lang || 'en';
 
 /** Translated string for ``key``; ``%(name)s`` placeholders are filled from ``params``. */
+let pluralRules;
+try { pluralRules = new Intl.PluralRules(document.documentElement.lang || 'en'); } catch (e) { pluralRules = new Intl.PluralRules('en'); }
+
+/** The string ``key`` with ``%(name)s`` filled from ``params``. A counted string is an object
+ * of CLDR plural categories (helpdesk.i18n.plural_forms): ``params.num`` picks the form. */
 export function t(key, params) {
   let s = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+  if (s && typeof s === 'object') s = s[pluralRules.select(Number(params?.num ?? 0))] ?? s.other ?? key;
   if (params) s = s.replace(/%\((\w+)\)s/g, (_, k) => (params[k] ?? ''));
   return s;
 }
