@@ -37,7 +37,7 @@ export class Faq {
     }
     if (token !== this.token) return; // a newer search already answered
     this.items = data.items;
-    this.status.textContent = data.items.length ? t('faq_found', { count: data.items.length }) : t('faq_none');
+    this.status.textContent = data.items.length ? t('faq_found', { num: data.items.length }) : t('faq_none');
     this.results.replaceChildren(...data.items.map((entry) => this.item(entry)));
   }
 

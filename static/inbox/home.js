@@ -56,7 +56,7 @@ export class Home {
       this.salesEl.replaceChildren(h('li', { class: 'muted small' }, t('home_no_sales')));
     } else {
       this.salesEl.replaceChildren(
-        h('li', { class: 'muted small' }, t('home_sales_count', { count: sales.count })),
+        h('li', { class: 'muted small' }, t('home_sales_count', { num: sales.count })),
         ...sales.items.map((s) => h('li', {}, t('home_sale_line', {
           amount: s.formatted, number: s.order_number, when: fmtTime(s.placed_at),
         }))),
