@@ -88,7 +88,9 @@ async def login(base, email, ua):
         return "; ".join(f"{c.key}={c.value}" for c in jar)
 
 
-async def run_load(base, agent_cookies, tokens, rate, duration, warmup):
+async def run_load(base, agent_cookies, tokens, rate, duration, warmup, server_proc=None):
+    """Returns latencies, delivered messages per second, failed and total acknowledgements
+    of the measured window, and the server's CPU seconds over that window (or None)."""
     import socketio
 
     ua = "chat-latency-bench"
@@ -143,19 +145,26 @@ async def run_load(base, agent_cookies, tokens, rate, duration, warmup):
                 acks.append(((time.perf_counter() - t0) * 1000, bool(ack and ack.get("ok"))))
             await asyncio.sleep(max(0.0, interval * random.uniform(0.8, 1.2) - (time.perf_counter() - t0)))
 
+    cpu_at_switch = []
+
     async def switch():
         await asyncio.sleep(warmup)
         measuring[0] = True
         received[0] = 0
+        if server_proc is not None:
+            cpu_at_switch.append(cpu_seconds(server_proc))
 
     started = time.perf_counter()
     await asyncio.gather(switch(), *(visitor_loop(v) for v in visitors))
     await asyncio.sleep(1.0)  # let the last deliveries arrive
     elapsed = time.perf_counter() - started - warmup
+    cpu_used = None
+    if server_proc is not None and cpu_at_switch and cpu_at_switch[0] is not None:
+        cpu_used = cpu_seconds(server_proc) - cpu_at_switch[0]
     for client in visitors + agents:
         await client.disconnect()
     failed = sum(1 for _ms, ok in acks if not ok)
-    return latencies, received[0] / max(elapsed, 0.001), failed, len(acks)
+    return latencies, received[0] / max(elapsed, 0.001), failed, len(acks), cpu_used
 
 
 def pct(values, p):
@@ -164,6 +173,16 @@ def pct(values, p):
     values = sorted(values)
     k = min(len(values) - 1, max(0, int(round(p / 100 * (len(values) - 1)))))
     return values[k]
+
+
+def cpu_seconds(proc):
+    """User + system CPU seconds the process has used so far (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def start(cmd, env):
@@ -204,9 +223,9 @@ def main():
 
         async def helpdesk_run():
             cookies = [await login(base, e, "chat-latency-bench") for e in emails]
-            return await run_load(base, cookies, tokens, args.rate, args.duration, args.warmup)
+            return await run_load(base, cookies, tokens, args.rate, args.duration, args.warmup, server)
 
-        lat, mps, failed, total = asyncio.run(helpdesk_run())
+        lat, mps, failed, total, server_cpu = asyncio.run(helpdesk_run())
     finally:
         server.terminate()
         server.wait(10)
@@ -219,7 +238,7 @@ def main():
         try:
             wait_port(fport, relay)
             fbase = f"http://127.0.0.1:{fport}"
-            floor, _fmps, _ffailed, _ftotal = asyncio.run(
+            floor, _fmps, _ffailed, _ftotal, _fcpu = asyncio.run(
                 run_load(fbase, [""] * args.agents, [""] * args.visitors, args.rate, args.duration, args.warmup))
         finally:
             relay.terminate()
@@ -227,8 +246,10 @@ def main():
 
     print(f"mode={args.async_mode} visitors={args.visitors} agents={args.agents} rate={args.rate}/s "
           f"duration={args.duration}s database={'sqlite' if not args.database_url else args.database_url.split(':')[0]}")
+    # The server's CPU per message over the measured window: what saturates first.
+    server_cpu = f" server_cpu_ms_per_msg={server_cpu * 1000 / total:.2f}" if server_cpu is not None and total else ""
     print(f"helpdesk: delivered={len(lat)} acks={total} failed_acks={failed} "
-          f"mean_ms={statistics.fmean(lat) if lat else float('nan'):.2f}")
+          f"mean_ms={statistics.fmean(lat) if lat else float('nan'):.2f}{server_cpu}")
     if floor:
         print(f"floor:    delivered={len(floor)} mean_ms={statistics.fmean(floor):.2f}")
     print(f"p50_ms={pct(lat, 50):.2f} p99_ms={pct(lat, 99):.2f} floor_p50_ms={pct(floor, 50):.2f} "
