@@ -534,6 +534,37 @@ class StoreLocationSchema(Schema):
     timezone = fields.Str()
     opening_hours = fields.Dict()
     appointment_minutes = fields.Int()
+    email = fields.Str(allow_none=True)
+    active = fields.Bool()
+
+
+class LocationArgs(StrictSchema):
+    """A new location. The shape of ``opening_hours`` ({"mon": [["09:00", "12:30"], ...]}),
+    the zone and the visit length are checked by ``helpdesk.actions.locations``, whose
+    messages name the weekday at fault."""
+
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    address = fields.Str(load_default="", validate=validate.Length(max=1000))
+    timezone = fields.Str(load_default="UTC", validate=validate.Length(min=1, max=64))
+    opening_hours = fields.Dict(keys=fields.Str(), load_default=dict)
+    appointment_minutes = fields.Int(load_default=30, strict=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=255))
+
+
+class LocationUpdateArgs(StrictSchema):
+    name = fields.Str(validate=validate.Length(min=1, max=120))
+    address = fields.Str(validate=validate.Length(max=1000))
+    timezone = fields.Str(validate=validate.Length(min=1, max=64))
+    opening_hours = fields.Dict(keys=fields.Str())
+    appointment_minutes = fields.Int(strict=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=255))
+    #: false: no new visits there (like DELETE); true: it takes bookings again.
+    active = fields.Bool()
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError(_("Nothing to change."), "_schema")
 
 
 class AppointmentSchema(Schema):

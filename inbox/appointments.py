@@ -89,8 +89,9 @@ def _appointment(appointment_id):
 
 
 def _location(store_id, location_id):
+    # A deactivated location is passed on: the action refuses it with its name.
     location = db.session.get(StoreLocation, location_id)
-    if location is None or location.store_id != store_id or not location.active:
+    if location is None or location.store_id != store_id:
         raise NotFound(_("No such location for this store."), "location_id")
     return location
 

@@ -1,4 +1,5 @@
-"""In-store appointments: a store's locations, and visits agents book from a conversation.
+"""In-store appointments: visits agents book from a conversation at a store's locations
+(configured in ``helpdesk.actions.locations``).
 
 Booking, moving and cancelling a visit each: validate the time in the location's own zone
 (not in the past, inside opening hours, the agent free), write the row, put an event on
@@ -6,7 +7,6 @@ the ticket's timeline, tell the shopper in the chat (a customer-facing message w
 appointment card, in the shopper's language) and by email with an iCalendar invitation
 (outbox), and tell the agents involved (``appointment.updated``).
 """
-import re
 from datetime import time, timedelta, timezone
 
 from flask import current_app
@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from helpdesk import calendar, events
 from helpdesk.actions import ActionError, Conflict, NotFound, action
+from helpdesk.actions.locations import check_bookable, create_location, update_location  # noqa: F401
 from helpdesk.actions.tickets import add_event, touch_preview
 from helpdesk.extensions import db
 from helpdesk.models import (
@@ -25,7 +26,6 @@ from helpdesk.models import (
     AuthorType,
     Message,
     MessageKind,
-    StoreLocation,
     TicketStatus,
     utcnow,
 )
@@ -34,91 +34,6 @@ from helpdesk.text import clean_text, text_to_html
 
 #: How far ahead a visit may be booked.
 MAX_DAYS_AHEAD = 365
-MIN_MINUTES, MAX_MINUTES = 5, 8 * 60
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-# ---- locations -------------------------------------------------------------------------------
-
-def _checked_zone(name):
-    name = clean_text(name, 64) or "UTC"
-    try:
-        calendar.zone(name)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        raise ActionError(_("Unknown time zone %(zone)s.", zone=name), "timezone") from None
-    return name
-
-
-def normalise_opening_hours(hours):
-    """``{"mon": [["09:00", "18:00"]], ...}`` checked and sorted; refuses malformed or
-    overlapping intervals with a message naming the day."""
-    if hours is None:
-        return {}
-    if not isinstance(hours, dict):
-        raise ActionError(_("Opening hours must map weekdays to lists of intervals."), "opening_hours")
-    out = {}
-    for day, intervals in hours.items():
-        if day not in WEEKDAYS:
-            raise ActionError(_("Unknown weekday %(day)s (use mon … sun).", day=str(day)[:10]), "opening_hours")
-        if not isinstance(intervals, list) or len(intervals) > 6:
-            raise ActionError(_("Give at most six opening intervals per day."), "opening_hours")
-        clean = []
-        for pair in intervals:
-            if not (isinstance(pair, (list, tuple)) and len(pair) == 2
-                    and all(isinstance(v, str) and _HHMM.match(v) for v in pair) and pair[0] < pair[1]):
-                raise ActionError(_("Opening hours on %(day)s must be HH:MM–HH:MM, opening before closing.",
-                                    day=day), "opening_hours")
-            clean.append([pair[0], pair[1]])
-        clean.sort()
-        if any(a[1] > b[0] for a, b in zip(clean, clean[1:])):
-            raise ActionError(_("Opening hours on %(day)s overlap.", day=day), "opening_hours")
-        out[day] = clean
-    return out
-
-
-_LOCATION_FIELDS = ("name", "address", "timezone", "opening_hours", "appointment_minutes", "email", "active")
-
-
-@action
-def create_location(store, name, **settings):
-    """A physical shop of ``store`` where visits can be booked. Emits nothing (configuration)."""
-    location = StoreLocation(store_id=store.id, name="", opening_hours={})
-    _apply_location(location, {"name": name, **settings})
-    db.session.add(location)
-    db.session.flush()
-    return location
-
-
-@action
-def update_location(location, **changes):
-    """Change a location's name, address, zone, hours, visit length or mailbox. Existing
-    visits keep their times. Emits nothing (configuration)."""
-    _apply_location(location, changes)
-    db.session.flush()
-    return location
-
-
-def _apply_location(location, settings):
-    for key, value in settings.items():
-        if key not in _LOCATION_FIELDS:
-            raise ActionError(_("Unknown location setting %(key)s.", key=key), key)
-        if key == "name":
-            value = clean_text(value, 120)
-            if not value:
-                raise ActionError(_("Name the location."), "name")
-        elif key == "address":
-            value = clean_text(value, 1000)
-        elif key == "timezone":
-            value = _checked_zone(value)
-        elif key == "opening_hours":
-            value = normalise_opening_hours(value)
-        elif key == "appointment_minutes":
-            if not isinstance(value, int) or not MIN_MINUTES <= value <= MAX_MINUTES:
-                raise ActionError(_("Visits last between %(min)d minutes and %(max)d hours.",
-                                    min=MIN_MINUTES, max=MAX_MINUTES // 60), "appointment_minutes")
-        elif key == "email":
-            value = clean_text(value, 255).lower() or None
-        setattr(location, key, value)
 
 
 # ---- validation ------------------------------------------------------------------------------
@@ -192,12 +107,6 @@ def _check_agent_free(agent, start, end, exclude_id=None):
         raise Conflict(_("%(agent)s already has a visit at that time.", agent=agent.name), "starts_at")
 
 
-def _location_for(store_id, location):
-    if location is None or location.store_id != store_id or not location.active:
-        raise NotFound(_("No such location for this store."), "location_id")
-    return location
-
-
 def _agent_for(store_id, agent):
     if agent is None or not agent.active or not agent.can_access_store(store_id):
         raise NotFound(_("No such agent for this store."), "agent_id")
@@ -217,7 +126,7 @@ def book_appointment(ticket, by_agent, *, location, starts_at, agent=None, notes
     (the agent's devices and the open conversation)."""
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict(_("This ticket is closed; reopen it to book a visit."), "status")
-    location = _location_for(ticket.store_id, location)
+    location = check_bookable(ticket.store_id, location)
     agent = _agent_for(ticket.store_id, agent or by_agent)
     start = resolve_start(location, starts_at)
     end = start + timedelta(minutes=location.appointment_minutes)
@@ -247,7 +156,11 @@ def reschedule_appointment(appointment, by_agent, *, starts_at=None, location=No
     if appointment.status != AppointmentStatus.BOOKED:
         raise Conflict(_("This visit was cancelled; book a new one."), "status")
     previous_agent_id = appointment.agent_id
-    location = _location_for(appointment.store_id, location or appointment.location)
+    location = location or appointment.location
+    if location.id != appointment.location_id or starts_at is not None:
+        # A new time or place is a new booking there; notes or the agent may still change
+        # on a visit at a location that has since been deactivated.
+        check_bookable(appointment.store_id, location)
     agent = _agent_for(appointment.store_id, agent or appointment.agent or by_agent)
     start = resolve_start(location, starts_at) if starts_at is not None else appointment.starts_at
     end = start + timedelta(minutes=location.appointment_minutes)
