@@ -1,5 +1,6 @@
 """In-store visits from the inbox: the booking dialog's JSON endpoints (book, move, cancel
-from an open conversation) and the "My upcoming appointments" page.
+from an open conversation), the "My upcoming appointments" page and the admins' page of a
+store's locations (static/inbox/locations.js writes through /api/v1/stores/<id>/locations).
 
 Same rules as ``inbox.views``: signed-in agents only (JSON answers 401), CSRF on POST/PATCH
 (``X-CSRFToken``), another store's ticket or visit is a 404, input through marshmallow
@@ -7,7 +8,9 @@ Same rules as ``inbox.views``: signed-in agents only (JSON answers 401), CSRF on
 """
 import json
 
-from flask import Blueprint, jsonify, render_template, request
+from zoneinfo import available_timezones
+
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -26,7 +29,7 @@ from helpdesk.api.access import ID
 from helpdesk.calendar import zone
 from helpdesk.extensions import db
 from helpdesk.i18n import translate_errors
-from helpdesk.models import Agent, Appointment, StoreLocation
+from helpdesk.models import Agent, Appointment, Store, StoreLocation
 from helpdesk.schemas import (
     AppointmentArgs,
     AppointmentCancelArgs,
@@ -179,3 +182,26 @@ def upcoming_page():
                                      format_time(appt.ends_at.astimezone(local.tzinfo), "short", rebase=False)),
         })
     return render_template("inbox/appointments.html", groups=groups, days=days)
+
+
+# ---- admins: the store's locations ---------------------------------------------------------
+
+@bp.get("/appointments/locations")
+@login_required
+def locations_page():
+    """Admins list a store's locations and add or edit one. The page carries the store's
+    locations and the zone names; the form's changes go through the REST API."""
+    agent = _agent()
+    if not agent.is_admin:
+        abort(403)
+    stores = db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
+    wanted = request.args.get("store", "")
+    store = next((s for s in stores if str(s.id) == wanted), stores[0] if stores else None)
+    locations = [] if store is None else db.session.scalars(
+        select(StoreLocation).where(StoreLocation.store_id == store.id)
+        .order_by(StoreLocation.active.desc(), StoreLocation.name, StoreLocation.id)).all()
+    bootstrap = {"me": {"id": agent.id, "name": agent.name, "email": agent.email},
+                 "store_id": store.id if store else None,
+                 "locations": StoreLocationSchema(many=True).dump(locations)}
+    return render_template("inbox/locations.html", stores=stores, store=store, bootstrap=bootstrap,
+                           zones=sorted(available_timezones()))
