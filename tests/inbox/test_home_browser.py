@@ -32,8 +32,8 @@ def test_home_nudge_posts_and_faq(live_server, chromium):
     context, page = sign_in(chromium, live_server, agent, DESKTOP)
     try:
         home = page.locator("#home")
-        expect(home.locator('[data-figure="shoppers"]')).to_have_text("1 shoppers browsing", timeout=TIMEOUT)
-        expect(home.locator('[data-figure="waiting"]')).to_have_text("1 chats waiting")
+        expect(home.locator('[data-figure="shoppers"]')).to_have_text("1 shopper browsing", timeout=TIMEOUT)
+        expect(home.locator('[data-figure="waiting"]')).to_have_text("1 chat waiting")
         nudge = page.locator("#home-nudge")
         expect(nudge).to_be_visible()
         expect(nudge).to_contain_text("Linen Lane")
