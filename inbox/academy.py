@@ -24,6 +24,7 @@ from helpdesk.extensions import db
 from helpdesk.i18n import translate_errors
 from helpdesk.models import Agent, PolicyAcceptance, Store, StorePolicy
 from helpdesk.schemas import AcademyProgressSchema, PolicyAcceptArgs, StorePolicyArgs
+from inbox.views import _action_error, _json_error
 
 bp = Blueprint("academy", __name__, url_prefix="/inbox/academy")
 
@@ -32,17 +33,7 @@ def _agent():
     return current_user._get_current_object()
 
 
-def _json_error(message, status, field=None):
-    body = {"message": message, "status": status}
-    if field:
-        body["errors"] = {field: [message]}
-    return jsonify(body), status
-
-
-@bp.errorhandler(ActionError)
-def _action_error(exc):
-    db.session.rollback()
-    return _json_error(exc.message, exc.status, exc.field)
+bp.register_error_handler(ActionError, _action_error)
 
 
 @bp.before_request
