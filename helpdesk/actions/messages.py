@@ -4,6 +4,7 @@ import re
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, action
@@ -92,13 +93,15 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
         # writer at a time already (and no row locks): skip the round trip there.
         if db.session.get_bind().dialect.name != "sqlite":
             db.session.execute(select(type(contact).id).where(type(contact).id == contact.id).with_for_update())
-        ticket = db.session.scalar(
+        ticket = db.session.scalars(
             select(Ticket)
             .where(Ticket.contact_id == contact.id, Ticket.channel == channel,
                    Ticket.status.in_(CONTINUABLE_STATUSES))
             .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
             .limit(1)
-        )
+            # The event payload lists the tags: one statement with the ticket, not a second.
+            .options(joinedload(Ticket.tags))
+        ).unique().first()
     opened = ticket is None
     if opened:
         ticket = open_ticket(store, contact, channel, subject=subject or "", visitor=visitor, offline=offline)
