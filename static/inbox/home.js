@@ -2,9 +2,11 @@
 // my attributed sales. It refreshes when the events it depends on arrive (queue changes,
 // visitors' pages, availability, attributions) and on a timer otherwise: shoppers leaving a
 // storefront send no event.
-import { api, debounce, fmtTime, h, t } from './util.js';
+import { api, fmtTime, h, t } from './util.js';
 
 const REFRESH_MS = 20000;
+// However busy the stores, at most one reload per this many ms for live events.
+const LIVE_DELAY_MS = 1500;
 const LIVE_EVENTS = ['ticket.created', 'ticket.updated', 'visitor.updated', 'agent.availability',
   'attribution.created', 'attribution.updated'];
 
@@ -15,13 +17,27 @@ export class Home {
     this.nudge = document.getElementById('home-nudge');
     this.storesEl = document.getElementById('home-stores');
     this.salesEl = document.getElementById('home-sales');
-    this.refreshSoon = debounce(() => this.load(), 400);
+    this.pending = null;
+    this.stale = false;
     this.nudge.querySelector('[data-act="go-available"]').addEventListener('click', () => this.goAvailable());
     document.getElementById('open-home').addEventListener('click', () => this.app.showHome());
     for (const name of LIVE_EVENTS) app.socket.on(name, () => this.refreshSoon());
     app.socket.on('connect', () => this.refreshSoon());
-    this.timer = window.setInterval(() => { if (document.visibilityState === 'visible') this.load(); }, REFRESH_MS);
+    this.timer = window.setInterval(() => { if (this.isShown()) this.load(); }, REFRESH_MS);
+    document.addEventListener('visibilitychange', () => { if (this.stale && this.isShown()) this.load(); });
     this.load();
+  }
+
+  isShown() {
+    return document.visibilityState === 'visible' && this.el.offsetParent !== null;
+  }
+
+  /** Live events reload the panel, throttled: a busy queue sends many per second, and a
+   * hidden panel only notes that it is stale (it reloads when shown again). */
+  refreshSoon() {
+    if (!this.isShown()) { this.stale = true; return; }
+    if (this.pending) return;
+    this.pending = window.setTimeout(() => { this.pending = null; this.load(); }, LIVE_DELAY_MS);
   }
 
   figure(name, text) {
@@ -29,6 +45,7 @@ export class Home {
   }
 
   async load() {
+    this.stale = false;
     let data;
     try {
       data = await api.get('/inbox/api/home');
