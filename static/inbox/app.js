@@ -233,7 +233,9 @@ class Inbox {
       const ok = await conv.load();
       if (!ok) this.toast(t('cannot_open'), 'error');
       this.saveTabs();
-      conv.textarea.focus();
+      // Loading can take a while: if the agent has moved to another tab meanwhile, the
+      // cursor stays where they are typing.
+      if (this.active === id) conv.textarea.focus();
       return;
     }
     this.activate(id);
