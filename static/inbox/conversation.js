@@ -103,7 +103,11 @@ export class Conversation {
     this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.send(); });
     this.textarea.addEventListener('keydown', (ev) => this.onKey(ev));
     this.textarea.addEventListener('input', () => this.onInput());
-    this.textarea.addEventListener('blur', () => window.setTimeout(() => this.picker.close(), 150));
+    // Close the saved-reply list once focus has really left (a click in the list blurs the
+    // box for a moment, and so does a panel being rearranged while the agent types).
+    this.textarea.addEventListener('blur', () => window.setTimeout(() => {
+      if (document.activeElement !== this.textarea) this.picker.close();
+    }, 150));
     // The conversation shown beside the active one becomes active when used.
     this.el.addEventListener('focusin', () => {
       if (this.app.activeTicketId() !== this.id) this.app.activate(this.id);
