@@ -40,8 +40,8 @@ def expire_offer(ticket_id, agent_id):
 
 
 def offer_waiting_chats():
-    """Sweep backstop: offer chats that wait for capacity in stores where someone is
-    available. Capacity normally frees through an action (a chat resolved, an agent
+    """Sweep backstop: offer the chats waiting for capacity, store by store (a store where
+    nobody has room costs one capacity check and offers nothing). Capacity normally frees through an action (a chat resolved, an agent
     available) that offers at once; this catches what those paths cannot see, such as an
     admin raising an agent's ``max_chats``. Returns how many chats were offered."""
     from sqlalchemy import select
