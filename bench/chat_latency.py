@@ -230,7 +230,7 @@ def main():
         server.terminate()
         server.wait(10)
 
-    floor = []
+    floor, floor_total, floor_cpu = [], 0, None
     if not args.skip_floor:
         fport = free_port()
         relay = start([sys.executable, os.path.join(ROOT, "bench", "_relay_server.py"), str(fport), args.async_mode],
@@ -238,8 +238,9 @@ def main():
         try:
             wait_port(fport, relay)
             fbase = f"http://127.0.0.1:{fport}"
-            floor, _fmps, _ffailed, _ftotal, _fcpu = asyncio.run(
-                run_load(fbase, [""] * args.agents, [""] * args.visitors, args.rate, args.duration, args.warmup))
+            floor, _fmps, _ffailed, floor_total, floor_cpu = asyncio.run(
+                run_load(fbase, [""] * args.agents, [""] * args.visitors, args.rate, args.duration, args.warmup,
+                         relay))
         finally:
             relay.terminate()
             relay.wait(10)
@@ -251,7 +252,9 @@ def main():
     print(f"helpdesk: delivered={len(lat)} acks={total} failed_acks={failed} "
           f"mean_ms={statistics.fmean(lat) if lat else float('nan'):.2f}{server_cpu}")
     if floor:
-        print(f"floor:    delivered={len(floor)} mean_ms={statistics.fmean(floor):.2f}")
+        floor_cpu = (f" server_cpu_ms_per_msg={floor_cpu * 1000 / floor_total:.2f}"
+                     if floor_cpu is not None and floor_total else "")
+        print(f"floor:    delivered={len(floor)} mean_ms={statistics.fmean(floor):.2f}{floor_cpu}")
     print(f"p50_ms={pct(lat, 50):.2f} p99_ms={pct(lat, 99):.2f} floor_p50_ms={pct(floor, 50):.2f} "
           f"floor_p99_ms={pct(floor, 99):.2f} msgs_per_s={mps:.1f}")
 

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from connectors.base import standard_headers
 from helpdesk.extensions import db
@@ -42,6 +42,13 @@ class DeliveryFailed(Exception):
     """The receiver answered something other than 2xx (retried with backoff)."""
 
 
+# Built once (it keeps its cache key): this runs for every chat message.
+_ACTIVE_SUBSCRIPTIONS = (
+    select(WebhookSubscription.id, WebhookSubscription.topics)
+    .where(WebhookSubscription.store_id == bindparam("store_id"), WebhookSubscription.active.is_(True))
+)
+
+
 def _subscriptions(store_id):
     """(id, topics) of the store's active subscriptions, read once per transaction: a chat
     message emits several events and must not pay a query for each."""
@@ -52,10 +59,7 @@ def _subscriptions(store_id):
         cached = session.info[_CACHE] = (transaction, {})
     by_store = cached[1]
     if store_id not in by_store:
-        by_store[store_id] = db.session.execute(
-            select(WebhookSubscription.id, WebhookSubscription.topics)
-            .where(WebhookSubscription.store_id == store_id, WebhookSubscription.active.is_(True))
-        ).all()
+        by_store[store_id] = db.session.execute(_ACTIVE_SUBSCRIPTIONS, {"store_id": store_id}).all()
     return by_store[store_id]
 
 

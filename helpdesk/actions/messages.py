@@ -3,7 +3,7 @@ import re
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from helpdesk import events
@@ -38,12 +38,32 @@ def _checked_text(text, field="body"):
     return text
 
 
-def _existing(ticket_ids_query, client_id):
+# The chat hot path's lookups are built once: a statement object keeps its cache key, and
+# building and hashing a query costs more than SQLite answering it.
+_RESENT_BY_CONTACT = select(Message.id).where(
+    Message.client_id == bindparam("client_id"),
+    Message.ticket_id.in_(select(Ticket.id).where(Ticket.contact_id == bindparam("contact_id"))),
+).limit(1)
+_RESENT_ON_TICKET = select(Message.id).where(
+    Message.client_id == bindparam("client_id"), Message.ticket_id == bindparam("ticket_id")).limit(1)
+_CONTINUABLE_TICKET = (
+    select(Ticket)
+    .where(Ticket.contact_id == bindparam("contact_id"), Ticket.channel == bindparam("channel"),
+           Ticket.status.in_(CONTINUABLE_STATUSES))
+    .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+    .limit(1)
+    # The event payload lists the tags: one statement with the ticket, not a second.
+    .options(joinedload(Ticket.tags))
+)
+
+
+def _existing(statement, client_id, **params):
+    """The message already stored under ``client_id`` (a resend), or None. Asks for the id
+    only: almost every message is new, and loading nothing is cheaper than a message row."""
     if not client_id:
         return None
-    return db.session.scalar(
-        select(Message).where(Message.client_id == client_id, Message.ticket_id.in_(ticket_ids_query))
-    )
+    message_id = db.session.scalar(statement, {"client_id": client_id, **params})
+    return db.session.get(Message, message_id) if message_id is not None else None
 
 
 def _attach(message, attachment_ids, uploader):
@@ -77,8 +97,7 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
     A blocked contact's message is stored hidden and emits nothing.
     """
     channel = Channel(channel)
-    contact_ticket_ids = select(Ticket.id).where(Ticket.contact_id == contact.id)
-    existing = _existing(contact_ticket_ids, client_id)
+    existing = _existing(_RESENT_BY_CONTACT, client_id, contact_id=contact.id)
     if existing is not None:
         return existing, False
     if max_length is not None:
@@ -94,14 +113,7 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
         if db.session.get_bind().dialect.name != "sqlite":
             db.session.execute(select(type(contact).id).where(type(contact).id == contact.id).with_for_update())
         ticket = db.session.scalars(
-            select(Ticket)
-            .where(Ticket.contact_id == contact.id, Ticket.channel == channel,
-                   Ticket.status.in_(CONTINUABLE_STATUSES))
-            .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
-            .limit(1)
-            # The event payload lists the tags: one statement with the ticket, not a second.
-            .options(joinedload(Ticket.tags))
-        ).unique().first()
+            _CONTINUABLE_TICKET, {"contact_id": contact.id, "channel": channel}).unique().first()
     opened = ticket is None
     if opened:
         ticket = open_ticket(store, contact, channel, subject=subject or "", visitor=visitor, offline=offline)
@@ -173,7 +185,7 @@ def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
     """An agent answers the customer. Stamps the first response time; on email tickets and
     chats left while offline the answer also goes out by email (outbox). Emits
     ``message.created`` to agents and to the shopper's widget."""
-    existing = _existing(select(Ticket.id).where(Ticket.id == ticket.id), client_id)
+    existing = _existing(_RESENT_ON_TICKET, client_id, ticket_id=ticket.id)
     if existing is not None:
         return existing
     if ticket.status == TicketStatus.CLOSED:
@@ -228,7 +240,7 @@ def _queue_email_copy(ticket, message, agent):
 def add_note(ticket, agent, text, *, client_id=None):
     """An internal note: agents only, never the shopper. ``@name`` (or ``@email``) notifies
     the agents it names. Emits ``message.created`` to agents and ``note.mention``."""
-    existing = _existing(select(Ticket.id).where(Ticket.id == ticket.id), client_id)
+    existing = _existing(_RESENT_ON_TICKET, client_id, ticket_id=ticket.id)
     if existing is not None:
         return existing
     text = _checked_text(text)
