@@ -8,7 +8,8 @@ Message-ID (or guesses a ticket number) never joins that conversation.
 import hashlib
 import re
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from connectors.email import tokens
 from helpdesk.extensions import db
@@ -16,6 +17,16 @@ from helpdesk.models import CONTINUABLE_STATUSES, EmailHeader, Ticket
 
 _SUBJECT_TAG = re.compile(r"\[#(\d{1,10})\]")
 MAX_ID_LENGTH = 255
+# Built once: they run for every inbound message, and building a statement (and its cache
+# key) costs about as much as running it.
+_BY_MESSAGE_ID = (
+    select(EmailHeader.rfc_message_id, Ticket)
+    .join(Ticket, Ticket.id == EmailHeader.ticket_id)
+    .where(EmailHeader.store_id == bindparam("store_id"),
+           EmailHeader.rfc_message_id.in_(bindparam("keys", expanding=True)))
+    .options(joinedload(Ticket.tags))
+)
+_BY_TICKET_ID = select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).options(joinedload(Ticket.tags))
 
 
 def normalise_id(message_id):
@@ -41,40 +52,61 @@ def candidates(email):
 def find_ticket(store, email, contact):
     """``(ticket, how, refused)``: the continuable ticket this email belongs to, how it was
     found, and the ids of tickets it pointed at that the sender may not join (or that are
-    closed). ``ticket`` is None for a new conversation."""
+    closed). ``ticket`` is None for a new conversation.
+
+    The tickets come with the Message-ID lookup (one statement, tags included: the
+    ``ticket.updated`` payload lists them); reply-token and subject-tag tickets are read only
+    when no Message-ID led to a ticket the sender may continue."""
     refused = []
-    pointed = []  # (how, ticket_id) in priority order
+    tried = set()
     ids = candidates(email)
     if ids:
-        rows = db.session.execute(
-            select(EmailHeader.rfc_message_id, EmailHeader.ticket_id)
-            .where(EmailHeader.store_id == store.id, EmailHeader.rfc_message_id.in_([k for _, k in ids]))
-        ).all()
+        rows = db.session.execute(_BY_MESSAGE_ID, {"store_id": store.id, "keys": [k for _, k in ids]}).unique().all()
         by_id = {}
-        for rfc_id, ticket_id in rows:
-            by_id.setdefault(rfc_id, ticket_id)
-        pointed += [(how, by_id[key]) for how, key in ids if key in by_id]
+        for rfc_id, ticket in rows:
+            by_id.setdefault(rfc_id, ticket)
+        for how, key in ids:
+            ticket = by_id.get(key)
+            if ticket is None or ticket.id in tried:
+                continue
+            tried.add(ticket.id)
+            if _may_continue(ticket, store, contact, refused):
+                return ticket, how, refused
+
+    pointed = []  # (how, ticket_id) in priority order
     token_ticket = tokens.ticket_id_from(email.recipients)
     if token_ticket:
         pointed.append(("reply-token", token_ticket))
     tag = _SUBJECT_TAG.search(email.subject or "")
     if tag:
         pointed.append(("subject-tag", int(tag.group(1))))
-
-    tried = set()
+    pointed = [(how, ticket_id) for how, ticket_id in pointed if ticket_id not in tried]
+    if not pointed:
+        return None, None, refused
+    found = {t.id: t for t in db.session.scalars(
+        _BY_TICKET_ID, {"ids": sorted({ticket_id for _, ticket_id in pointed})}).unique()}
     for how, ticket_id in pointed:
         if ticket_id in tried:
             continue
         tried.add(ticket_id)
-        ticket = db.session.get(Ticket, ticket_id)
-        if ticket is None or ticket.store_id != store.id or ticket.contact_id != contact.id:
+        ticket = found.get(ticket_id)
+        if ticket is None:
             refused.append(ticket_id)
             continue
-        if ticket.status not in CONTINUABLE_STATUSES:
-            refused.append(ticket_id)  # closed: history; the mail opens a new ticket
-            continue
-        return ticket, how, refused
+        if _may_continue(ticket, store, contact, refused):
+            return ticket, how, refused
     return None, None, refused
+
+
+def _may_continue(ticket, store, contact, refused):
+    """The sender's own continuable ticket in this store; otherwise its id joins ``refused``."""
+    if ticket.store_id != store.id or ticket.contact_id != contact.id:
+        refused.append(ticket.id)
+        return False
+    if ticket.status not in CONTINUABLE_STATUSES:
+        refused.append(ticket.id)  # closed: history; the mail opens a new ticket
+        return False
+    return True
 
 
 def header_for(store_id, message_id, direction=None):

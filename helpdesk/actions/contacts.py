@@ -1,11 +1,19 @@
 """Contacts: find or create, update, merge, block."""
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from helpdesk import events
 from helpdesk.actions import ActionError, action
 from helpdesk.extensions import db
 from helpdesk.models import Contact, ContactIdentity, Ticket, Visitor, utcnow
 from helpdesk.text import clean_text
+
+# Built once: every inbound email and contact-form message looks its sender up by address.
+_BY_EMAIL = (
+    select(Contact)
+    .where(Contact.store_id == bindparam("store_id"), Contact.email == bindparam("email"),
+           Contact.merged_into_id.is_(None))
+    .order_by(Contact.id).limit(1)
+)
 
 
 def normalise_email(email):
@@ -33,10 +41,7 @@ def find_or_create_contact(store, *, email=None, name=None, phone=None, platform
         while contact is not None and contact.merged_into_id:
             contact = db.session.get(Contact, contact.merged_into_id)
     if contact is None and email:
-        contact = db.session.scalar(
-            select(Contact).where(Contact.store_id == store.id, Contact.email == email,
-                                  Contact.merged_into_id.is_(None)).order_by(Contact.id).limit(1)
-        )
+        contact = db.session.scalar(_BY_EMAIL, {"store_id": store.id, "email": email})
     if contact is None and phone and not email:
         # Shops send phone-only customers (SMS checkout); match the number as stored.
         contact = db.session.scalar(

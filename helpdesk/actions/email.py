@@ -16,8 +16,8 @@ from email.utils import formataddr
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
 
 from connectors.email import threading as email_threading
 from connectors.email import tokens
@@ -51,6 +51,12 @@ AUTO_REPLY_LIMIT = 3
 AUTO_REPLY_WINDOW = timedelta(hours=1)
 _CID_SRC = re.compile(r"""(src=["'])cid:([^"']+)(["'])""", re.IGNORECASE)
 _REMOTE_IMG = re.compile(r"""<img[^>]+src=["']https?:""", re.IGNORECASE)
+# Built once: they run for every inbound message. Core, not ORM: a duplicate needs two ids,
+# not a loaded row, and the header row is written, never read back.
+_HEADERS = EmailHeader.__table__
+_SEEN = select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
+    _HEADERS.c.store_id == bindparam("store_id"), _HEADERS.c.dedupe_key == bindparam("dedupe_key"))
+_INSERT_HEADER = insert(_HEADERS)
 
 
 @dataclass
@@ -193,8 +199,7 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
                           inbound_id=inbound_id)
     store = mailbox.store
     key = email.dedupe_key(raw)
-    seen = db.session.scalar(select(EmailHeader).where(EmailHeader.store_id == store.id,
-                                                       EmailHeader.dedupe_key == key))
+    seen = db.session.execute(_SEEN, {"store_id": store.id, "dedupe_key": key}).first()
     if seen is not None:
         result = Intake("duplicate", seen.ticket_id, seen.message_id)
         _finish(inbound, result)
@@ -286,13 +291,15 @@ def _finish(inbound, result, email=None):
 
 
 def _record_header(store, mailbox, ticket, message, contact, email, key):
-    db.session.add(EmailHeader(
-        store_id=store.id, mailbox_id=mailbox.id if mailbox else None, ticket_id=ticket.id,
-        message_id=message.id if message is not None else None, contact_id=contact.id if contact else None,
-        direction=EmailHeader.IN,
-        rfc_message_id=email_threading.normalise_id(email.message_id) or f"no-id.{key}",
-        sender=email.from_address, sent_at=email.date, dedupe_key=key,
-    ))  # flushed at commit: a concurrent duplicate fails there and the action runs again
+    # Written at once: a concurrent duplicate fails here (unique dedupe key) and the action
+    # runs again, finding the winner's row.
+    db.session.execute(_INSERT_HEADER, {
+        "store_id": store.id, "mailbox_id": mailbox.id if mailbox else None, "ticket_id": ticket.id,
+        "message_id": message.id if message is not None else None, "contact_id": contact.id if contact else None,
+        "direction": EmailHeader.IN,
+        "rfc_message_id": email_threading.normalise_id(email.message_id) or f"no-id.{key}",
+        "sender": email.from_address, "sent_at": email.date, "dedupe_key": key, "created_at": utcnow(),
+    })
 
 
 def _email_meta(mailbox, email, how, refused, refused_files, html):

@@ -99,6 +99,41 @@ def test_a_forged_or_foreign_token_does_not_thread(mailbox):
     assert stranger.outcome == "created" and stranger.ticket_id != first.ticket_id
 
 
+def test_a_stranger_quoting_our_mail_is_refused_and_their_own_subject_tag_threads(mailbox, agent):
+    dana = ingest_email(mailbox, mail(), source="raw")
+    reply(db.session.get(Ticket, dana.ticket_id), agent, "On its way.")
+    eve = ingest_email(mailbox, mail(frm="eve@example.net", subject="Refund"), source="raw")
+    again = ingest_email(mailbox, mail(frm="eve@example.net", subject=f"Re: Refund [#{eve.ticket_id}]",
+                                       In_Reply_To=f"<{outgoing_id(dana.ticket_id)}>"), source="raw")
+    assert (again.outcome, again.ticket_id, again.how) == ("threaded", eve.ticket_id, "subject-tag")
+    assert db.session.get(Message, again.message_id).meta["email"]["not_threaded_to"] == [dana.ticket_id]
+
+
+def test_a_reply_reads_its_ticket_with_the_message_id_lookup(mailbox, agent, app):
+    """The threading lookup brings the ticket and its tags in one statement: no second
+    read of the ticket, no lazy load of its tags for the ``ticket.updated`` payload."""
+    from sqlalchemy import event
+
+    first = ingest_email(mailbox, mail(), source="raw")
+    reply(db.session.get(Ticket, first.ticket_id), agent, "On its way.")
+    raw = mail(subject="Re: Parcel", In_Reply_To=f"<{outgoing_id(first.ticket_id)}>")
+    db.session.expire_all()  # as the next message in a worker finds it
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        answer = ingest_email(mailbox, raw, source="raw")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert answer.outcome == "threaded"
+    reads = [s for s in statements if s.startswith("select") and (" from tickets" in s or " join tickets" in s)]
+    assert len(reads) == 1 and "email_headers" in reads[0]
+    assert not [s for s in statements if s.startswith("select") and "ticket_tags" in s and s not in reads]
+
+
 def test_the_same_message_delivered_twice_is_stored_once(mailbox):
     raw = mail(msgid="<same-1@example.com>")
     first = ingest_email(mailbox, raw, source="imap")
