@@ -9,7 +9,7 @@ import hashlib
 import re
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from connectors.email import tokens
 from helpdesk.extensions import db
@@ -18,15 +18,19 @@ from helpdesk.models import CONTINUABLE_STATUSES, EmailHeader, Ticket
 _SUBJECT_TAG = re.compile(r"\[#(\d{1,10})\]")
 MAX_ID_LENGTH = 255
 # Built once: they run for every inbound message, and building a statement (and its cache
-# key) costs about as much as running it.
+# key) costs about as much as running it. The ticket comes with its tags (the
+# ``ticket.updated`` payload lists them) but not with its contact: a ticket the sender may
+# continue is the sender's, already loaded by the intake; each join costs PostgreSQL more to
+# plan than the lookup costs to run.
+_WITH_TAGS = (joinedload(Ticket.tags), lazyload(Ticket.contact))
 _BY_MESSAGE_ID = (
     select(EmailHeader.rfc_message_id, Ticket)
     .join(Ticket, Ticket.id == EmailHeader.ticket_id)
     .where(EmailHeader.store_id == bindparam("store_id"),
            EmailHeader.rfc_message_id.in_(bindparam("keys", expanding=True)))
-    .options(joinedload(Ticket.tags))
+    .options(*_WITH_TAGS)
 )
-_BY_TICKET_ID = select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).options(joinedload(Ticket.tags))
+_BY_TICKET_ID = select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).options(*_WITH_TAGS)
 
 
 def normalise_id(message_id):
