@@ -252,8 +252,12 @@ def update_ticket(ticket, by_agent, **changes):
     return ticket
 
 
+#: Characters of the latest message shown in the queue row.
+PREVIEW_LENGTH = 200
+
+
 def touch_preview(ticket, text):
-    ticket.last_message_preview = preview(text, 200)
+    ticket.last_message_preview = preview(text, PREVIEW_LENGTH)
 
 
 def bulk_update(tickets, by_agent, **changes):
