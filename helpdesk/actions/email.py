@@ -193,7 +193,7 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
     ``contact.updated`` for a failing address. Returns an ``Intake``."""
     inbound_id = inbound.id if inbound is not None else None
     try:
-        email = parse(raw)
+        email = parse(raw, bodies=False)  # read below, for mail that is not dropped
     except MalformedEmail as exc:
         return quarantine(mailbox, raw, source=source, reason=exc.reason, delivery_key=delivery_key,
                           inbound_id=inbound_id)
@@ -217,6 +217,7 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
         _finish(inbound, result)
         return result
 
+    email.read_bodies()
     contact = find_or_create_contact(store, email=email.from_address, name=email.from_name or None)
     ticket, how, refused = email_threading.find_ticket(store, email, contact)
     if ticket is not None and email.is_automatic and not email.loop_reason.startswith("list"):
