@@ -50,6 +50,31 @@ class _HeaderClasses(headerregistry.HeaderRegistry):
         return cls
 
 
+_LINESEP = re.compile(r"\n|\r")  # what policy.header_fetch_parse removes from a folded value
+_MIME_TOKEN = r"[!#$%&+\-.0-9A-Z^_`a-z{|}~]+"  # RFC 2045 token, without ' and * (RFC 2231)
+# ``type/subtype; name=value; name="value"``: well-formed, ASCII, no comments, escapes,
+# encoded words or RFC 2231 parameters.
+_SIMPLE_CONTENT_TYPE = re.compile(
+    rf'[ \t]*{_MIME_TOKEN}/{_MIME_TOKEN}((?:[ \t]*;[ \t]*{_MIME_TOKEN}=(?:{_MIME_TOKEN}|"[ !#-\[\]-~]*"))*)[ \t]*')
+_PARAMETER_NAME = re.compile(rf";[ \t]*({_MIME_TOKEN})=")
+
+
+def _simple_content_type(value):
+    """A well-formed Content-Type as plain text, else None.
+
+    Every reader of Content-Type (``get_content_type``, ``get_param``, ``get_boundary``, the
+    feed parser itself) reads it as a string; for a well-formed value the plain text reads
+    exactly as the header registry's object does, which costs a full parse per MIME part."""
+    if not isinstance(value, str):
+        return None
+    value = "".join(_LINESEP.split(value))
+    match = _SIMPLE_CONTENT_TYPE.fullmatch(value)
+    if match is None or "=?" in value:
+        return None
+    names = [n.lower() for n in _PARAMETER_NAME.findall(match.group(1))]
+    return value if len(names) == len(set(names)) else None
+
+
 class _ParsedMessage(EmailMessage):
     """An EmailMessage that parses each header once: the stock class parses the header again
     on every access, and Content-Type is read a dozen times per part while walking a message."""
@@ -58,9 +83,16 @@ class _ParsedMessage(EmailMessage):
         cache = self.__dict__.setdefault("_parsed_headers", {})
         key = name.lower()
         if key not in cache:
-            cache[key] = super().get(name, None)
+            cache[key] = self._content_type() if key == "content-type" else super().get(name, None)
         value = cache[key]
         return failobj if value is None else value
+
+    def _content_type(self):
+        for name, value in self._headers:
+            if name.lower() == "content-type":
+                simple = _simple_content_type(value)
+                return simple if simple is not None else self.policy.header_fetch_parse(name, value)
+        return None
 
     def _changed(self):
         self.__dict__.pop("_parsed_headers", None)

@@ -1,6 +1,8 @@
 """The parser's shortcuts read exactly what the standard library's full parse reads."""
 import dataclasses
+from email import policy
 from email.headerregistry import HeaderRegistry
+from email.message import EmailMessage
 
 import pytest
 
@@ -36,6 +38,33 @@ def test_a_simple_sender_reads_as_the_header_registry_reads_it(value):
         assert simple == full and len(full) == 1
     else:
         assert simple is None  # left to the registry
+
+
+WELL_FORMED_CONTENT_TYPES = [
+    "text/plain", 'text/plain; charset="utf-8"', "multipart/alternative;\r\n\tboundary=\"abc\"",
+    "text/plain;charset=utf-8;format=flowed", "TEXT/HTML; CHARSET=UTF-8", 'text/plain; name="a;b.txt"',
+    "multipart/mixed; boundary=\"----=_Part_1\"", "image/png; name=x.png", 'text/plain; name=""',
+    'multipart/related; type="text/html"; start="<a@b>"', 'application/pdf; name="O\'Brien 2024.pdf"',
+    "multipart/report; report-type=delivery-status; boundary=B26",
+]
+OTHER_CONTENT_TYPES = [  # malformed, or needing the registry's decoding: left to it
+    "text/plain ; charset = utf-8", "text/plain; charset=", "text/plain; =x", 'text/plain; charset="utf-8',
+    'text/plain; charset="a"; charset=b', "text/plain; charset=utf-8 extra", "text/plain; charset=utf-8;",
+    "text/plain; name='x.txt'", "text/plain;;charset=utf-8", "text/plain; name*=utf-8''%E2%82%AC.txt",
+    'application/pdf; name="=?utf-8?B?w6k=?="', "text/plain (comment)", "text", "", "multipart/mixed; boundary=",
+]
+
+
+@pytest.mark.parametrize("value", WELL_FORMED_CONTENT_TYPES + OTHER_CONTENT_TYPES)
+def test_a_well_formed_content_type_reads_as_the_header_registry_reads_it(value):
+    def readings(msg):
+        msg._headers = [("Content-Type", value)]
+        calls = (msg.get_content_type, msg.get_params, msg.get_content_charset, msg.get_boundary, msg.get_filename,
+                 lambda: msg.get_param("report-type"), lambda: msg.get_param("start"), msg.get_charsets)
+        return [call() for call in calls]
+
+    assert readings(parser._ParsedMessage(parser.POLICY)) == readings(EmailMessage(policy.default))
+    assert (parser._simple_content_type(value) is not None) == (value in WELL_FORMED_CONTENT_TYPES)
 
 
 def test_bodies_read_later_are_the_bodies_read_at_once(subtests):
