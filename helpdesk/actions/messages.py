@@ -4,7 +4,7 @@ import re
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import events
@@ -53,8 +53,10 @@ _CONTINUABLE_TICKET = (
            Ticket.status.in_(CONTINUABLE_STATUSES))
     .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
     .limit(1)
-    # The event payload lists the tags: one statement with the ticket, not a second.
-    .options(joinedload(Ticket.tags))
+    # The event payload lists the tags: one statement with the ticket, not a second. The
+    # contact is the one the caller holds (already in the session), so it is not joined in
+    # again: reading ticket.contact finds it without a query.
+    .options(joinedload(Ticket.tags), lazyload(Ticket.contact))
 )
 
 
