@@ -186,12 +186,34 @@ def seed_headers(db):
     return count
 
 
-def explain(db, query):
+def explain(db, query, **params):
+    """EXPLAIN (ANALYZE) of ``query`` with ``params`` for its bind parameters."""
     from sqlalchemy import text
 
-    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    if params:
+        query = query.params(**params)
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True, "render_postcompile": True})
     rows = db.session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars().all()
     return "\n".join("    " + r for r in rows)
+
+
+def explain_intake(db, sample):
+    """The plans of the statements the intake runs for every message, on ``sample`` (one of
+    our messages on an email ticket): each must be an index scan."""
+    from connectors.email import threading as email_threading
+    from helpdesk.actions import contacts, email
+
+    plans = {
+        "deduplication": explain(db, email._SEEN, store_id=sample.store_id, dedupe_key="0" * 64),
+        "sender's contact": explain(db, contacts._BY_EMAIL, store_id=sample.store_id, email=sample.email),
+        "threading by In-Reply-To/References, with the ticket": explain(
+            db, email_threading._BY_MESSAGE_ID, store_id=sample.store_id,
+            keys=[sample.rfc_message_id, "unknown@mail.example.test"]),
+        "threading by reply token / subject tag": explain(db, email_threading._BY_TICKET_ID, ids=[sample.ticket_id]),
+        "bounce: the message that bounced": explain(
+            db, email_threading.header_query(sample.store_id, sample.rfc_message_id)),
+    }
+    return "".join(f"{name} plan:\n{plan}\n" for name, plan in plans.items())
 
 
 def replies(args):
@@ -247,11 +269,7 @@ def replies(args):
         db.session.commit()
         store_ids = {row.ticket_id: row.store_id for row in targets}
         sample = targets[0]
-        lookup = select(EmailHeader.rfc_message_id, EmailHeader.ticket_id).where(
-            EmailHeader.store_id == sample.store_id, EmailHeader.rfc_message_id.in_([sample.rfc_message_id]))
-        sys.stderr.write("threading lookup plan:\n" + explain(db, lookup) + "\n")
-        dedupe = select(EmailHeader).where(EmailHeader.store_id == 1, EmailHeader.dedupe_key == "0" * 64)
-        sys.stderr.write("deduplication plan:\n" + explain(db, dedupe) + "\n")
+        sys.stderr.write(explain_intake(db, targets[0]))
         db.session.rollback()
 
         rates, failures, outcomes_all, total = [], [], {}, 0

@@ -115,11 +115,16 @@ def _may_continue(ticket, store, contact, refused):
 
 def header_for(store_id, message_id, direction=None):
     """The stored email with this Message-ID in the store (ours first when both exist)."""
+    return db.session.scalars(header_query(store_id, message_id, direction)).first()
+
+
+def header_query(store_id, message_id, direction=None):
+    """The statement behind ``header_for``."""
     query = select(EmailHeader).where(EmailHeader.store_id == store_id,
                                       EmailHeader.rfc_message_id == normalise_id(message_id))
     if direction:
         query = query.where(EmailHeader.direction == direction)
-    return db.session.scalars(query.order_by(EmailHeader.direction.desc(), EmailHeader.id).limit(1)).first()
+    return query.order_by(EmailHeader.direction.desc(), EmailHeader.id).limit(1)
 
 
 def thread_ids(ticket_id, limit=20):
