@@ -201,14 +201,15 @@ def explain_intake(db, sample):
     """The plans of the statements the intake runs for every message, on ``sample`` (one of
     our messages on an email ticket): each must be an index scan."""
     from connectors.email import threading as email_threading
-    from helpdesk.actions import contacts, email
+    from helpdesk.actions import contacts
 
     plans = {
-        "deduplication": explain(db, email._SEEN, store_id=sample.store_id, dedupe_key="0" * 64),
-        "sender's contact": explain(db, contacts._BY_EMAIL, store_id=sample.store_id, email=sample.email),
-        "threading by In-Reply-To/References, with the ticket": explain(
-            db, email_threading._BY_MESSAGE_ID, store_id=sample.store_id,
+        "deduplication and threading by In-Reply-To/References, with the ticket": explain(
+            db, email_threading._SEEN_OR_NAMED, store_id=sample.store_id, dedupe_key="0" * 64,
             keys=[sample.rfc_message_id, "unknown@mail.example.test"]),
+        "deduplication (mail naming no earlier mail)": explain(
+            db, email_threading._SEEN, store_id=sample.store_id, dedupe_key="0" * 64),
+        "sender's contact": explain(db, contacts._BY_EMAIL, store_id=sample.store_id, email=sample.email),
         "threading by reply token / subject tag": explain(db, email_threading._BY_TICKET_ID, ids=[sample.ticket_id]),
         "bounce: the message that bounced": explain(
             db, email_threading.header_query(sample.store_id, sample.rfc_message_id)),

@@ -1,4 +1,5 @@
-"""Which ticket an inbound email continues: read-only lookups, all on indexed columns.
+"""Which ticket an inbound email continues (and whether it was stored already): read-only
+lookups, all on indexed columns.
 
 Order: In-Reply-To, then References (newest first), then a reply-token address
 (``support+t<id>-<sig>@``), then a ``[#123]`` subject tag. Every candidate must belong to
@@ -8,7 +9,7 @@ Message-ID (or guesses a ticket number) never joins that conversation.
 import hashlib
 import re
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from connectors.email import tokens
@@ -31,6 +32,18 @@ _BY_MESSAGE_ID = (
     .options(*_WITH_TAGS)
 )
 _BY_TICKET_ID = select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).options(*_WITH_TAGS)
+_HEADERS = EmailHeader.__table__
+_SEEN = select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
+    _HEADERS.c.store_id == bindparam("store_id"), _HEADERS.c.dedupe_key == bindparam("dedupe_key"))
+# A reply: the duplicate check and the Message-ID lookup in one round trip.
+_SEEN_OR_NAMED = (
+    select(EmailHeader.dedupe_key, EmailHeader.message_id, EmailHeader.rfc_message_id, Ticket)
+    .join(Ticket, Ticket.id == EmailHeader.ticket_id)
+    .where(EmailHeader.store_id == bindparam("store_id"),
+           or_(EmailHeader.dedupe_key == bindparam("dedupe_key"),
+               EmailHeader.rfc_message_id.in_(bindparam("keys", expanding=True))))
+    .options(*_WITH_TAGS)
+)
 
 
 def normalise_id(message_id):
@@ -53,10 +66,30 @@ def candidates(email):
     return out
 
 
-def find_ticket(store, email, contact):
+def lookup(store, email, dedupe_key):
+    """``(seen, named)``: ``seen`` is ``(ticket_id, message_id)`` of this same email stored
+    before (a duplicate) or None; ``named`` maps the Message-IDs its In-Reply-To and
+    References name to their tickets, for ``find_ticket``. One statement."""
+    keys = [key for _how, key in candidates(email)]
+    if not keys:
+        row = db.session.execute(_SEEN, {"store_id": store.id, "dedupe_key": dedupe_key}).first()
+        return (tuple(row) if row is not None else None), {}
+    seen, named = None, {}
+    rows = db.session.execute(_SEEN_OR_NAMED, {"store_id": store.id, "dedupe_key": dedupe_key, "keys": keys})
+    wanted = set(keys)
+    for row_key, message_id, rfc_id, ticket in rows.unique():
+        if row_key == dedupe_key:
+            seen = (ticket.id, message_id)
+        if rfc_id in wanted:
+            named.setdefault(rfc_id, ticket)
+    return seen, named
+
+
+def find_ticket(store, email, contact, named=None):
     """``(ticket, how, refused)``: the continuable ticket this email belongs to, how it was
     found, and the ids of tickets it pointed at that the sender may not join (or that are
-    closed). ``ticket`` is None for a new conversation.
+    closed). ``ticket`` is None for a new conversation. ``named``: what ``lookup`` found
+    (read here when not given).
 
     The tickets come with the Message-ID lookup (one statement, tags included: the
     ``ticket.updated`` payload lists them); reply-token and subject-tag tickets are read only
@@ -65,12 +98,13 @@ def find_ticket(store, email, contact):
     tried = set()
     ids = candidates(email)
     if ids:
-        rows = db.session.execute(_BY_MESSAGE_ID, {"store_id": store.id, "keys": [k for _, k in ids]}).unique().all()
-        by_id = {}
-        for rfc_id, ticket in rows:
-            by_id.setdefault(rfc_id, ticket)
+        if named is None:
+            named = {}
+            rows = db.session.execute(_BY_MESSAGE_ID, {"store_id": store.id, "keys": [k for _, k in ids]})
+            for rfc_id, ticket in rows.unique():
+                named.setdefault(rfc_id, ticket)
         for how, key in ids:
-            ticket = by_id.get(key)
+            ticket = named.get(key)
             if ticket is None or ticket.id in tried:
                 continue
             tried.add(ticket.id)

@@ -16,7 +16,7 @@ from email.utils import formataddr
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy import event as sa_event
 
 from connectors.email import threading as email_threading
@@ -51,12 +51,9 @@ AUTO_REPLY_LIMIT = 3
 AUTO_REPLY_WINDOW = timedelta(hours=1)
 _CID_SRC = re.compile(r"""(src=["'])cid:([^"']+)(["'])""", re.IGNORECASE)
 _REMOTE_IMG = re.compile(r"""<img[^>]+src=["']https?:""", re.IGNORECASE)
-# Built once: they run for every inbound message. Core, not ORM: a duplicate needs two ids,
-# not a loaded row, and the header row is written, never read back.
-_HEADERS = EmailHeader.__table__
-_SEEN = select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
-    _HEADERS.c.store_id == bindparam("store_id"), _HEADERS.c.dedupe_key == bindparam("dedupe_key"))
-_INSERT_HEADER = insert(_HEADERS)
+# Built once: it runs for every inbound message. Core, not ORM: the row is written, never
+# read back.
+_INSERT_HEADER = insert(EmailHeader.__table__)
 
 
 @dataclass
@@ -199,9 +196,9 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
                           inbound_id=inbound_id)
     store = mailbox.store
     key = email.dedupe_key(raw)
-    seen = db.session.execute(_SEEN, {"store_id": store.id, "dedupe_key": key}).first()
+    seen, named = email_threading.lookup(store, email, key)
     if seen is not None:
-        result = Intake("duplicate", seen.ticket_id, seen.message_id)
+        result = Intake("duplicate", *seen)
         _finish(inbound, result)
         return result
     if email.from_address in _own_addresses(mailbox):
@@ -219,7 +216,7 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
 
     email.read_bodies()
     contact = find_or_create_contact(store, email=email.from_address, name=email.from_name or None)
-    ticket, how, refused = email_threading.find_ticket(store, email, contact)
+    ticket, how, refused = email_threading.find_ticket(store, email, contact, named)
     if ticket is not None and email.is_automatic and not email.loop_reason.startswith("list"):
         # An out-of-office answering our reply: shown on the ticket, never reopens it.
         event = add_event(ticket, "auto_reply", text=preview(email.text or email.subject, 500),

@@ -110,8 +110,9 @@ def test_a_stranger_quoting_our_mail_is_refused_and_their_own_subject_tag_thread
 
 
 def test_a_reply_reads_its_ticket_with_the_message_id_lookup(mailbox, agent, app):
-    """The threading lookup brings the ticket and its tags in one statement: no second
-    read of the ticket, no lazy load of its tags for the ``ticket.updated`` payload."""
+    """The duplicate check and the threading lookup are one statement, which brings the
+    ticket and its tags: no second read of the ticket, no lazy load of its tags for the
+    ``ticket.updated`` payload."""
     from sqlalchemy import event
 
     first = ingest_email(mailbox, mail(), source="raw")
@@ -131,6 +132,7 @@ def test_a_reply_reads_its_ticket_with_the_message_id_lookup(mailbox, agent, app
     assert answer.outcome == "threaded"
     reads = [s for s in statements if s.startswith("select") and (" from tickets" in s or " join tickets" in s)]
     assert len(reads) == 1 and "email_headers" in reads[0]
+    assert len([s for s in statements if s.startswith("select") and "email_headers" in s]) == 1
     assert not [s for s in statements if s.startswith("select") and "ticket_tags" in s and s not in reads]
 
 
