@@ -144,6 +144,15 @@ def test_the_same_message_delivered_twice_is_stored_once(mailbox):
     assert db.session.scalar(select(func.count()).select_from(Message)) == 1
 
 
+def test_a_reply_delivered_twice_is_stored_once(mailbox, agent):
+    first = ingest_email(mailbox, mail(), source="raw")
+    reply(db.session.get(Ticket, first.ticket_id), agent, "On its way.")
+    raw = mail(subject="Re: Parcel", msgid="<reply-1@example.com>", In_Reply_To=f"<{outgoing_id(first.ticket_id)}>")
+    answer = ingest_email(mailbox, raw, source="imap")
+    again = ingest_email(mailbox, raw, source="raw")
+    assert (again.outcome, again.ticket_id, again.message_id) == ("duplicate", first.ticket_id, answer.message_id)
+
+
 def test_a_bounce_of_our_reply_marks_the_address_failing_and_shows_on_the_ticket(mailbox, agent, sent_events):
     first = ingest_email(mailbox, mail(), source="raw")
     ticket = db.session.get(Ticket, first.ticket_id)
