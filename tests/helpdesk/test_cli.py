@@ -228,3 +228,44 @@ def test_second_serve_does_not_seed_again(serve, instance):
     time.sleep(0.3)
     assert not LOGIN_LINE.search(second.output)
     assert "Agent login:     admin@demo.store (password printed on first run" in second.output
+
+
+def test_server_runs_full_garbage_collections_from_its_timer_only():
+    """The serve command freezes what it has loaded, stops the interpreter's own full
+    collections (their pauses were the chat's p99 delay) and runs one on a timer instead."""
+    import gc
+
+    from helpdesk import cli
+
+    class Loop:
+        """Stands in for the Socket.IO server's task API: records the task, runs one turn."""
+
+        def __init__(self):
+            self.task = None
+            self.slept = []
+
+        def start_background_task(self, fn):
+            self.task = fn
+
+        def sleep(self, seconds):
+            self.slept.append(seconds)
+            if len(self.slept) > 1:
+                raise StopIteration  # end the endless loop after one full collection
+
+    before = gc.get_threshold()
+    loop = Loop()
+    try:
+        cli._tune_garbage_collector(loop)
+        assert gc.get_threshold()[2] >= 1_000_000
+        assert gc.get_threshold()[:2] == before[:2]
+        assert gc.get_freeze_count() > 0
+        full_passes = []
+        gc.callbacks.append(lambda phase, info: phase == "stop" and full_passes.append(info["generation"]))
+        with pytest.raises(StopIteration):
+            loop.task()
+        assert loop.slept == [cli.FULL_COLLECTION_SECONDS, cli.FULL_COLLECTION_SECONDS]
+        assert 2 in full_passes
+    finally:
+        gc.callbacks.pop()
+        gc.set_threshold(*before)
+        gc.unfreeze()

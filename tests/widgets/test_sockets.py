@@ -162,3 +162,14 @@ def test_oversized_and_flooding_messages_get_clear_errors(live_server, shop, app
         assert {a["message"]["body_text"] for a in accepted} <= stored
     finally:
         shopper.disconnect()
+
+
+def test_socket_events_get_a_request_context_without_a_routing_error(app):
+    """Every Socket.IO event runs in a request context built from the connection's environ;
+    its path must match a URL rule, or each event would raise and keep a NotFound (garbage
+    cycles on the chat's hot path)."""
+    for path in ("/socket.io/", "/socket.io"):
+        with app.test_request_context(path, query_string={"EIO": "4", "transport": "websocket"}) as ctx:
+            assert ctx.request.routing_exception is None
+    with app.test_client() as client:
+        assert client.get("/socket.io/").status_code != 500
