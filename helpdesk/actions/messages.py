@@ -100,6 +100,22 @@ def _touch_ticket(ticket, at, text, customer=False):
     set_committed_value(ticket, "last_message_preview", last_preview)
 
 
+def _continuable_ticket(contact, channel):
+    return db.session.scalars(_CONTINUABLE_TICKET, {"contact_id": contact.id, "channel": channel}).unique().first()
+
+
+def _lock_contact(contact):
+    """Hold ``contact`` until this transaction ends. PostgreSQL: its row lock. SQLite has
+    no row locks: a write (to the same value) takes the database's single write lock,
+    waiting for the writer that holds it, and what this transaction reads afterwards
+    includes everything that writer committed."""
+    table = type(contact).__table__
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(table).where(table.c.id == contact.id).values(id=table.c.id))
+    else:
+        db.session.execute(select(table.c.id).where(table.c.id == contact.id).with_for_update())
+
+
 def _existing(statement, client_id, **params):
     """The message already stored under ``client_id`` (a resend), or None. Asks for the id
     only: almost every message is new, and loading nothing is cheaper than a message row."""
@@ -151,12 +167,13 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
         text = clean_text(text, current_app.config["MAX_MESSAGE_LENGTH"])
 
     if ticket is None:
-        # Lock the contact row so two first messages don't open two tickets. SQLite has one
-        # writer at a time already (and no row locks): skip the round trip there.
-        if db.session.get_bind().dialect.name != "sqlite":
-            db.session.execute(select(type(contact).id).where(type(contact).id == contact.id).with_for_update())
-        ticket = db.session.scalars(
-            _CONTINUABLE_TICKET, {"contact_id": contact.id, "channel": channel}).unique().first()
+        ticket = _continuable_ticket(contact, channel)
+        if ticket is None:
+            # About to open one: lock the contact so two first messages don't open two
+            # tickets, then look again (the other may have opened it meanwhile). An ongoing
+            # conversation needs no lock.
+            _lock_contact(contact)
+            ticket = _continuable_ticket(contact, channel)
     opened = ticket is None
     if opened:
         ticket = open_ticket(store, contact, channel, subject=subject or "", visitor=visitor, offline=offline)

@@ -173,3 +173,40 @@ def test_socket_events_get_a_request_context_without_a_routing_error(app):
             assert ctx.request.routing_exception is None
     with app.test_client() as client:
         assert client.get("/socket.io/").status_code != 500
+
+
+def test_a_message_in_an_ongoing_chat_costs_seven_statements(live_server, shop):
+    """The chat hot path (bench/chat_latency.py): visitor with contact and store, who is
+    available, resend check, the open ticket, the INSERT, the ticket's activity UPDATE and
+    the store's webhook subscribers. One more is a regression someone should look at."""
+    from sqlalchemy import event
+
+    store, agent = shop
+    shopper = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    lena = agent_client(live_server, agent)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    try:
+        shopper.call("message", {"client_id": cid(), "body": "first", "prechat": {"name": "Ira"}})
+        shopper.call("message", {"client_id": cid(), "body": "second"})
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            ack = shopper.call("message", {"client_id": cid(), "body": "third, still chatting"})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert ack["ok"] and not ack["duplicate"]
+        lena.wait_for("message.created", lambda d: d["message"]["id"] == ack["message"]["id"])
+    finally:
+        shopper.disconnect()
+        lena.disconnect()
+    verbs = [s.split()[0] for s in statements]
+    assert verbs.count("INSERT") == 1 and verbs.count("UPDATE") == 1, statements
+    assert len(statements) <= 7, "\n".join(s[:100] for s in statements)
+    stored = db.session.get(Message, ack["message"]["id"])
+    ticket = db.session.get(Ticket, stored.ticket_id)
+    assert stored.body_text == "third, still chatting"
+    assert ticket.last_message_preview == "third, still chatting"
+    assert ticket.last_customer_message_at == stored.created_at == ticket.last_activity_at

@@ -172,3 +172,40 @@ def test_reply_to_offline_chat_goes_out_by_email_through_the_outbox():
     live = receive_customer_message(store, make_contact(store), "chat", "hi")[0].ticket
     reply(live, agent, "Hello!")
     assert db.session.query(OutboxItem).count() == 1
+
+
+def test_simultaneous_first_messages_of_one_shopper_open_one_ticket(app):
+    """Two devices (or a double click) send a shopper's first messages at the same moment:
+    one conversation holds both. On PostgreSQL the second waits on the contact row lock
+    and then finds the ticket the first opened."""
+    import threading
+
+    from helpdesk.models import Contact, Store
+
+    store = make_store()
+    contact = make_contact(store)
+    store_id, contact_id = store.id, contact.id
+    db.session.commit()
+    barrier, errors = threading.Barrier(4), []
+
+    def send(n):
+        with app.app_context():
+            try:
+                shop, shopper = db.session.get(Store, store_id), db.session.get(Contact, contact_id)
+                barrier.wait()
+                receive_customer_message(shop, shopper, "chat", f"hello from device {n}", client_id=f"dev-{n}")
+            except Exception as exc:  # noqa: BLE001 -- reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    tickets = db.session.scalars(select(Ticket).where(Ticket.contact_id == contact_id)).all()
+    assert len(tickets) == 1
+    bodies = db.session.scalars(select(Message.body_text).where(Message.ticket_id == tickets[0].id)).all()
+    assert sorted(bodies) == [f"hello from device {n}" for n in range(4)]
