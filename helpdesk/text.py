@@ -6,9 +6,11 @@ security-fix-only mode upstream; keeping every call here means swapping it (for 
 justhtml) touches one module.
 """
 import re
+import threading
 
 import bleach
 from bleach.css_sanitizer import CSSSanitizer
+from bleach.linkifier import Linker
 from markupsafe import escape
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -58,27 +60,32 @@ def _link_attrs(attrs, new=False):
 _MAY_LINK = re.compile(r"[\w-]\.[^\W\d_]", re.UNICODE)
 
 
+# One Linker and one Cleaner, reused: building them (an html5lib parser, walker and
+# serializer each) costs more than most texts take to process. They keep state while
+# working, so one caller at a time.
+_linker = Linker(callbacks=[_link_attrs], parse_email=False)
+_linker_lock = threading.Lock()
+_email_cleaner = bleach.Cleaner(tags=EMAIL_TAGS, attributes=EMAIL_ATTRIBUTES, protocols=EMAIL_PROTOCOLS,
+                                css_sanitizer=_css, strip=True, strip_comments=True)
+_email_cleaner_lock = threading.Lock()
+
+
 def text_to_html(text):
     """Plain chat text -> safe HTML: everything escaped, links made clickable, newlines kept."""
     escaped = str(escape(text))
     # Most chat lines hold no link; linkify parses the whole text as HTML, which costs more
     # than the rest of storing a message, so it only runs where a link may be.
-    linked = bleach.linkify(escaped, callbacks=[_link_attrs], parse_email=False) if _MAY_LINK.search(escaped) else escaped
-    return linked.replace("\n", "<br>")
+    if _MAY_LINK.search(escaped):
+        with _linker_lock:
+            escaped = _linker.linkify(escaped)
+    return escaped.replace("\n", "<br>")
 
 
 def sanitize_email_html(html):
     """Allowlisted email HTML. Remote images stay in the markup; the viewer blocks them
     until the agent allows them (the frame is sandboxed)."""
-    return bleach.clean(
-        html or "",
-        tags=EMAIL_TAGS,
-        attributes=EMAIL_ATTRIBUTES,
-        protocols=EMAIL_PROTOCOLS,
-        css_sanitizer=_css,
-        strip=True,
-        strip_comments=True,
-    )
+    with _email_cleaner_lock:
+        return _email_cleaner.clean(html or "")
 
 
 def preview(text, length=140):

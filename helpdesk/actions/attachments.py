@@ -2,6 +2,7 @@
 import hashlib
 import io
 import os
+import threading
 
 import filetype
 from flask import current_app
@@ -34,13 +35,19 @@ THUMBNAIL_SIZE = (320, 320)
 def _thumbnail(data, folder, digest):
     from PIL import Image, UnidentifiedImageError
 
+    rel = os.path.join(folder, f"{digest}.thumb.jpg")
+    path = os.path.join(current_app.config["UPLOAD_FOLDER"], rel)
+    if os.path.exists(path):
+        return rel  # named by the bytes' digest: these bytes were drawn before (a resent logo)
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.thumbnail(THUMBNAIL_SIZE)
             if img.mode not in ("RGB", "L"):
                 img = img.convert("RGB")
-            rel = os.path.join(folder, f"{digest}.thumb.jpg")
-            img.save(os.path.join(current_app.config["UPLOAD_FOLDER"], rel), "JPEG", quality=80)
+            # Written aside, then renamed: an existing file is always a whole thumbnail.
+            partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"
+            img.save(partial, "JPEG", quality=80)
+            os.replace(partial, path)
             return rel
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         return None
