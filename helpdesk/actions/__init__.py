@@ -7,7 +7,9 @@ the outer transaction instead of committing on its own.
 """
 import functools
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from helpdesk.extensions import db
 
@@ -95,3 +97,34 @@ def action(fn=None, *, retry_on_conflict=False, keep_loaded=False):
         return wrapper
 
     return decorate(fn) if fn is not None else decorate
+
+
+def insert_loaded(model, **values):
+    """INSERT one ``model`` row now, with a single statement, and return it as a persistent,
+    fully loaded object of the session: reading any column never goes back to the database.
+    Columns not given get their column default (or NULL); relationship values given (an
+    empty ``tags`` list, say) are set on the object as its loaded state.
+
+    Why not ``session.add`` and a flush: on the hot paths (each chat message, each email)
+    the unit of work costs about three times the INSERT it sends. Later changes to the
+    returned object flush as usual.
+    """
+    table = model.__table__
+    row, related = {}, {}
+    for key, value in values.items():
+        (row if key in table.c else related)[key] = value
+    for column in table.columns:
+        if column.key in row or column.primary_key:
+            continue
+        default = column.default
+        if default is None:
+            row[column.key] = None
+        elif default.is_callable:
+            row[column.key] = default.arg(None)
+        else:
+            row[column.key] = default.arg
+    primary_key = db.session.execute(insert(table), row).inserted_primary_key[0]
+    obj = model(id=primary_key, **row, **related)
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj

@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from helpdesk import events
-from helpdesk.actions import ActionError, Conflict, NotFound, action
+from helpdesk.actions import ActionError, Conflict, NotFound, action, insert_loaded
 from helpdesk.extensions import db
 from helpdesk.models import (
     Agent,
@@ -29,7 +29,8 @@ def open_ticket(store, contact, channel, *, subject="", visitor=None, offline=Fa
     """Open a ticket for ``contact`` in ``store``. Emits ``ticket.created`` to the store's agents."""
     if contact.store_id != store.id:
         raise ActionError("The contact belongs to another store.", "contact_id")
-    ticket = Ticket(
+    ticket = insert_loaded(
+        Ticket,
         store_id=store.id,
         contact_id=contact.id,
         visitor_id=visitor.id if visitor is not None else None,
@@ -40,8 +41,6 @@ def open_ticket(store, contact, channel, *, subject="", visitor=None, offline=Fa
         team_id=team.id if team is not None else None,
         tags=[],  # a new ticket has none: no lazy load when the event payload is built
     )
-    db.session.add(ticket)
-    db.session.flush()
     events.ticket_created(ticket)
     return ticket
 
