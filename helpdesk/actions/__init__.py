@@ -100,10 +100,11 @@ def action(fn=None, *, retry_on_conflict=False, keep_loaded=False):
 
 
 def insert_loaded(model, **values):
-    """INSERT one ``model`` row now, with a single statement, and return it as a persistent,
-    fully loaded object of the session: reading any column never goes back to the database.
-    Columns not given get their column default (or NULL); relationship values given (an
-    empty ``tags`` list, say) are set on the object as its loaded state.
+    """INSERT one ``model`` row now, with a single statement, and return it as a persistent
+    object of the session with its columns loaded: reading one does not go back to the
+    database. Columns not given get their column default, else NULL; a column with only a
+    database-side default is left to the database (and loaded when first read). Relationship
+    values given (an empty ``tags`` list, say) are set on the object as its loaded state.
 
     Why not ``session.add`` and a flush: on the hot paths (each chat message, each email)
     the unit of work costs about three times the INSERT it sends. Later changes to the
@@ -117,6 +118,8 @@ def insert_loaded(model, **values):
         if column.key in row or column.primary_key:
             continue
         default = column.default
+        if default is None and column.server_default is not None:
+            continue  # the database fills it in; the object loads it when first read
         if default is None:
             row[column.key] = None
         elif default.is_callable:
@@ -124,7 +127,7 @@ def insert_loaded(model, **values):
         else:
             row[column.key] = default.arg
     primary_key = db.session.execute(insert(table), row).inserted_primary_key[0]
-    obj = model(id=primary_key, **row, **related)
+    obj = model(**{table.primary_key.columns[0].key: primary_key}, **row, **related)
     make_transient_to_detached(obj)
     db.session.add(obj)
     return obj

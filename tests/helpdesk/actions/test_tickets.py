@@ -145,3 +145,37 @@ def test_availability_changes_tell_the_stores_widgets(sent_events):
     set_availability(agent, "away")
     online = [e for e in sent_events if e["event"] == "store.online" and e["room"] == f"store:{store.id}:visitors"]
     assert online[-1]["payload"]["online"] is False
+
+
+def test_insert_loaded_writes_one_row_and_returns_it_loaded():
+    """The hot paths' INSERT helper: one statement, defaults applied, nothing read back,
+    and the object behaves like any other persistent one afterwards."""
+    from sqlalchemy import event
+
+    from helpdesk.actions import insert_loaded
+    from helpdesk.models import AuthorType, MessageKind
+
+    store = make_store()
+    contact = make_contact(store)
+    ticket = make_ticket(store, contact)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement.split()[0])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        message = insert_loaded(Message, ticket_id=ticket.id, author_type=AuthorType.CONTACT,
+                                author_contact_id=contact.id, body_text="hi", attachments=[])
+        loaded = (message.id, message.kind, message.meta, message.hidden, message.created_at,
+                  message.read_at, message.attachments)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert statements == ["INSERT"]
+    assert loaded[0] is not None and loaded[1] == MessageKind.MESSAGE and loaded[2] == {}
+    assert loaded[3] is False and loaded[4] is not None and loaded[5] is None and loaded[6] == []
+    assert message in db.session and not db.session.is_modified(message)
+    message.body_text = "hi there"
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Message, loaded[0]).body_text == "hi there"
