@@ -46,8 +46,12 @@ def _thumbnail(data, folder, digest):
                 img = img.convert("RGB")
             # Written aside, then renamed: an existing file is always a whole thumbnail.
             partial = f"{path}.{os.getpid()}.{threading.get_ident()}.part"
-            img.save(partial, "JPEG", quality=80)
-            os.replace(partial, path)
+            try:
+                img.save(partial, "JPEG", quality=80)
+                os.replace(partial, path)
+            finally:
+                if os.path.exists(partial):  # the save failed half-way: leave no debris
+                    os.remove(partial)
             return rel
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         return None

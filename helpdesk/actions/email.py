@@ -296,7 +296,7 @@ def _record_header(store, mailbox, ticket, message, contact, email, key):
         "message_id": message.id if message is not None else None, "contact_id": contact.id if contact else None,
         "direction": EmailHeader.IN,
         "rfc_message_id": email_threading.normalise_id(email.message_id) or f"no-id.{key}",
-        "sender": email.from_address, "sent_at": email.date, "dedupe_key": key, "created_at": utcnow(),
+        "sender": email.from_address, "sent_at": email.date, "dedupe_key": key,
     })
 
 
