@@ -1,11 +1,13 @@
 """The application factory."""
 import logging
 import os
+import time
 
 from flask import Flask, abort, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -28,6 +30,30 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def _ping_when_idle(engine, idle_seconds):
+    """Ping a pooled connection before use only when it has sat idle ``idle_seconds``.
+
+    Why not ``pool_pre_ping``: it pings on every checkout, and the chat server and the
+    email worker check a connection out for every message -- one extra round trip each.
+    A connection back in the pool for less than a few seconds was alive then; one that sat
+    longer may have been dropped (database restart, idle timeout, a NAT in between). A
+    failed ping makes the pool replace the connection and try again, as pre-ping does."""
+
+    @sa_event.listens_for(engine, "checkin")
+    def checked_in(dbapi_connection, connection_record):
+        connection_record.info["helpdesk_idle_since"] = time.monotonic()
+
+    @sa_event.listens_for(engine, "checkout")
+    def check_out(dbapi_connection, connection_record, connection_proxy):
+        since = connection_record.info.get("helpdesk_idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # just connected, or used moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any failure: the pool discards it and connects anew
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 def _socketio_transport():
@@ -54,6 +80,9 @@ def create_app(overrides=None, *, main=True):
     logs.configure(app.config["LOG_LEVEL"])
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            _ping_when_idle(engine, app.config["DATABASE_PING_AFTER"])
     from helpdesk.models.base import include_in_migrations
 
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True,

@@ -95,6 +95,8 @@ def load(instance_path, overrides=None):
         "WTF_CSRF_SSL_STRICT": production,
         "BABEL_DEFAULT_LOCALE": "en",
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # A pooled connection idle this long (seconds) is pinged before use (helpdesk.app).
+        "DATABASE_PING_AFTER": 5.0,
     }
     cfg["SECRET_KEY"] = _secret_key(env["SECRET_KEY"], production, instance_path, mode)
     cfg.update(overrides)
@@ -114,7 +116,9 @@ def database_url(url):
 def engine_options(url):
     """Engine options. Connecting is lazy: nothing here touches the network."""
     options = {
-        "pool_pre_ping": True,
+        # No ping on every checkout: helpdesk.app pings a pooled connection only when it
+        # has sat idle (a busy worker or chat server would pay a round trip per message).
+        "pool_pre_ping": False,
         # Statement parameters are customer text; keep them out of error messages and logs.
         "hide_parameters": True,
     }
