@@ -2,7 +2,7 @@
 from sqlalchemy import bindparam, select, update
 
 from helpdesk import events
-from helpdesk.actions import ActionError, action
+from helpdesk.actions import ActionError, action, insert_loaded
 from helpdesk.extensions import db
 from helpdesk.models import Contact, ContactIdentity, Ticket, Visitor, utcnow
 from helpdesk.text import clean_text
@@ -49,17 +49,22 @@ def find_or_create_contact(store, *, email=None, name=None, phone=None, platform
                                   Contact.merged_into_id.is_(None)).order_by(Contact.id).limit(1)
         )
     if contact is None:
-        contact = Contact(store_id=store.id, email=email, platform_ids={})
-        db.session.add(contact)
-    if name and not contact.name:
-        contact.name = clean_text(name, 255)
-    if phone and not contact.phone:
-        contact.phone = clean_text(phone, 40)
-    if locale and not contact.locale:
-        contact.locale = clean_text(locale, 16)
-    if email and not contact.email:
-        contact.email = email
-    db.session.flush()
+        # One INSERT, the id known at once: the message or ticket that follows needs it.
+        contact = insert_loaded(Contact, store_id=store.id, email=email, platform_ids={},
+                                name=clean_text(name, 255) if name else "",
+                                phone=clean_text(phone, 40) if phone else None,
+                                locale=clean_text(locale, 16) if locale else None)
+    else:
+        # Changes to a known contact are written with the transaction's next flush; nothing
+        # needs them earlier, and a flush for nothing still costs a unit-of-work pass.
+        if name and not contact.name:
+            contact.name = clean_text(name, 255)
+        if phone and not contact.phone:
+            contact.phone = clean_text(phone, 40)
+        if locale and not contact.locale:
+            contact.locale = clean_text(locale, 16)
+        if email and not contact.email:
+            contact.email = email
     if platform and platform_id and (contact.platform_ids or {}).get(platform) != str(platform_id):
         _add_identity(contact, platform, platform_id)
     return contact
