@@ -204,9 +204,9 @@ def explain_intake(db, sample):
     from helpdesk.actions import contacts
 
     plans = {
-        "deduplication and threading by In-Reply-To/References, with the ticket": explain(
+        "deduplication and threading by In-Reply-To/References, with the ticket and the sender's contact": explain(
             db, email_threading._SEEN_OR_NAMED, store_id=sample.store_id, dedupe_key="0" * 64,
-            keys=[sample.rfc_message_id, "unknown@mail.example.test"]),
+            keys=[sample.rfc_message_id, "unknown@mail.example.test"], sender=sample.email),
         "deduplication (mail naming no earlier mail)": explain(
             db, email_threading._SEEN, store_id=sample.store_id, dedupe_key="0" * 64),
         "sender's contact": explain(db, contacts._BY_EMAIL, store_id=sample.store_id, email=sample.email),

@@ -9,12 +9,14 @@ Message-ID (or guesses a ticket number) never joins that conversation.
 import hashlib
 import re
 
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy import bindparam, inspect, or_, select
+from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from connectors.email import tokens
+from helpdesk.actions.contacts import LOOK_UP
 from helpdesk.extensions import db
-from helpdesk.models import CONTINUABLE_STATUSES, EmailHeader, Ticket
+from helpdesk.models import CONTINUABLE_STATUSES, Agent, Contact, EmailHeader, Tag, Ticket, ticket_tags
 
 _SUBJECT_TAG = re.compile(r"\[#(\d{1,10})\]")
 MAX_ID_LENGTH = 255
@@ -35,15 +37,54 @@ _BY_TICKET_ID = select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=Tr
 _HEADERS = EmailHeader.__table__
 _SEEN = select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
     _HEADERS.c.store_id == bindparam("store_id"), _HEADERS.c.dedupe_key == bindparam("dedupe_key"))
-# A reply: the duplicate check and the Message-ID lookup in one round trip.
+
+
+def _prefixed(table, prefix):
+    """``(columns labelled prefix + key, [(label, key)])`` of ``table``."""
+    return ([c.label(prefix + c.key) for c in table.c], [(prefix + c.key, c.key) for c in table.c])
+
+
+# A reply: the duplicate check, the Message-ID lookup with each named ticket (its assignee
+# and tags: the ``ticket.updated`` payload shows them) and the sender's contact, in one
+# round trip. Core rows, not ORM entities: setting up the ORM's loaders for a joined
+# statement cost more than the statement's round trip, for the one ticket that is used
+# (``_loaded`` makes ORM objects of what is used). The sender's contact is joined on
+# ``(store_id, email)`` like ``contacts._BY_EMAIL`` (the lowest id wins, as there), not
+# through the ticket, so a ticket of someone else never lends its contact to the sender.
+_TICKETS, _ASSIGNEES = Ticket.__table__, Agent.__table__.alias("assignee")
+_TAG_LINKS, _TAGS = ticket_tags.alias("ticket_tag"), Tag.__table__.alias("tag")
+_SENDERS = Contact.__table__.alias("sender")
+_TICKET_COLUMNS, _TICKET_KEYS = _prefixed(_TICKETS, "t_")
+_ASSIGNEE_COLUMNS, _ASSIGNEE_KEYS = _prefixed(_ASSIGNEES, "a_")
+_TAG_COLUMNS, _TAG_KEYS = _prefixed(_TAGS, "g_")
+_SENDER_COLUMNS, _SENDER_KEYS = _prefixed(_SENDERS, "s_")
 _SEEN_OR_NAMED = (
-    select(EmailHeader.dedupe_key, EmailHeader.message_id, EmailHeader.rfc_message_id, Ticket)
-    .join(Ticket, Ticket.id == EmailHeader.ticket_id)
-    .where(EmailHeader.store_id == bindparam("store_id"),
-           or_(EmailHeader.dedupe_key == bindparam("dedupe_key"),
-               EmailHeader.rfc_message_id.in_(bindparam("keys", expanding=True))))
-    .options(*_WITH_TAGS)
+    select(_HEADERS.c.dedupe_key, _HEADERS.c.message_id, _HEADERS.c.rfc_message_id,
+           *_TICKET_COLUMNS, *_ASSIGNEE_COLUMNS, *_TAG_COLUMNS, *_SENDER_COLUMNS)
+    .select_from(
+        _HEADERS.join(_TICKETS, _TICKETS.c.id == _HEADERS.c.ticket_id)
+        .outerjoin(_ASSIGNEES, _ASSIGNEES.c.id == _TICKETS.c.assignee_id)
+        .outerjoin(_TAG_LINKS.join(_TAGS, _TAGS.c.id == _TAG_LINKS.c.tag_id),
+                   _TAG_LINKS.c.ticket_id == _TICKETS.c.id)
+        .outerjoin(_SENDERS, (_SENDERS.c.store_id == bindparam("store_id"))
+                   & (_SENDERS.c.email == bindparam("sender")) & _SENDERS.c.merged_into_id.is_(None)))
+    .where(_HEADERS.c.store_id == bindparam("store_id"),
+           or_(_HEADERS.c.dedupe_key == bindparam("dedupe_key"),
+               _HEADERS.c.rfc_message_id.in_(bindparam("keys", expanding=True))))
 )
+
+
+class Lookup:
+    """What ``lookup`` read: ``seen`` is ``(ticket_id, message_id)`` of this same email
+    stored before (a duplicate) or None; ``named`` maps the Message-IDs its In-Reply-To and
+    References name to their tickets (ORM objects, for ``find_ticket``); ``sender`` is the
+    sender's contact as ``contacts.find_or_create_contact(by_email=...)`` takes it (a
+    Contact or None) or ``LOOK_UP`` when the statement could not tell."""
+
+    __slots__ = ("seen", "named", "sender")
+
+    def __init__(self, seen=None, named=None, sender=None):
+        self.seen, self.named, self.sender = seen, named if named is not None else {}, sender
 
 
 def normalise_id(message_id):
@@ -66,23 +107,64 @@ def candidates(email):
     return out
 
 
-def lookup(store, email, dedupe_key):
-    """``(seen, named)``: ``seen`` is ``(ticket_id, message_id)`` of this same email stored
-    before (a duplicate) or None; ``named`` maps the Message-IDs its In-Reply-To and
-    References name to their tickets, for ``find_ticket``. One statement."""
+def lookup(store, email, dedupe_key, sender=None):
+    """The duplicate check and the Message-ID lookup (with the ``sender`` address's contact,
+    normalised as contacts store it), in one statement. Returns a ``Lookup``."""
     keys = [key for _how, key in candidates(email)]
+    # Core statements do not flush the session first as ORM queries do: changes still in
+    # it (an outer action's) must be visible to the lookup.
+    db.session.flush()
     if not keys:
         row = db.session.execute(_SEEN, {"store_id": store.id, "dedupe_key": dedupe_key}).first()
-        return (tuple(row) if row is not None else None), {}
-    seen, named = None, {}
-    rows = db.session.execute(_SEEN_OR_NAMED, {"store_id": store.id, "dedupe_key": dedupe_key, "keys": keys})
+        return Lookup(tuple(row) if row is not None else None, sender=LOOK_UP)
+    rows = db.session.execute(_SEEN_OR_NAMED, {"store_id": store.id, "dedupe_key": dedupe_key, "keys": keys,
+                                               "sender": sender}).all()
+    seen, named_ids, tickets, tags, senders = None, {}, {}, {}, {}
     wanted = set(keys)
-    for row_key, message_id, rfc_id, ticket in rows.unique():
-        if row_key == dedupe_key:
-            seen = (ticket.id, message_id)
-        if rfc_id in wanted:
-            named.setdefault(rfc_id, ticket)
-    return seen, named
+    for row in rows:
+        values = row._mapping
+        if row.dedupe_key == dedupe_key:
+            seen = (row.t_id, row.message_id)
+        if row.rfc_message_id in wanted:
+            named_ids.setdefault(row.rfc_message_id, row.t_id)
+            tickets.setdefault(row.t_id, values)
+            ticket_tags_ = tags.setdefault(row.t_id, {})
+            if row.g_id is not None:
+                ticket_tags_[row.g_id] = values
+        if row.s_id is not None:
+            senders.setdefault(row.s_id, values)
+    if seen is not None:
+        return Lookup(seen)  # a duplicate: nothing else is read
+    if not rows:
+        return Lookup(sender=LOOK_UP)
+    found = {}
+    for ticket_id, values in tickets.items():
+        assignee = _loaded(Agent, values, _ASSIGNEE_KEYS) if values["a_id"] is not None else None
+        tag_list = sorted((_loaded(Tag, v, _TAG_KEYS) for v in tags[ticket_id].values()), key=lambda t: t.name)
+        found[ticket_id] = _loaded(Ticket, values, _TICKET_KEYS, assignee=assignee, tags=tag_list)
+    contact = _loaded(Contact, senders[min(senders)], _SENDER_KEYS) if senders and sender else None
+    return Lookup(None, {key: found[ticket_id] for key, ticket_id in named_ids.items()},
+                  contact if sender else LOOK_UP)
+
+
+def _loaded(model, row, keys, **related):
+    """``model``'s object for the columns ``keys`` (``[(label, key)]``) of ``row``, as a
+    query would give it: the session's own object for that row when it has one (filling in
+    only what it has not loaded, like a query without ``populate_existing``), else a new
+    persistent object with those columns and ``related`` loaded."""
+    values = {key: row[label] for label, key in keys}
+    mapper = inspect(model)
+    identity = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    obj = db.session.identity_map.get(identity)
+    if obj is None:
+        obj = model(**values, **related)
+        make_transient_to_detached(obj)
+        db.session.add(obj)
+        return obj
+    values.update(related)
+    for key in inspect(obj).unloaded & values.keys():
+        set_committed_value(obj, key, values[key])
+    return obj
 
 
 def find_ticket(store, email, contact, named=None):

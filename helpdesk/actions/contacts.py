@@ -16,6 +16,10 @@ _BY_EMAIL = (
 )
 
 
+#: ``find_or_create_contact(by_email=...)`` default: the contact is looked up here.
+LOOK_UP = object()
+
+
 def normalise_email(email):
     email = clean_text(email).lower()
     return email or None
@@ -23,9 +27,13 @@ def normalise_email(email):
 
 @action
 def find_or_create_contact(store, *, email=None, name=None, phone=None, platform=None, platform_id=None,
-                           locale=None):
+                           locale=None, by_email=LOOK_UP):
     """Return the store's contact with this platform id, email or (given no email) phone,
     creating it if new.
+
+    ``by_email``: what ``_BY_EMAIL`` finds for ``email`` (a Contact, or None for nobody),
+    read by the caller earlier in this transaction (the email intake reads it with its
+    threading lookup); saves reading it again.
 
     Changes: inserts a Contact or fills its missing name/phone. Emits nothing (the ticket
     or message that follows carries the contact).
@@ -41,7 +49,10 @@ def find_or_create_contact(store, *, email=None, name=None, phone=None, platform
         while contact is not None and contact.merged_into_id:
             contact = db.session.get(Contact, contact.merged_into_id)
     if contact is None and email:
-        contact = db.session.scalar(_BY_EMAIL, {"store_id": store.id, "email": email})
+        if by_email is LOOK_UP:
+            contact = db.session.scalar(_BY_EMAIL, {"store_id": store.id, "email": email})
+        else:
+            contact = by_email
     if contact is None and phone and not email:
         # Shops send phone-only customers (SMS checkout); match the number as stored.
         contact = db.session.scalar(

@@ -196,9 +196,10 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
                           inbound_id=inbound_id)
     store = mailbox.store
     key = email.dedupe_key(raw)
-    seen, named = email_threading.lookup(store, email, key)
-    if seen is not None:
-        result = Intake("duplicate", *seen)
+    sender = normalise_email(email.from_address)
+    found = email_threading.lookup(store, email, key, sender)
+    if found.seen is not None:
+        result = Intake("duplicate", *found.seen)
         _finish(inbound, result)
         return result
     if email.from_address in _own_addresses(mailbox):
@@ -215,8 +216,8 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
         return result
 
     email.read_bodies()
-    contact = find_or_create_contact(store, email=email.from_address, name=email.from_name or None)
-    ticket, how, refused = email_threading.find_ticket(store, email, contact, named)
+    contact = find_or_create_contact(store, email=sender, name=email.from_name or None, by_email=found.sender)
+    ticket, how, refused = email_threading.find_ticket(store, email, contact, found.named)
     if ticket is not None and email.is_automatic and not email.loop_reason.startswith("list"):
         # An out-of-office answering our reply: shown on the ticket, never reopens it.
         event = add_event(ticket, "auto_reply", text=preview(email.text or email.subject, 500),

@@ -68,3 +68,17 @@ def test_finding_a_known_contact_writes_nothing_and_a_missing_name_is_filled_at_
     fill()
     db.session.expire_all()
     assert db.session.get(Contact, first.id).name == "Dana Fischer"
+
+
+def test_a_contact_the_caller_already_read_is_not_read_again():
+    store = make_store()
+    known = find_or_create_contact(store, email="dana@example.com")
+    db.session.refresh(known)  # as the caller holds it: loaded in this transaction
+    with statements_run() as statements:
+        found = find_or_create_contact(store, email="dana@example.com", by_email=known)
+    assert found is known and statements == []
+    # None: the caller read that nobody has the address; the contact is created.
+    with statements_run() as statements:
+        created = find_or_create_contact(store, email="new@example.com", by_email=None)
+    assert created.id != known.id and created.email == "new@example.com"
+    assert not [s for s in statements if s.startswith("select") and "contacts" in s]

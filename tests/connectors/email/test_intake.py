@@ -1,5 +1,6 @@
 """Inbound intake: threading onto our own mail, reply tokens, reopening, duplicates, bounces,
 automatic answers and their rate limit, quarantine."""
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -11,11 +12,12 @@ from helpdesk.actions.email import (
     AUTO_REPLY_LIMIT,
     accept_delivery,
     ingest_email,
+    mailbox_session,
     process_delivery,
     update_mailbox,
 )
 from helpdesk.actions.messages import reply
-from helpdesk.actions.tickets import change_status
+from helpdesk.actions.tickets import change_status, set_tags
 from helpdesk.extensions import db
 from helpdesk.models import Contact, EmailHeader, InboundEmail, Message, OutboxItem, Ticket, utcnow
 from tests.factories import make_agent
@@ -109,31 +111,93 @@ def test_a_stranger_quoting_our_mail_is_refused_and_their_own_subject_tag_thread
     assert db.session.get(Message, again.message_id).meta["email"]["not_threaded_to"] == [dana.ticket_id]
 
 
-def test_a_reply_reads_its_ticket_with_the_message_id_lookup(mailbox, agent, app):
-    """The duplicate check and the threading lookup are one statement, which brings the
-    ticket and its tags: no second read of the ticket, no lazy load of its tags for the
-    ``ticket.updated`` payload."""
+@contextmanager
+def statements_run():
+    """The SQL statements sent inside the block, lower-cased on one line."""
     from sqlalchemy import event
 
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_reply_reads_its_ticket_and_sender_with_the_message_id_lookup(mailbox, agent, sent_events):
+    """The duplicate check and the threading lookup are one statement, which brings the
+    ticket with its assignee and tags and the sender's contact: no second read of any of
+    them for the ``ticket.updated`` payload, and no separate contact lookup."""
     first = ingest_email(mailbox, mail(), source="raw")
-    reply(db.session.get(Ticket, first.ticket_id), agent, "On its way.")
+    ticket = db.session.get(Ticket, first.ticket_id)
+    reply(ticket, agent, "On its way.")  # assigns the ticket to the agent
+    set_tags(ticket, ["shipping", "parcel"])
     raw = mail(subject="Re: Parcel", In_Reply_To=f"<{outgoing_id(first.ticket_id)}>")
     db.session.expire_all()  # as the next message in a worker finds it
-    statements = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(" ".join(statement.split()).lower())
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    del sent_events[:]
+    with statements_run() as statements:
         answer = ingest_email(mailbox, raw, source="raw")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
-    assert answer.outcome == "threaded"
-    reads = [s for s in statements if s.startswith("select") and (" from tickets" in s or " join tickets" in s)]
-    assert len(reads) == 1 and "email_headers" in reads[0]
-    assert len([s for s in statements if s.startswith("select") and "email_headers" in s]) == 1
-    assert not [s for s in statements if s.startswith("select") and "ticket_tags" in s and s not in reads]
+    assert answer.outcome == "threaded" and answer.ticket_id == first.ticket_id
+    reads = [s for s in statements if s.startswith("select")]
+    (lookup,) = [s for s in reads if "email_headers" in s]
+    assert " join tickets" in lookup and " join contacts" in lookup and " join agents" in lookup
+    assert not [s for s in reads if s is not lookup and (" from tickets" in s or " from contacts" in s
+                                                          or " from agents" in s or "ticket_tags" in s)]
+    (updated,) = [e["payload"] for e in sent_events if e["event"] == "ticket.updated"
+                  and e["room"] == f"ticket:{first.ticket_id}" and e["payload"]["changes"] == ["last_message"]]
+    assert updated["ticket"]["tags"] == ["parcel", "shipping"]
+    assert updated["ticket"]["assignee"]["id"] == agent.id
+    assert updated["ticket"]["contact"]["email"] == "dana@example.com"
+
+
+def test_a_reply_from_an_address_shared_by_two_contacts_is_the_first_contacts(mailbox, store, agent):
+    """The lookup's sender is the contact ``find_or_create_contact`` would find (the lowest
+    id), not the contact of the ticket the mail names."""
+    first = ingest_email(mailbox, mail(), source="raw")
+    reply(db.session.get(Ticket, first.ticket_id), agent, "On its way.")
+    dana = db.session.get(Ticket, first.ticket_id).contact
+    # An agent gave another contact the same address; their ticket is not Dana's.
+    other = Contact(store_id=store.id, email="elsewhere@example.com", name="Other")
+    db.session.add(other)
+    db.session.commit()
+    theirs = ingest_email(mailbox, mail(frm="elsewhere@example.com"), source="raw")
+    reply(db.session.get(Ticket, theirs.ticket_id), agent, "Noted.")
+    other.email = "dana@example.com"
+    db.session.commit()
+    db.session.expire_all()
+
+    again = ingest_email(mailbox, mail(subject="Re: Parcel", In_Reply_To=f"<{outgoing_id(theirs.ticket_id)}>"),
+                         source="raw")
+    assert again.outcome == "created" and again.ticket_id not in (first.ticket_id, theirs.ticket_id)
+    message = db.session.get(Message, again.message_id)
+    assert message.author_contact_id == dana.id < other.id
+    assert message.meta["email"]["not_threaded_to"] == [theirs.ticket_id]
+
+
+def test_a_reply_to_a_ticket_the_worker_still_holds_sees_its_current_state(mailbox, agent, sent_events):
+    """A worker's session may still hold the ticket (expired after its commit) when the next
+    reply names it: the lookup's row fills it in, no stale status reopens or stays."""
+    first = ingest_email(mailbox, mail(), source="raw")
+    ticket = db.session.get(Ticket, first.ticket_id)
+    reply(ticket, agent, "On its way.")
+    ours = outgoing_id(ticket.id)
+    with mailbox_session(mailbox):
+        second = ingest_email(mailbox, mail(subject="Re: Parcel", In_Reply_To=f"<{ours}>"), source="raw")
+        change_status(ticket, "resolved", agent)
+        del sent_events[:]
+        with statements_run() as statements:
+            third = ingest_email(mailbox, mail(subject="Re: Parcel", In_Reply_To=f"<{ours}>"), source="raw")
+    assert second.ticket_id == third.ticket_id == ticket.id and third.outcome == "threaded"
+    assert not [s for s in statements if s.startswith("select") and " from tickets" in s]
+    assert ticket.status == "open" and ticket.resolved_at is None
+    assert any(e["event"] == "ticket.updated" and e["payload"]["changes"] == ["last_message", "status"]
+               for e in sent_events)
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status == "open"
 
 
 def test_the_same_message_delivered_twice_is_stored_once(mailbox):
