@@ -73,17 +73,24 @@ def _store_message(**values):
     return insert_loaded(Message, attachments=[], **values)
 
 
-def _touch_ticket(ticket, at, text, customer=False):
-    """The ticket's latest activity and queue preview, written by one UPDATE. The loaded
-    ticket shows the new values (its event payload is built from it) without being marked
-    changed, so the commit does not send a second UPDATE for them."""
-    last_preview = preview(text, PREVIEW_LENGTH)
-    customer_at = at if customer else ticket.last_customer_message_at
-    db.session.execute(_TOUCH_TICKET, {"ticket_id": ticket.id, "at": at, "customer_at": customer_at,
-                                       "preview": last_preview})
-    set_committed_value(ticket, "last_activity_at", at)
-    set_committed_value(ticket, "last_customer_message_at", customer_at)
-    set_committed_value(ticket, "last_message_preview", last_preview)
+def _touch_ticket(ticket, at, text, customer=False, **changes):
+    """The ticket's latest activity and queue preview, plus any other column ``changes``
+    (a reopen's status, say), written by one UPDATE. The loaded ticket shows the new values
+    (its event payload is built from it) without being marked changed, so the commit does
+    not send a second UPDATE for them."""
+    values = {"last_activity_at": at,
+              "last_customer_message_at": at if customer else ticket.last_customer_message_at,
+              "last_message_preview": preview(text, PREVIEW_LENGTH)}
+    statement = _TOUCH_TICKET
+    if changes:
+        # Rare on the hot path (a reopen, the first message after an offline spell): the
+        # statement is built for them, keyed by the columns it sets.
+        statement = _TOUCH_TICKET.values(**{key: bindparam(key) for key in changes})
+    db.session.execute(statement, {"ticket_id": ticket.id, "at": values["last_activity_at"],
+                                   "customer_at": values["last_customer_message_at"],
+                                   "preview": values["last_message_preview"], **changes})
+    for key, value in {**values, **changes}.items():
+        set_committed_value(ticket, key, value)
 
 
 def _continuable_ticket(contact, channel):
@@ -161,10 +168,11 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
             _lock_contact(contact)
             ticket = _continuable_ticket(contact, channel)
     opened = ticket is None
+    changes = {}
     if opened:
         ticket = open_ticket(store, contact, channel, subject=subject or "", visitor=visitor, offline=offline)
     elif visitor is not None and ticket.visitor_id is None:
-        ticket.visitor_id = visitor.id
+        changes["visitor_id"] = visitor.id
 
     now = utcnow()
     message = _store_message(
@@ -183,16 +191,16 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
         _attach(message, attachment_ids, f"visitor:{visitor.uid}" if visitor is not None else f"contact:{contact.id}")
 
     if contact.blocked:
+        for key, value in changes.items():  # the visitor link; the ticket is not touched otherwise
+            setattr(ticket, key, value)
         return message, True
     reopened = ticket.status != TicketStatus.OPEN
     if reopened:
-        ticket.status = TicketStatus.OPEN
-        ticket.snoozed_until = None
-        ticket.resolved_at = None
-    if offline:
-        ticket.offline = True
+        changes.update(status=TicketStatus.OPEN, snoozed_until=None, resolved_at=None)
+    if offline and not ticket.offline:
+        changes["offline"] = True
     _touch_ticket(ticket, now, text or (message.attachments[0].filename if message.attachments else ""),
-                  customer=True)
+                  customer=True, **changes)
     db.session.flush()
     events.message_created(message)
     events.ticket_updated(ticket, {"status", "last_message"} if reopened else {"last_message"})

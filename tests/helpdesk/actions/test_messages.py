@@ -66,6 +66,38 @@ def test_customer_writing_to_resolved_ticket_reopens_it_but_closed_opens_new():
     assert m3.ticket_id != m1.ticket_id
 
 
+def test_a_reopen_and_a_snoozed_ticket_waking_are_one_update_of_the_ticket(sent_events):
+    """The reopen (status, snooze, resolved time) goes out with the activity and preview in
+    the single UPDATE, and the database holds it, not only the loaded ticket."""
+    from sqlalchemy import event
+
+    store = make_store()
+    agent = make_agent()
+    contact = make_contact(store)
+    visitor = make_visitor(store, contact)
+    m1, _ = receive_customer_message(store, contact, "chat", "one")  # opened without the visitor
+    change_status(m1.ticket, "resolved", agent)
+    updates = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE TICKETS"):
+            updates.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        m2, _ = receive_customer_message(store, contact, "chat", "back again", visitor=visitor, offline=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(updates) == 1, updates
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, m1.ticket_id)
+    assert m2.ticket_id == ticket.id and ticket.status == "open" and ticket.resolved_at is None
+    assert ticket.offline and ticket.visitor_id == visitor.id and ticket.last_message_preview == "back again"
+    updated = [e for e in sent_events if e["event"] == "ticket.updated" and e["room"] == f"ticket:{ticket.id}"]
+    assert updated[-1]["payload"]["changes"] == ["last_message", "status"]
+    assert updated[-1]["payload"]["ticket"]["status"] == "open"
+
+
 def test_internal_note_never_reaches_the_visitor_room(sent_events):
     store = make_store()
     agent = make_agent()
