@@ -29,9 +29,15 @@ def available_agents(store_id):
     return db.session.scalars(_available(store_id)).all()
 
 
+def available_exists(store_id):
+    """EXISTS (an agent of ``store_id`` is available): ``store_id`` may be a column, so the
+    check can ride along in another query (widgets.sockets reads it with the visitor)."""
+    return _available(store_id).exists()
+
+
 # Built once: a statement object keeps its cache key, so the per-message check skips
 # rebuilding and re-hashing the query (most of its cost, not the database's).
-_ANYONE_AVAILABLE = select(_available(bindparam("store_id")).exists())
+_ANYONE_AVAILABLE = select(available_exists(bindparam("store_id")))
 
 
 def anyone_available(store_id):
@@ -54,5 +60,9 @@ def within_business_hours(store, now=None):
         "close", "24:00") for rule in hours)
 
 
-def store_is_online(store):
-    return within_business_hours(store) and anyone_available(store.id)
+def store_is_online(store, available=None):
+    """``available``: whether an agent of the store is available, when the caller has read
+    it already (None: asked here)."""
+    if not within_business_hours(store):
+        return False
+    return anyone_available(store.id) if available is None else bool(available)

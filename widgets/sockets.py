@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_socketio import join_room
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, with_expression
 
 from helpdesk import events
 from helpdesk.actions.messages import mark_read, receive_customer_message
@@ -29,7 +29,7 @@ from helpdesk.extensions import db, socketio
 from helpdesk.models import Store, Ticket, Visitor
 from helpdesk.schemas import PublicMessageSchema
 from helpdesk.socket_handlers import error, handler_factory
-from inbox.presence import store_is_online
+from inbox.presence import available_exists, store_is_online
 from widgets import history
 from widgets.tokens import visitor_from_token
 
@@ -58,9 +58,11 @@ def _flooding(uid):
 
 
 # The visitor with their contact and store in one statement, built once: every widget event
-# needs them.
+# needs them. Whether an agent is available comes along (a chat message needs it: one
+# round trip fewer per message; an indexed EXISTS costs the other events next to nothing).
 _VISITOR = (select(Visitor).where(Visitor.id == bindparam("visitor_id"))
-            .options(joinedload(Visitor.contact), joinedload(Visitor.store)))
+            .options(joinedload(Visitor.contact), joinedload(Visitor.store),
+                     with_expression(Visitor.agents_available, available_exists(Visitor.store_id))))
 
 
 def _visitor():
@@ -112,7 +114,7 @@ def on_message(visitor, data):
         order_number=prechat.get("order_number") if isinstance(prechat.get("order_number"), str) else None,
         topic=prechat.get("topic") if isinstance(prechat.get("topic"), str) else None,
     )
-    offline = not store_is_online(store)
+    offline = not store_is_online(store, available=visitor.agents_available)
     message, created = receive_customer_message(
         store, contact, "chat", body, client_id=client_id, visitor=visitor,
         subject=prechat.get("topic") if isinstance(prechat.get("topic"), str) else "",

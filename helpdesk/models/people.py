@@ -167,6 +167,10 @@ class Visitor(db.Model):
 
     contact = db.relationship("Contact")
     store = db.relationship("Store")
+    # Whether an agent of the visitor's store is available, read with the visitor in the same
+    # statement by the queries that ask for it (widgets.sockets: every chat message needs
+    # both); None when a query did not.
+    agents_available = db.query_expression()
 
 
 class ContactIdentity(db.Model):
