@@ -42,10 +42,13 @@ class DeliveryFailed(Exception):
     """The receiver answered something other than 2xx (retried with backoff)."""
 
 
-# Built once (it keeps its cache key): this runs for every chat message.
+# Built once (it keeps its cache key): this runs for every chat message. Table columns,
+# not mapped attributes: without ORM entities the statement skips the ORM's compile and
+# result setup.
+_SUBSCRIPTIONS = WebhookSubscription.__table__
 _ACTIVE_SUBSCRIPTIONS = (
-    select(WebhookSubscription.id, WebhookSubscription.topics)
-    .where(WebhookSubscription.store_id == bindparam("store_id"), WebhookSubscription.active.is_(True))
+    select(_SUBSCRIPTIONS.c.id, _SUBSCRIPTIONS.c.topics)
+    .where(_SUBSCRIPTIONS.c.store_id == bindparam("store_id"), _SUBSCRIPTIONS.c.active.is_(True))
 )
 
 

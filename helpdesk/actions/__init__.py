@@ -8,8 +8,10 @@ the outer transaction instead of committing on its own.
 import functools
 
 from sqlalchemy import insert
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from helpdesk.extensions import db
 
@@ -126,8 +128,27 @@ def insert_loaded(model, **values):
             row[column.key] = default.arg(None)
         else:
             row[column.key] = default.arg
-    primary_key = db.session.execute(insert(table), row).inserted_primary_key[0]
-    obj = model(**{table.primary_key.columns[0].key: primary_key}, **row, **related)
+    primary_key = db.session.execute(_insert_of(table), row).inserted_primary_key[0]
+    # The object is filled the way the ORM fills a loaded row (straight into its state), not
+    # through the constructor, whose per-attribute change tracking make_transient_to_detached
+    # would only throw away again.
+    obj = sa_inspect(model).class_manager.new_instance()
+    state = instance_state(obj)
+    state.dict.update(row)
+    state.dict[table.primary_key.columns[0].key] = primary_key
+    for key, value in related.items():
+        set_committed_value(obj, key, value)
     make_transient_to_detached(obj)
     db.session.add(obj)
     return obj
+
+
+_INSERTS = {}
+
+
+def _insert_of(table):
+    """One INSERT construct per table, kept: building it again costs more than it should."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table)
+    return statement
