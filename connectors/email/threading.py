@@ -9,11 +9,11 @@ Message-ID (or guesses a ticket number) never joins that conversation.
 import hashlib
 import re
 
-from sqlalchemy import bindparam, inspect, or_, select
-from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from connectors.email import tokens
+from helpdesk.actions import load_row
 from helpdesk.actions.contacts import LOOK_UP
 from helpdesk.extensions import db
 from helpdesk.models import CONTINUABLE_STATUSES, Agent, Contact, EmailHeader, Tag, Ticket, ticket_tags
@@ -139,37 +139,18 @@ def lookup(store, email, dedupe_key, sender=None):
         return Lookup(sender=LOOK_UP)
     found = {}
     for ticket_id, values in tickets.items():
-        assignee = _loaded(Agent, values, _ASSIGNEE_KEYS) if values["a_id"] is not None else None
-        tag_list = sorted((_loaded(Tag, v, _TAG_KEYS) for v in tags[ticket_id].values()), key=lambda t: t.name)
-        found[ticket_id] = _loaded(Ticket, values, _TICKET_KEYS, assignee=assignee, tags=tag_list)
-    contact = _loaded(Contact, senders[min(senders)], _SENDER_KEYS) if senders and sender else None
+        assignee = load_row(Agent, _columns(values, _ASSIGNEE_KEYS)) if values["a_id"] is not None else None
+        tag_list = sorted((load_row(Tag, _columns(v, _TAG_KEYS)) for v in tags[ticket_id].values()),
+                          key=lambda t: t.name)
+        found[ticket_id] = load_row(Ticket, _columns(values, _TICKET_KEYS), assignee=assignee, tags=tag_list)
+    contact = load_row(Contact, _columns(senders[min(senders)], _SENDER_KEYS)) if senders and sender else None
     return Lookup(None, {key: found[ticket_id] for key, ticket_id in named_ids.items()},
                   contact if sender else LOOK_UP)
 
 
-def _loaded(model, row, keys, **related):
-    """``model``'s object for the columns ``keys`` (``[(label, key)]``) of ``row``, as a
-    query would give it: the session's own object for that row when it has one (filling in
-    only what it has not loaded, like a query without ``populate_existing``), else a new
-    persistent object with those columns and ``related`` loaded."""
-    values = {key: row[label] for label, key in keys}
-    mapper = inspect(model)
-    identity = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
-    obj = db.session.identity_map.get(identity)
-    if obj is None:
-        # Column values go straight into the instance's dict, as the ORM's loader puts them:
-        # through the constructor each one fires attribute events, twice the cost.
-        obj = mapper.class_manager.new_instance()
-        instance_dict(obj).update(values)
-        make_transient_to_detached(obj)
-        for key, value in related.items():
-            set_committed_value(obj, key, value)
-        db.session.add(obj)
-        return obj
-    values.update(related)
-    for key in inspect(obj).unloaded & values.keys():
-        set_committed_value(obj, key, values[key])
-    return obj
+def _columns(row, keys):
+    """The column values of ``row`` under their attribute names (``keys``: ``[(label, key)]``)."""
+    return {key: row[label] for label, key in keys}
 
 
 def find_ticket(store, email, contact, named=None):

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from helpdesk.extensions import db
 
@@ -129,16 +129,35 @@ def insert_loaded(model, **values):
         else:
             row[column.key] = default.arg
     primary_key = db.session.execute(_insert_of(table), row).inserted_primary_key[0]
-    # The object is filled the way the ORM fills a loaded row (straight into its state), not
-    # through the constructor, whose per-attribute change tracking make_transient_to_detached
-    # would only throw away again.
-    obj = sa_inspect(model).class_manager.new_instance()
-    state = instance_state(obj)
-    state.dict.update(row)
-    state.dict[table.primary_key.columns[0].key] = primary_key
+    return _new_persistent(sa_inspect(model), {**row, table.primary_key.columns[0].key: primary_key}, related)
+
+
+def load_row(model, values, **related):
+    """``model``'s object for the column ``values`` of a row read with Core (a hot path's
+    lookup), as an ORM query would give it: the session's own object for that row when it
+    has one (filling in only what it has not loaded, like a query without
+    ``populate_existing``), else a new persistent object with those columns and ``related``
+    (relationship values) loaded."""
+    mapper = sa_inspect(model)
+    identity = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    obj = db.session.identity_map.get(identity)
+    if obj is None:
+        return _new_persistent(mapper, values, related)
+    values = {**values, **related}
+    for key in sa_inspect(obj).unloaded & values.keys():
+        set_committed_value(obj, key, values[key])
+    return obj
+
+
+def _new_persistent(mapper, values, related):
+    # Column values go straight into the instance's dict, the way the ORM's loader fills a
+    # row: through the constructor each one fires attribute events (change tracking that
+    # make_transient_to_detached would only throw away again), twice the cost.
+    obj = mapper.class_manager.new_instance()
+    instance_dict(obj).update(values)
+    make_transient_to_detached(obj)
     for key, value in related.items():
         set_committed_value(obj, key, value)
-    make_transient_to_detached(obj)
     db.session.add(obj)
     return obj
 

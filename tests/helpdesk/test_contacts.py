@@ -1,27 +1,10 @@
 """find_or_create_contact: what it finds, what it writes and when."""
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from helpdesk.actions import action
 from helpdesk.actions.contacts import find_or_create_contact
 from helpdesk.extensions import db
 from helpdesk.models import Contact
 from tests.factories import make_store
-
-
-@contextmanager
-def statements_run():
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()).lower())
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+from tests.sql import statements_run
 
 
 def writes(statements):

@@ -1,6 +1,5 @@
 """Inbound intake: threading onto our own mail, reply tokens, reopening, duplicates, bounces,
 automatic answers and their rate limit, quarantine."""
-from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -21,6 +20,7 @@ from helpdesk.actions.tickets import change_status, set_tags
 from helpdesk.extensions import db
 from helpdesk.models import Contact, EmailHeader, InboundEmail, Message, OutboxItem, Ticket, utcnow
 from tests.factories import make_agent
+from tests.sql import statements_run
 
 
 def mail(frm="Dana Fischer <dana@example.com>", to="support@shop.test", subject="Parcel", body="Where is it?",
@@ -109,23 +109,6 @@ def test_a_stranger_quoting_our_mail_is_refused_and_their_own_subject_tag_thread
                                        In_Reply_To=f"<{outgoing_id(dana.ticket_id)}>"), source="raw")
     assert (again.outcome, again.ticket_id, again.how) == ("threaded", eve.ticket_id, "subject-tag")
     assert db.session.get(Message, again.message_id).meta["email"]["not_threaded_to"] == [dana.ticket_id]
-
-
-@contextmanager
-def statements_run():
-    """The SQL statements sent inside the block, lower-cased on one line."""
-    from sqlalchemy import event
-
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()).lower())
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_a_reply_reads_its_ticket_and_sender_with_the_message_id_lookup(mailbox, agent, sent_events):

@@ -8,6 +8,7 @@ from helpdesk.actions.tickets import change_status
 from helpdesk.extensions import db
 from helpdesk.models import Message, Ticket
 from tests.factories import make_agent, make_contact, make_store, make_visitor
+from tests.sql import statements_run
 
 
 def rooms_of(events, name):
@@ -69,25 +70,15 @@ def test_customer_writing_to_resolved_ticket_reopens_it_but_closed_opens_new():
 def test_a_reopen_and_a_snoozed_ticket_waking_are_one_update_of_the_ticket(sent_events):
     """The reopen (status, snooze, resolved time) goes out with the activity and preview in
     the single UPDATE, and the database holds it, not only the loaded ticket."""
-    from sqlalchemy import event
-
     store = make_store()
     agent = make_agent()
     contact = make_contact(store)
     visitor = make_visitor(store, contact)
     m1, _ = receive_customer_message(store, contact, "chat", "one")  # opened without the visitor
     change_status(m1.ticket, "resolved", agent)
-    updates = []
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("UPDATE TICKETS"):
-            updates.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_run() as statements:
         m2, _ = receive_customer_message(store, contact, "chat", "back again", visitor=visitor, offline=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    updates = [s for s in statements if s.startswith("update tickets")]
     assert len(updates) == 1, updates
     db.session.expire_all()
     ticket = db.session.get(Ticket, m1.ticket_id)
