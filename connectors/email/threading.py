@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from connectors.email import tokens
-from helpdesk.actions import load_row
+from helpdesk.actions import labelled_columns, load_row, row_values
 from helpdesk.actions.contacts import LOOK_UP
 from helpdesk.extensions import db
 from helpdesk.models import CONTINUABLE_STATUSES, Agent, Contact, EmailHeader, Tag, Ticket, ticket_tags
@@ -39,11 +39,6 @@ _SEEN = select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
     _HEADERS.c.store_id == bindparam("store_id"), _HEADERS.c.dedupe_key == bindparam("dedupe_key"))
 
 
-def _prefixed(table, prefix):
-    """``(columns labelled prefix + key, [(label, key)])`` of ``table``."""
-    return ([c.label(prefix + c.key) for c in table.c], [(prefix + c.key, c.key) for c in table.c])
-
-
 # A reply: the duplicate check, the Message-ID lookup with each named ticket (its assignee
 # and tags: the ``ticket.updated`` payload shows them) and the sender's contact, in one
 # round trip. Core rows, not ORM entities: setting up the ORM's loaders for a joined
@@ -54,10 +49,10 @@ def _prefixed(table, prefix):
 _TICKETS, _ASSIGNEES = Ticket.__table__, Agent.__table__.alias("assignee")
 _TAG_LINKS, _TAGS = ticket_tags.alias("ticket_tag"), Tag.__table__.alias("tag")
 _SENDERS = Contact.__table__.alias("sender")
-_TICKET_COLUMNS, _TICKET_KEYS = _prefixed(_TICKETS, "t_")
-_ASSIGNEE_COLUMNS, _ASSIGNEE_KEYS = _prefixed(_ASSIGNEES, "a_")
-_TAG_COLUMNS, _TAG_KEYS = _prefixed(_TAGS, "g_")
-_SENDER_COLUMNS, _SENDER_KEYS = _prefixed(_SENDERS, "s_")
+_TICKET_COLUMNS, _TICKET_KEYS = labelled_columns(_TICKETS, "t_")
+_ASSIGNEE_COLUMNS, _ASSIGNEE_KEYS = labelled_columns(_ASSIGNEES, "a_")
+_TAG_COLUMNS, _TAG_KEYS = labelled_columns(_TAGS, "g_")
+_SENDER_COLUMNS, _SENDER_KEYS = labelled_columns(_SENDERS, "s_")
 _SEEN_OR_NAMED = (
     select(_HEADERS.c.dedupe_key, _HEADERS.c.message_id, _HEADERS.c.rfc_message_id,
            *_TICKET_COLUMNS, *_ASSIGNEE_COLUMNS, *_TAG_COLUMNS, *_SENDER_COLUMNS)
@@ -139,18 +134,13 @@ def lookup(store, email, dedupe_key, sender=None):
         return Lookup(sender=LOOK_UP)
     found = {}
     for ticket_id, values in tickets.items():
-        assignee = load_row(Agent, _columns(values, _ASSIGNEE_KEYS)) if values["a_id"] is not None else None
-        tag_list = sorted((load_row(Tag, _columns(v, _TAG_KEYS)) for v in tags[ticket_id].values()),
+        assignee = load_row(Agent, row_values(values, _ASSIGNEE_KEYS)) if values["a_id"] is not None else None
+        tag_list = sorted((load_row(Tag, row_values(v, _TAG_KEYS)) for v in tags[ticket_id].values()),
                           key=lambda t: t.name)
-        found[ticket_id] = load_row(Ticket, _columns(values, _TICKET_KEYS), assignee=assignee, tags=tag_list)
-    contact = load_row(Contact, _columns(senders[min(senders)], _SENDER_KEYS)) if senders and sender else None
+        found[ticket_id] = load_row(Ticket, row_values(values, _TICKET_KEYS), assignee=assignee, tags=tag_list)
+    contact = load_row(Contact, row_values(senders[min(senders)], _SENDER_KEYS)) if senders and sender else None
     return Lookup(None, {key: found[ticket_id] for key, ticket_id in named_ids.items()},
                   contact if sender else LOOK_UP)
-
-
-def _columns(row, keys):
-    """The column values of ``row`` under their attribute names (``keys``: ``[(label, key)]``)."""
-    return {key: row[label] for label, key in keys}
 
 
 def find_ticket(store, email, contact, named=None):

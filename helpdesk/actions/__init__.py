@@ -132,6 +132,17 @@ def insert_loaded(model, **values):
     return _new_persistent(sa_inspect(model), {**row, table.primary_key.columns[0].key: primary_key}, related)
 
 
+def labelled_columns(table, prefix):
+    """``(columns labelled prefix + key, [(label, key)])`` of ``table``: for a Core statement
+    that reads several tables' rows at once, to be turned into objects with ``load_row``."""
+    return [c.label(prefix + c.key) for c in table.c], [(prefix + c.key, c.key) for c in table.c]
+
+
+def row_values(row, keys):
+    """The column values of ``row`` under their attribute names (``keys``: ``[(label, key)]``)."""
+    return {key: row[label] for label, key in keys}
+
+
 def load_row(model, values, **related):
     """``model``'s object for the column ``values`` of a row read with Core (a hot path's
     lookup), as an ORM query would give it: the session's own object for that row when it
