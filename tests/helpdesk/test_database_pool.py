@@ -9,21 +9,32 @@ from helpdesk.extensions import db
 
 
 @pytest.fixture
-def engine_of(database_url, tmp_path):
-    """An engine of a second app on the test database, with its own pool."""
-    from helpdesk import create_app
+def engine_of(app):
+    """An engine of its own on the test database, set up as the app sets up its engine.
+    (Not a second app: create_app would take over the one Socket.IO server the other tests
+    serve with.)"""
+    from sqlalchemy import create_engine
+
+    from helpdesk.app import _ping_when_idle
+    from helpdesk.config import engine_options
 
     def build(ping_after):
-        app = create_app({"HELPDESK_ENV": "testing", "DATABASE_URL": database_url, "REDIS_URL": None,
-                          "JOBS_MODE": "sync", "UPLOAD_FOLDER": str(tmp_path), "DATABASE_PING_AFTER": ping_after})
-        with app.app_context():
-            engines.append(db.engine)
-            return db.engine
+        url = db.engine.url.render_as_string(hide_password=False)
+        engine = create_engine(url, **engine_options(url))
+        _ping_when_idle(engine, ping_after)
+        engines.append(engine)
+        return engine
 
     engines = []
     yield build
     for engine in engines:
         engine.dispose()
+
+
+def test_the_app_pings_pooled_connections_only_when_idle(app):
+    assert app.config["DATABASE_PING_AFTER"] > 0
+    assert db.engine.pool._pre_ping is False
+    assert len(db.engine.pool.dispatch.checkout) and len(db.engine.pool.dispatch.checkin)
 
 
 def _backend(conn):
