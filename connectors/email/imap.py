@@ -89,26 +89,33 @@ def _poll_folders(mailbox, client, counts):
             bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
             for uid in batch:
                 key = f"imap:{folder}:{uidvalidity}:{uid}"
+
+                def read_up_to(uid=uid):
+                    # Committed in the message's own transaction: the mail and the folder's
+                    # "read up to here" land together (one commit per message, and a crash
+                    # between two commits can no longer leave one without the other).
+                    state.last_uid = uid
+                    state.last_synced_at = utcnow()
+
                 if uid not in small:
                     size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
                     log.warning("inbound email refused: too large",
                                 extra={"mailbox_id": mailbox.id, "uid": uid, "size": size})
+                    read_up_to()
                     outcome = quarantine(mailbox, None, source="imap", delivery_key=key,
                                          reason=f"message of {size} bytes is over the {MAX_EMAIL_BYTES} "
                                                 "byte limit (left on the server)").outcome
                 else:
                     raw = (bodies.get(uid) or {}).get(b"BODY[]") or b""
                     try:
-                        outcome = ingest_email(mailbox, raw, source="imap").outcome
+                        outcome = ingest_email(mailbox, raw, source="imap", with_intake=read_up_to).outcome
                     except Exception as exc:  # noqa: BLE001 -- never block the mailbox
                         db.session.rollback()
                         log.exception("inbound email failed", extra={"mailbox_id": mailbox.id, "uid": uid})
+                        read_up_to()  # the rollback undid it
                         outcome = quarantine(mailbox, raw, source="imap", delivery_key=key,
                                              reason=f"internal error: {type(exc).__name__}").outcome
                 counts[outcome] = counts.get(outcome, 0) + 1
-                state.last_uid = uid
-                state.last_synced_at = utcnow()
-                db.session.commit()
 
 
 #: How long one IDLE lasts before we poll anyway (RFC 2177 asks to re-issue within 29 minutes).

@@ -180,14 +180,19 @@ def quarantine(mailbox, raw, *, source, reason, delivery_key=None, inbound_id=No
 
 
 @action(retry_on_conflict=True)
-def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None):
+def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None, with_intake=None):
     """One inbound email into the queue: parse, drop duplicates, recognise bounces and
     automatic mail, thread it onto the sender's ticket or open one, store its attachments.
 
     Changes: contact (found or created), ticket, message, EmailHeader; for bounces the
     contact's ``email_failing`` and an event on the ticket. Emits what
     ``receive_customer_message`` emits, ``message.created`` for events and
-    ``contact.updated`` for a failing address. Returns an ``Intake``."""
+    ``contact.updated`` for a failing address. Returns an ``Intake``.
+
+    ``with_intake``: called first, inside this transaction, so what it changes is committed
+    with the message or not at all (the IMAP poller's read-up-to mark of the folder)."""
+    if with_intake is not None:
+        with_intake()
     inbound_id = inbound.id if inbound is not None else None
     try:
         email = parse(raw, bodies=False)  # read below, for mail that is not dropped

@@ -170,6 +170,33 @@ def test_poller_imports_read_and_unread_mail_from_every_folder_once(server, imap
     assert states["Support"].last_uid == 1  # a fresh folder for this test
 
 
+def test_each_message_and_the_folders_progress_are_one_commit(server, imap_mailbox):
+    """The mail and the folder's read-up-to mark are committed together: one commit per
+    message (plus the poll's own), never the message without the mark or the reverse."""
+    from sqlalchemy import event
+
+    server.append("INBOX", note("warm-up"))
+    imap.poll(imap_mailbox)  # the folders' state rows exist from here on
+    for subject in ("one", "two", "three"):
+        server.append("INBOX", note(subject))
+    server.append("INBOX", eml("34-malformed-no-from.eml"))
+    commits = []
+
+    def committed(conn):
+        commits.append(conn)
+
+    event.listen(db.engine, "commit", committed)
+    try:
+        counts = imap.poll(db.session.get(Mailbox, imap_mailbox.id))
+    finally:
+        event.remove(db.engine, "commit", committed)
+    assert counts == {"created": 3, "quarantined": 1}
+    assert len(commits) == 4 + 1, len(commits)
+    server.select_folder("INBOX", readonly=True)
+    assert db.session.scalar(select(MailboxFolder.last_uid).where(MailboxFolder.name == "INBOX")) == max(
+        server.search(["ALL"]))
+
+
 def test_a_uidvalidity_change_reads_the_folder_again_without_duplicates(server, imap_mailbox):
     server.append("Support", note("first"))
     imap.poll(imap_mailbox)
