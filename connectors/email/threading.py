@@ -21,18 +21,10 @@ from helpdesk.models import CONTINUABLE_STATUSES, Agent, Contact, EmailHeader, T
 _SUBJECT_TAG = re.compile(r"\[#(\d{1,10})\]")
 MAX_ID_LENGTH = 255
 # Built once: they run for every inbound message, and building a statement (and its cache
-# key) costs about as much as running it. The ticket comes with its tags (the
-# ``ticket.updated`` payload lists them) but not with its contact: a ticket the sender may
-# continue is the sender's, already loaded by the intake; each join costs PostgreSQL more to
-# plan than the lookup costs to run.
+# key) costs about as much as running it. A ticket named by reply token or subject tag comes
+# with its tags (the ``ticket.updated`` payload lists them) but not with its contact: a
+# ticket the sender may continue is the sender's, already loaded by the intake.
 _WITH_TAGS = (joinedload(Ticket.tags), lazyload(Ticket.contact))
-_BY_MESSAGE_ID = (
-    select(EmailHeader.rfc_message_id, Ticket)
-    .join(Ticket, Ticket.id == EmailHeader.ticket_id)
-    .where(EmailHeader.store_id == bindparam("store_id"),
-           EmailHeader.rfc_message_id.in_(bindparam("keys", expanding=True)))
-    .options(*_WITH_TAGS)
-)
 _BY_TICKET_ID = select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).options(*_WITH_TAGS)
 _HEADERS = EmailHeader.__table__
 _SEEN = select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
@@ -43,7 +35,7 @@ _SEEN = select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
 # and tags: the ``ticket.updated`` payload shows them) and the sender's contact, in one
 # round trip. Core rows, not ORM entities: setting up the ORM's loaders for a joined
 # statement cost more than the statement's round trip, for the one ticket that is used
-# (``_loaded`` makes ORM objects of what is used). The sender's contact is joined on
+# (``load_row`` makes ORM objects of what is used). The sender's contact is joined on
 # ``(store_id, email)`` like ``contacts._BY_EMAIL`` (the lowest id wins, as there), not
 # through the ticket, so a ticket of someone else never lends its contact to the sender.
 _TICKETS, _ASSIGNEES = Ticket.__table__, Agent.__table__.alias("assignee")
@@ -143,24 +135,17 @@ def lookup(store, email, dedupe_key, sender=None):
                   contact if sender else LOOK_UP)
 
 
-def find_ticket(store, email, contact, named=None):
+def find_ticket(store, email, contact, named):
     """``(ticket, how, refused)``: the continuable ticket this email belongs to, how it was
     found, and the ids of tickets it pointed at that the sender may not join (or that are
-    closed). ``ticket`` is None for a new conversation. ``named``: what ``lookup`` found
-    (read here when not given).
-
-    The tickets come with the Message-ID lookup (one statement, tags included: the
-    ``ticket.updated`` payload lists them); reply-token and subject-tag tickets are read only
-    when no Message-ID led to a ticket the sender may continue."""
+    closed). ``ticket`` is None for a new conversation. ``named``: ``lookup``'s tickets by
+    the Message-IDs the email names (read with the duplicate check, in one statement);
+    reply-token and subject-tag tickets are read only when none of them is a ticket the
+    sender may continue."""
     refused = []
     tried = set()
     ids = candidates(email)
     if ids:
-        if named is None:
-            named = {}
-            rows = db.session.execute(_BY_MESSAGE_ID, {"store_id": store.id, "keys": [k for _, k in ids]})
-            for rfc_id, ticket in rows.unique():
-                named.setdefault(rfc_id, ticket)
         for how, key in ids:
             ticket = named.get(key)
             if ticket is None or ticket.id in tried:
