@@ -14,15 +14,16 @@ def error(message, field=None, status=400):
 
 
 def handler_factory(namespace, resolve, gone_message, language=None):
-    """A ``handler(event)`` decorator for ``namespace``: ``resolve()`` finds who is on this
-    connection (None: answer 401 with ``gone_message``, a lazy_gettext string); the handler
+    """A ``handler(event)`` decorator for ``namespace``: ``resolve(data)`` finds who is on
+    this connection (None: answer 401 with ``gone_message``, a lazy_gettext string); the
+    event's ``data`` is passed so the lookup can read along what the event needs; the handler
     gets them and the event's data (always a dict). ``language(who)``: the language their
     answers are in (a shopper's is the store's choice, not the browser's)."""
 
     def handler(event):
         def register(fn):
             def wrapped(data=None):
-                who = resolve()
+                who = resolve(data)
                 if who is None:
                     return error(str(gone_message), status=401)
                 if language is not None:

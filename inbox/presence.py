@@ -17,7 +17,10 @@ AWAY_GRACE_SECONDS = 60
 
 
 def _available(store_id):
-    restricted = select(agent_stores.c.agent_id).where(agent_stores.c.store_id == store_id)
+    # ``store_id`` may be a column of an enclosing query two levels up (the visitor's): said
+    # explicitly, as automatic correlation only reaches the query just around a subquery.
+    restricted = (select(agent_stores.c.agent_id).where(agent_stores.c.store_id == store_id)
+                  .correlate_except(agent_stores))
     return select(Agent).where(
         Agent.active.is_(True),
         Agent.availability == Availability.AVAILABLE,

@@ -36,7 +36,7 @@ def connected_devices(agent_id):
     return _devices.get(agent_id, 0)
 
 
-def _agent():
+def _agent(data=None):
     agent_id = _sid_agent.get(request.sid)
     agent = db.session.get(Agent, agent_id) if agent_id else None
     return agent if agent is not None and agent.active else None

@@ -16,7 +16,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, with_expression
 
 from helpdesk import events
-from helpdesk.actions.messages import mark_read, receive_customer_message
+from connectors.webhooks_out import known_subscribed, subscribed
+from helpdesk.actions.messages import known_stored, mark_read, receive_customer_message, stored_by_contact
 from helpdesk.actions.visitors import (
     end_chat,
     ensure_contact,
@@ -58,18 +59,31 @@ def _flooding(uid):
 
 
 # The visitor with their contact and store in one statement, built once: every widget event
-# needs them. Whether an agent is available comes along (a chat message needs it: one
-# round trip fewer per message; an indexed EXISTS costs the other events next to nothing).
-_VISITOR = (select(Visitor).where(Visitor.id == bindparam("visitor_id"))
+# needs them. What a chat message needs besides comes along, each an indexed lookup that
+# costs the other events next to nothing and saves a message a round trip: whether an agent
+# is available, whether the message's client_id was stored already (a resend), and whether
+# the store has webhook subscribers.
+_VISITOR = (select(Visitor, stored_by_contact(Visitor.contact_id).label("stored_id"),
+                   subscribed(Visitor.store_id).label("webhooks"))
+            .where(Visitor.id == bindparam("visitor_id"))
             .options(joinedload(Visitor.contact), joinedload(Visitor.store),
                      with_expression(Visitor.agents_available, available_exists(Visitor.store_id))))
 
 
-def _visitor():
+def _visitor(data=None):
     visitor_id = _connections.get(request.sid)
     if not visitor_id:
         return None
-    return db.session.scalars(_VISITOR, {"visitor_id": visitor_id}).first()
+    client_id = data.get("client_id") if isinstance(data, dict) else None
+    client_id = client_id if isinstance(client_id, str) else None
+    row = db.session.execute(_VISITOR, {"visitor_id": visitor_id, "client_id": client_id}).first()
+    if row is None:
+        return None
+    visitor = row[0]
+    known_subscribed(visitor.store_id, row.webhooks)
+    if visitor.contact_id is not None:
+        known_stored(visitor.contact_id, client_id, row.stored_id)
+    return visitor
 
 
 handler = handler_factory(NS, _visitor, _l("Your session has ended; reload the page."),

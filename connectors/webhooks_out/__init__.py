@@ -14,9 +14,10 @@ import time
 import urllib.error
 import urllib.request
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from connectors.base import standard_headers
+from helpdesk.actions import transaction_cache
 from helpdesk.extensions import db
 from helpdesk.models import WebhookSubscription, utcnow
 from workers.outbox import PermanentFailure, handler
@@ -55,15 +56,24 @@ _ACTIVE_SUBSCRIPTIONS = (
 def _subscriptions(store_id):
     """(id, topics) of the store's active subscriptions, read once per transaction: a chat
     message emits several events and must not pay a query for each."""
-    session = db.session()
-    transaction = session.get_transaction()
-    cached = session.info.get(_CACHE)
-    if cached is None or cached[0] is not transaction:
-        cached = session.info[_CACHE] = (transaction, {})
-    by_store = cached[1]
+    by_store = transaction_cache(_CACHE)
     if store_id not in by_store:
         by_store[store_id] = db.session.execute(_ACTIVE_SUBSCRIPTIONS, {"store_id": store_id}).all()
     return by_store[store_id]
+
+
+def subscribed(store_id):
+    """EXISTS (an active subscription of ``store_id``). ``store_id`` may be a column: the
+    check rides along in a hot path's lookup (a chat message's visitor, an email's thread),
+    whose caller hands the answer to ``known_subscribed``."""
+    return exists().where(_SUBSCRIPTIONS.c.store_id == store_id, _SUBSCRIPTIONS.c.active.is_(True))
+
+
+def known_subscribed(store_id, answer):
+    """What ``subscribed`` answered in this transaction. A store without subscribers (most
+    of them) then costs its events no query; one with subscribers is read as usual."""
+    if not answer:
+        transaction_cache(_CACHE).setdefault(store_id, [])
 
 
 def queue_event(store_id, event_type, data):

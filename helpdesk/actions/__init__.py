@@ -173,6 +173,19 @@ def _new_persistent(mapper, values, related):
     return obj
 
 
+def transaction_cache(name):
+    """A dict named ``name`` that lives as long as the session's current transaction. For
+    an answer read once and reused by later steps of the same transaction (a hot path's
+    combined lookup primes what an action would otherwise query again): it is never
+    carried across a commit or rollback, so it cannot go stale."""
+    session = db.session()
+    transaction = session.get_transaction()
+    cached = session.info.get(name)
+    if cached is None or cached[0] is not transaction:
+        cached = session.info[name] = (transaction, {})
+    return cached[1]
+
+
 _INSERTS = {}
 
 

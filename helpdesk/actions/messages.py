@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import events
-from helpdesk.actions import ActionError, Conflict, action, insert_loaded
+from helpdesk.actions import ActionError, Conflict, action, insert_loaded, transaction_cache
 from helpdesk.actions.tickets import PREVIEW_LENGTH, open_ticket
 from helpdesk.extensions import db
 from helpdesk.i18n import detect_language
@@ -44,10 +44,29 @@ def _checked_text(text, field="body"):
 # table columns, not mapped attributes: a statement without ORM entities skips the ORM's
 # compile and result setup, most of what a one-value lookup costs.
 _MESSAGES, _TICKETS = Message.__table__, Ticket.__table__
-_RESENT_BY_CONTACT = select(_MESSAGES.c.id).where(
-    _MESSAGES.c.client_id == bindparam("client_id"),
-    _MESSAGES.c.ticket_id.in_(select(_TICKETS.c.id).where(_TICKETS.c.contact_id == bindparam("contact_id"))),
-).limit(1)
+_STORED = "helpdesk_stored_client_ids"
+
+
+def stored_by_contact(contact_id):
+    """The id of the message the contact already stored under the bind parameter
+    ``client_id`` (so this one is a resend), else NULL: a scalar subquery. ``contact_id``
+    may be a column, so the check rides along in a hot path's lookup (widgets.sockets reads
+    it with the visitor), whose caller hands the answer to ``known_stored``."""
+    # A join, not ``ticket_id IN (SELECT ...)``: a column of the enclosing query is only
+    # correlated into the subquery just inside it.
+    return (select(_MESSAGES.c.id).join(_TICKETS, _TICKETS.c.id == _MESSAGES.c.ticket_id)
+            .where(_MESSAGES.c.client_id == bindparam("client_id"), _TICKETS.c.contact_id == contact_id)
+            .limit(1).scalar_subquery())
+
+
+def known_stored(contact_id, client_id, message_id):
+    """What ``stored_by_contact`` answered for ``(contact_id, client_id)`` in this
+    transaction: ``receive_customer_message`` then skips its own resend check."""
+    if client_id:
+        transaction_cache(_STORED)[(contact_id, client_id)] = message_id
+
+
+_RESENT_BY_CONTACT = select(stored_by_contact(bindparam("contact_id")))
 _RESENT_ON_TICKET = select(_MESSAGES.c.id).where(
     _MESSAGES.c.client_id == bindparam("client_id"), _MESSAGES.c.ticket_id == bindparam("ticket_id")).limit(1)
 _CONTINUABLE_TICKET = (
@@ -112,12 +131,17 @@ def _lock_contact(contact):
         db.session.execute(select(table.c.id).where(table.c.id == contact.id).with_for_update())
 
 
-def _existing(statement, client_id, **params):
+def _existing(statement, client_id, known=None, **params):
     """The message already stored under ``client_id`` (a resend), or None. Asks for the id
-    only: almost every message is new, and loading nothing is cheaper than a message row."""
+    only: almost every message is new, and loading nothing is cheaper than a message row.
+    ``known``: the key under which ``known_stored`` may have recorded the answer."""
     if not client_id:
         return None
-    message_id = db.session.scalar(statement, {"client_id": client_id, **params})
+    answers = transaction_cache(_STORED) if known is not None else {}
+    if known in answers:
+        message_id = answers[known]
+    else:
+        message_id = db.session.scalar(statement, {"client_id": client_id, **params})
     return db.session.get(Message, message_id) if message_id is not None else None
 
 
@@ -152,7 +176,7 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
     A blocked contact's message is stored hidden and emits nothing.
     """
     channel = Channel(channel)
-    existing = _existing(_RESENT_BY_CONTACT, client_id, contact_id=contact.id)
+    existing = _existing(_RESENT_BY_CONTACT, client_id, (contact.id, client_id), contact_id=contact.id)
     if existing is not None:
         return existing, False
     if max_length is not None:
