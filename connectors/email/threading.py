@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from connectors.email import tokens
+from connectors.webhooks_out import known_subscribed, subscribed
 from helpdesk.actions import labelled_columns, load_row, row_values
 from helpdesk.actions.contacts import LOOK_UP
 from helpdesk.extensions import db
@@ -45,9 +46,12 @@ _TICKET_COLUMNS, _TICKET_KEYS = labelled_columns(_TICKETS, "t_")
 _ASSIGNEE_COLUMNS, _ASSIGNEE_KEYS = labelled_columns(_ASSIGNEES, "a_")
 _TAG_COLUMNS, _TAG_KEYS = labelled_columns(_TAGS, "g_")
 _SENDER_COLUMNS, _SENDER_KEYS = labelled_columns(_SENDERS, "s_")
+# Whether the store has webhook subscribers rides along too (``webhooks_out.known_subscribed``):
+# a reply's events then cost a store without them no query of their own.
 _SEEN_OR_NAMED = (
     select(_HEADERS.c.dedupe_key, _HEADERS.c.message_id, _HEADERS.c.rfc_message_id,
-           *_TICKET_COLUMNS, *_ASSIGNEE_COLUMNS, *_TAG_COLUMNS, *_SENDER_COLUMNS)
+           *_TICKET_COLUMNS, *_ASSIGNEE_COLUMNS, *_TAG_COLUMNS, *_SENDER_COLUMNS,
+           subscribed(bindparam("store_id")).label("webhooks"))
     .select_from(
         _HEADERS.join(_TICKETS, _TICKETS.c.id == _HEADERS.c.ticket_id)
         .outerjoin(_ASSIGNEES, _ASSIGNEES.c.id == _TICKETS.c.assignee_id)
@@ -124,6 +128,7 @@ def lookup(store, email, dedupe_key, sender=None):
         return Lookup(seen)  # a duplicate: nothing else is read
     if not rows:
         return Lookup(sender=LOOK_UP)
+    known_subscribed(store.id, rows[0].webhooks)
     found = {}
     for ticket_id, values in tickets.items():
         assignee = load_row(Agent, row_values(values, _ASSIGNEE_KEYS)) if values["a_id"] is not None else None

@@ -137,6 +137,29 @@ def test_a_reply_reads_its_ticket_and_sender_with_the_message_id_lookup(mailbox,
     assert updated["ticket"]["contact"]["email"] == "dana@example.com"
 
 
+def test_a_reply_asks_for_webhook_subscribers_only_when_the_store_has_some(mailbox, store, agent):
+    """Whether the store has webhook subscribers is read with the threading lookup: a store
+    without them costs a reply no query of its own; one with them gets the reply's events."""
+    from helpdesk.actions.commerce import create_webhook_subscription
+
+    first = ingest_email(mailbox, mail(), source="raw")
+    reply(db.session.get(Ticket, first.ticket_id), agent, "On its way.")
+    db.session.expire_all()
+    with statements_run() as statements:
+        answer = ingest_email(mailbox, mail(subject="Re: Parcel", In_Reply_To=f"<{outgoing_id(first.ticket_id)}>"),
+                              source="raw")
+    assert answer.outcome == "threaded"
+    assert not [s for s in statements if s.startswith("select webhook_subscriptions")]
+    assert db.session.scalar(select(func.count()).select_from(OutboxItem).where(OutboxItem.kind == "webhook")) == 0
+
+    create_webhook_subscription(store, "http://127.0.0.1:9/hooks", ["message", "ticket"])
+    again = ingest_email(mailbox, mail(subject="Re: Parcel", body="Still waiting.",
+                                       In_Reply_To=f"<{outgoing_id(first.ticket_id)}>"), source="raw")
+    assert again.outcome == "threaded" and again.ticket_id == first.ticket_id
+    hooks = db.session.scalars(select(OutboxItem).where(OutboxItem.kind == "webhook")).all()
+    assert sorted(h.payload["type"] for h in hooks) == ["message.created", "ticket.updated"]
+
+
 def test_a_reply_from_an_address_shared_by_two_contacts_is_the_first_contacts(mailbox, store, agent):
     """The lookup's sender is the contact ``find_or_create_contact`` would find (the lowest
     id), not the contact of the ticket the mail names."""
