@@ -284,3 +284,34 @@ def test_email_html_stays_in_a_sandboxed_frame_with_remote_images_blocked(live_s
         assert page.js_errors == []
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("width", [390, 820, 1181, 1366])
+def test_every_top_bar_link_is_on_screen_or_in_the_settings_menu(live_server, chromium, width):
+    """Phones and tablets show the account links (Reports, My appointments, Profile, Academy,
+    Sign out) in the Settings menu; wider screens in the bar. Nothing runs off the screen."""
+    agent = make_agent(name="Tess Agent")
+    ctx, page = sign_in(chromium, live_server, agent, {"width": width, "height": 900})
+    try:
+        overflow = page.evaluate("""() => [...document.querySelectorAll('.topbar :is(a, button, summary, select)')]
+            .filter(el => el.offsetParent !== null && !el.closest('.menu-body'))
+            .filter(el => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+            .map(el => el.textContent.trim())""")
+        assert overflow == []
+        names = ["Reports", "My appointments", "Profile", "Academy", "Sign out"]
+        bar = page.locator(".topbar > .topbar-right")
+        if width <= 1180:
+            for name in names:
+                expect(bar.locator(":scope > a, :scope > form").filter(has_text=name)).to_be_hidden()
+            page.locator(".topbar .menu > summary").click()
+            menu = page.locator(".topbar .menu-body")
+            for name in names:
+                expect(menu.get_by_text(name, exact=True)).to_be_visible()
+            if width == 820:
+                screenshot(page, "inbox-tablet-menu.png")
+        else:
+            for name in names:
+                expect(bar.locator(":scope > a, :scope > form").filter(has_text=name).first).to_be_visible()
+        assert page.js_errors == []
+    finally:
+        ctx.close()
