@@ -85,9 +85,12 @@ _CONTINUABLE_TICKET = (
 _TOUCH_TICKET = (
     update(_TICKETS)
     .where(_TICKETS.c.id == bindparam("ticket_id"))
-    .values(last_activity_at=bindparam("at"), last_customer_message_at=bindparam("customer_at"),
-            last_message_preview=bindparam("preview"))
+    .values(last_activity_at=bindparam("at"), last_message_preview=bindparam("preview"))
 )
+# A customer's message also sets "waiting since". An agent's answer leaves that column out
+# of its UPDATE: writing back the value loaded with the ticket would undo a customer
+# message committed since the ticket was read.
+_TOUCH_TICKET_BY_CUSTOMER = _TOUCH_TICKET.values(last_customer_message_at=bindparam("customer_at"))
 
 
 def _store_message(**values):
@@ -100,17 +103,19 @@ def _touch_ticket(ticket, at, text, customer=False, **changes):
     (a reopen's status, say), written by one UPDATE. The loaded ticket shows the new values
     (its event payload is built from it) without being marked changed, so the commit does
     not send a second UPDATE for them."""
-    values = {"last_activity_at": at,
-              "last_customer_message_at": at if customer else ticket.last_customer_message_at,
-              "last_message_preview": preview(text, PREVIEW_LENGTH)}
+    values = {"last_activity_at": at, "last_message_preview": preview(text, PREVIEW_LENGTH)}
     statement = _TOUCH_TICKET
+    if customer:
+        values["last_customer_message_at"] = at
+        statement = _TOUCH_TICKET_BY_CUSTOMER
     if changes:
         # Rare on the hot path (a reopen, the first message after an offline spell): the
         # statement is built for them, keyed by the columns it sets.
-        statement = _TOUCH_TICKET.values(**{key: bindparam(key) for key in changes})
-    db.session.execute(statement, {"ticket_id": ticket.id, "at": values["last_activity_at"],
-                                   "customer_at": values["last_customer_message_at"],
-                                   "preview": values["last_message_preview"], **changes})
+        statement = statement.values(**{key: bindparam(key) for key in changes})
+    params = {"ticket_id": ticket.id, "at": at, "preview": values["last_message_preview"], **changes}
+    if customer:
+        params["customer_at"] = at
+    db.session.execute(statement, params)
     for key, value in {**values, **changes}.items():
         set_committed_value(ticket, key, value)
 

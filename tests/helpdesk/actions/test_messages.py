@@ -232,3 +232,39 @@ def test_simultaneous_first_messages_of_one_shopper_open_one_ticket(app):
     assert len(tickets) == 1
     bodies = db.session.scalars(select(Message.body_text).where(Message.ticket_id == tickets[0].id)).all()
     assert sorted(bodies) == [f"hello from device {n}" for n in range(4)]
+
+
+def test_an_agent_reply_keeps_a_customer_message_written_meanwhile(app):
+    """The agent's request loaded the ticket; the shopper's next message commits before the
+    reply is written. The reply must not put the ticket's "waiting since" back to the
+    shopper's earlier message (it only changes the latest activity and its preview)."""
+    import threading
+
+    from helpdesk.models import Contact, Store
+
+    store = make_store()
+    agent = make_agent()
+    contact = make_contact(store)
+    first, _ = receive_customer_message(store, contact, "chat", "Is it in stock?")
+    ticket = db.session.get(Ticket, first.ticket_id)
+    assert ticket.last_customer_message_at == first.created_at  # loaded by the agent's request
+    store_id, contact_id, written = store.id, contact.id, []
+
+    def shopper_writes_again():
+        with app.app_context():
+            try:
+                written.append(receive_customer_message(db.session.get(Store, store_id),
+                                                        db.session.get(Contact, contact_id), "chat",
+                                                        "Hello?")[0].created_at)
+            finally:
+                db.session.remove()
+
+    meanwhile = threading.Thread(target=shopper_writes_again)
+    meanwhile.start()
+    meanwhile.join(timeout=30)
+    assert written and written[0] > first.created_at
+
+    reply(ticket, agent, "Yes, it is.")
+    stored = db.session.execute(select(Ticket.__table__.c.last_customer_message_at)
+                                .where(Ticket.__table__.c.id == ticket.id)).scalar_one()
+    assert stored == written[0]
