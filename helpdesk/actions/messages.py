@@ -287,13 +287,17 @@ def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
     _attach(message, attachment_ids, f"agent:{agent.id}")
     if ticket.first_response_at is None:
         ticket.first_response_at = now
-    if ticket.assignee_id is None:
-        ticket.assignee_id = agent.id
+    took = ticket.assignee_id is None
+    if took:
+        # Replying takes an unassigned ticket. Through the relationship, not the column: the
+        # agents' payload reads ``ticket.assignee`` (an offer of the chat still showing on
+        # someone's screen is withdrawn when it names an assignee).
+        ticket.assignee = agent
     _touch_ticket(ticket, now, text)
     db.session.flush()
     _queue_email_copy(ticket, message, agent)
     events.message_created(message)
-    events.ticket_updated(ticket, {"last_message"})
+    events.ticket_updated(ticket, {"last_message", "assignee"} if took else {"last_message"})
     if ticket.is_practice:
         # The onboarding academy ticks its steps off the real reply (and its shopper answers).
         from helpdesk.actions.academy import practice_reply_sent

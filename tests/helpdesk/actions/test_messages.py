@@ -268,3 +268,19 @@ def test_an_agent_reply_keeps_a_customer_message_written_meanwhile(app):
     stored = db.session.execute(select(Ticket.__table__.c.last_customer_message_at)
                                 .where(Ticket.__table__.c.id == ticket.id)).scalar_one()
     assert stored == written[0]
+
+
+def test_a_reply_that_takes_an_unassigned_chat_tells_the_agents_who_has_it(sent_events):
+    """Replying to an unassigned chat assigns it to the agent who replied: the
+    ``ticket.updated`` the agents receive names that agent, so an offer of the chat still
+    showing on any device is withdrawn and the queue shows who has it."""
+    store = make_store()
+    contact = make_contact(store)
+    message, _created = receive_customer_message(store, contact, "chat", "Hello?", client_id="c-1")
+    agent = make_agent(name="Tess Agent")
+    del sent_events[:]
+    reply(message.ticket, agent, "Hi, Tess here.")
+    (updated,) = [e["payload"] for e in sent_events
+                  if e["event"] == "ticket.updated" and e["room"] == f"store:{store.id}:agents"]
+    assert updated["ticket"]["assignee"] is not None and updated["ticket"]["assignee"]["id"] == agent.id
+    assert "assignee" in updated["changes"]
