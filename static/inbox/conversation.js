@@ -345,16 +345,19 @@ export class Conversation {
   /** Email HTML (allowlisted on the server) only ever renders inside a sandboxed frame, and
    *  its remote images stay blocked (they can track the reader) until the agent allows them. */
   renderRich(container, html, allowImages) {
-    const images = allowImages ? 'img-src https: http: data:' : 'img-src data:';
+    // Inline images (cid: parts) are attachments stored here: always allowed.
+    const own = `${window.location.origin}/media/attachments/`;
+    const images = allowImages ? `img-src https: http: data: ${own}` : `img-src data: ${own}`;
     const csp = `default-src 'none'; ${images}; style-src 'unsafe-inline'`;
     const doc = `<meta http-equiv="Content-Security-Policy" content="${csp}"><base target="_blank">${html}`;
     const frame = h('iframe', { class: 'email-frame', sandbox: 'allow-popups allow-popups-to-escape-sandbox',
       srcdoc: doc, title: t('email_body') });
     const remote = !allowImages && /<img[^>]+src=["']?https?:/i.test(html);
-    container.replaceChildren(frame, remote ? h('button', {
+    const show = remote ? [h('button', {
       type: 'button', class: 'link-btn small', text: t('show_images'),
       onclick: () => this.renderRich(container, html, true),
-    }) : null);
+    })] : [];
+    container.replaceChildren(frame, ...show); // (a null argument would be shown as the text "null")
   }
 
   renderCard(card) {

@@ -286,6 +286,36 @@ def test_email_html_stays_in_a_sandboxed_frame_with_remote_images_blocked(live_s
         ctx.close()
 
 
+def test_an_emails_inline_image_shows_in_its_frame_and_a_remote_one_waits(live_server, chromium):
+    """A ``cid:`` image is an attachment stored here: it shows at once. A remote image (it can
+    track the reader) waits for "Show remote images"; nothing else appears under the frame."""
+    from helpdesk.actions.email import create_mailbox, ingest_email
+    from tests.connectors.email.conftest import eml
+
+    store = make_store()
+    agent = make_agent(name="Eli Mail")
+    mailbox = create_mailbox(store, "support@shop.test")
+    inline = ingest_email(mailbox, eml("14-inline-cid-image.eml"), source="raw")
+    ctx, page = sign_in(chromium, live_server, agent, DESKTOP)
+    try:
+        page.locator(f'.ticket-row[data-ticket-id="{inline.ticket_id}"] .row-open').click()
+        conv = page.locator(f"#conv-{inline.ticket_id}")
+        conv.locator("iframe.email-frame").wait_for(timeout=TIMEOUT)
+        image = page.frame_locator(f"#conv-{inline.ticket_id} iframe.email-frame").locator("img").first
+        expect(image).to_be_visible(timeout=TIMEOUT)
+        for _ in range(50):  # loaded, not only laid out with its alt text
+            if image.evaluate("img => img.complete && img.naturalWidth > 0"):
+                break
+            page.wait_for_timeout(100)
+        assert image.evaluate("img => img.naturalWidth") > 0
+        assert conv.locator(".msg-body").inner_text().strip() == ""  # the frame only, no stray text
+        assert conv.get_by_role("button", name="Show remote images").count() == 0
+        screenshot(page, "inbox-email-inline-image.png")
+        assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
 @pytest.mark.parametrize("width", [390, 820, 1181, 1366])
 def test_every_top_bar_link_is_on_screen_or_in_the_settings_menu(live_server, chromium, width):
     """Phones and tablets show the account links (Reports, My appointments, Profile, Academy,
