@@ -81,11 +81,20 @@ def text_to_html(text):
     return escaped.replace("\n", "<br>")
 
 
+# Elements whose content is never shown as text by a browser: a script, a style sheet (every
+# Outlook mail starts with one), the title. Stripping only their tags, as the cleaner does
+# for anything not allowed, would put their code on the screen. Their content runs to the
+# first matching end tag, or to the end when there is none, as the HTML parser reads them.
+_HIDDEN_ELEMENTS = re.compile(r"<(script|style|title|template|noembed|noframes|iframe)\b[^>]*>"
+                              r".*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+
+
 def sanitize_email_html(html):
     """Allowlisted email HTML. Remote images stay in the markup; the viewer blocks them
     until the agent allows them (the frame is sandboxed)."""
+    html = _HIDDEN_ELEMENTS.sub("", html or "")
     with _email_cleaner_lock:
-        return _email_cleaner.clean(html or "")
+        return _email_cleaner.clean(html)
 
 
 def preview(text, length=140):
