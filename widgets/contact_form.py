@@ -19,7 +19,7 @@ import secrets
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from helpdesk import i18n
 from helpdesk.actions import ActionError
@@ -61,6 +61,14 @@ def form_settings(store):
     return settings
 
 
+class _FormSchema(Schema):
+    @pre_load
+    def _blank_is_missing(self, data, **kwargs):
+        # An empty box is an answer not given: a required one gets one clear "This field is
+        # required.", not each validator's complaint about an empty string as well.
+        return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+
+
 def _schema(settings):
     limit = current_app.config["MAX_MESSAGE_LENGTH"]
     spec = {
@@ -78,11 +86,11 @@ def _schema(settings):
         field = spec[name]
         field.required = state == "required"
         if field.required:
-            field.validators.append(validate.Length(min=1, error=_("This field is required.")))
+            field.error_messages = {**field.error_messages, "required": _("This field is required.")}
         declared[name] = field
     declared[HONEYPOT] = fields.Str(load_default="")
     declared["client_id"] = fields.Str(validate=validate.Length(max=64), load_default=None)
-    return Schema.from_dict(declared)(unknown=EXCLUDE)
+    return _FormSchema.from_dict(declared)(unknown=EXCLUDE)
 
 
 def _submit(store, data):

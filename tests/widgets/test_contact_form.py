@@ -48,6 +48,17 @@ def test_fields_are_configurable_and_validated(client):
     assert count(Ticket) == 1
 
 
+def test_an_empty_required_field_gets_one_clear_message(client):
+    store = make_store()
+    empty = client.post(f"/api/forms/{store.widget_key}", json={"name": "", "email": " ", "message": "",
+                                                               "subject": ""})
+    assert empty.status_code == 422
+    assert empty.json["errors"] == {field: ["This field is required."] for field in ("name", "email", "message")}
+    page = client.post(f"/form/{store.widget_key}", data={"name": "Dana", "email": "dana@", "message": "Hi"})
+    assert page.status_code == 422 and "Not a valid email address." in page.get_data(as_text=True)
+    assert "This field is required." not in page.get_data(as_text=True)
+
+
 def test_the_honeypot_pretends_and_stores_nothing(client):
     store = make_store()
     response = client.post(f"/api/forms/{store.widget_key}", json=form(website="http://spam.example"))
