@@ -7,6 +7,7 @@ the outer transaction instead of committing on its own.
 """
 import functools
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
@@ -129,7 +130,30 @@ def insert_loaded(model, **values):
         else:
             row[column.key] = default.arg
     primary_key = db.session.execute(_insert_of(table), row).inserted_primary_key[0]
-    return _new_persistent(sa_inspect(model), {**row, table.primary_key.columns[0].key: primary_key}, related)
+    obj = _new_persistent(sa_inspect(model), {**row, table.primary_key.columns[0].key: primary_key}, related)
+    transaction_cache(_INSERTED)[id(obj)] = sa_inspect(obj)
+    return obj
+
+
+# The objects insert_loaded made in the current transaction (their states: no strong
+# reference to the objects). A rollback removes the ORM's own new objects from the session,
+# but not these: to the session they were persistent before the transaction began. Left
+# there, they stand for rows that no longer exist until a garbage collection happens to
+# free them, and a later INSERT that gets the same id (SQLite hands out the rolled-back
+# ids again) fails with "another instance with key ... is already present".
+_INSERTED = "helpdesk_inserted_loaded"
+
+
+@sa_event.listens_for(db.session, "after_soft_rollback")
+def _forget_rolled_back_inserts(session, previous_transaction):
+    cached = session.info.get(_INSERTED)
+    if cached is None or cached[0] is not previous_transaction:
+        return  # a savepoint, or a transaction that inserted nothing
+    del session.info[_INSERTED]
+    for state in cached[1].values():
+        obj = state.obj()
+        if obj is not None and obj in session:
+            session.expunge(obj)
 
 
 def labelled_columns(table, prefix):

@@ -339,6 +339,44 @@ def test_two_workers_storing_the_same_message_at_once_store_it_once(app, mailbox
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
 
 
+def test_a_worker_that_lost_a_race_goes_on_with_its_next_message(mailbox, monkeypatch):
+    """The loser of a duplicate race wrote a ticket and a message before its header failed;
+    the retry finds the winner's. The rolled-back rows' objects must leave the session with
+    them, not linger until a garbage collection: on SQLite the worker's next message gets
+    the same ids for its own ticket and message ("another instance with key" otherwise, and
+    a good message quarantined)."""
+    import gc
+
+    from connectors.email import threading as email_threading
+
+    raw = mail(msgid="<race-2@example.com>")
+    winner = ingest_email(mailbox, raw, source="raw")
+    real, calls = email_threading.lookup, {"n": 0}
+
+    def read_before_the_winner_committed(*args, **kwargs):
+        calls["n"] += 1
+        found = real(*args, **kwargs)
+        if calls["n"] == 1:
+            found.seen = None
+        return found
+
+    monkeypatch.setattr(email_threading, "lookup", read_before_the_winner_committed)
+    gc.disable()  # no collection happens to run in between (as in the tuned server process)
+    try:
+        loser = ingest_email(mailbox, raw, source="imap")
+        monkeypatch.setattr(email_threading, "lookup", real)
+        following = ingest_email(mailbox, mail(frm="lee@example.org", subject="Sizes"), source="imap")
+    finally:
+        gc.enable()
+    assert calls["n"] == 2
+    assert (loser.outcome, loser.ticket_id, loser.message_id) == ("duplicate", winner.ticket_id, winner.message_id)
+    assert following.outcome == "created"
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, following.ticket_id)
+    assert (ticket.subject, ticket.contact.email) == ("Sizes", "lee@example.org")
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 2
+
+
 def test_control_characters_and_absurd_addresses_never_reach_the_database(mailbox):
     raw = (b"From: " + b"x" * 300 + b"@example.com, Real Person <real@example.com>\r\n"
            b"To: support@shop.test\r\nSubject: Hi\x00\x01 there\r\nMessage-ID: <nul\x00id@example.com>\r\n"
