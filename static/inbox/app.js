@@ -391,6 +391,11 @@ class Inbox {
       if (ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') {
         ev.preventDefault();
         this.cycle(ev.key === 'ArrowRight' ? 1 : -1);
+      } else if (ev.key === 'Delete' && ev.target.getAttribute('role') === 'tab') {
+        ev.preventDefault();
+        this.closeConversation(Number(ev.target.closest('.tab-wrap').dataset.ticketId));
+        const next = this.conversations.get(this.active);
+        if (next) next.tabBtn.focus();
       }
     });
   }

@@ -45,12 +45,14 @@ export class Conversation {
   buildTab() {
     this.tabBtn = h('button', {
       type: 'button', role: 'tab', id: `tab-${this.id}`, 'aria-controls': `conv-${this.id}`,
-      'aria-selected': 'false', tabindex: '-1', class: 'tab',
+      'aria-selected': 'false', tabindex: '-1', class: 'tab', 'aria-keyshortcuts': 'Delete Alt+W',
       onclick: () => this.app.activate(this.id),
     }, h('span', { class: 'tab-name', text: `#${this.id}` }), h('span', { class: 'tab-dot', hidden: true,
       'aria-label': t('new_messages') }));
+    // A tab list holds only tabs: the × is for the pointer; keyboards close the focused tab
+    // with Delete (or Alt+W), announced on the tab itself.
     this.tabClose = h('button', {
-      type: 'button', class: 'tab-close', 'aria-label': t('close_conversation', { id: this.id }),
+      type: 'button', class: 'tab-close', 'aria-hidden': 'true', tabindex: '-1',
       title: t('close_conversation', { id: this.id }), text: '×',
       onclick: (ev) => { ev.stopPropagation(); this.app.closeConversation(this.id); },
     });

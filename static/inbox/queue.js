@@ -243,8 +243,8 @@ export class Queue {
     const contact = ticket.contact || {};
     const active = this.app.activeTicketId() === ticket.id;
     const open = h('button', {
+      // Named by what it shows (name, subject, preview, number), as a sighted agent reads it.
       type: 'button', class: 'row-open', 'aria-current': active ? 'true' : null,
-      'aria-label': t('open_ticket_label', { name: contact.display_name || '', id: ticket.id }),
       onclick: () => this.app.openTicket(ticket.id),
     },
     channelIcon(ticket.channel),

@@ -85,7 +85,6 @@ export class SavedReplyPicker {
     if (!this.items.length) {
       this.list.replaceChildren(h('li', { class: 'suggest-empty', text: t('no_saved_replies') }));
       this.list.hidden = false;
-      this.textarea.setAttribute('aria-expanded', 'true');
       this.textarea.removeAttribute('aria-activedescendant');
       return;
     }
@@ -96,7 +95,6 @@ export class SavedReplyPicker {
     }, h('span', { class: 'suggest-shortcut', text: `/${r.shortcut}` }), h('span', { text: r.title })));
     this.list.replaceChildren(...items);
     this.list.hidden = false;
-    this.textarea.setAttribute('aria-expanded', 'true');
     this.textarea.setAttribute('aria-activedescendant', `${this.list.id}-${this.index}`);
   }
 
@@ -104,7 +102,6 @@ export class SavedReplyPicker {
     this.seq = (this.seq || 0) + 1; // a pending lookup must not reopen it
     this.list.hidden = true;
     this.items = [];
-    this.textarea.setAttribute('aria-expanded', 'false');
     this.textarea.removeAttribute('aria-activedescendant');
   }
 

@@ -345,3 +345,47 @@ def test_every_top_bar_link_is_on_screen_or_in_the_settings_menu(live_server, ch
         assert page.js_errors == []
     finally:
         ctx.close()
+
+
+def serious_violations(page):
+    """axe-core's serious and critical findings on the page (WCAG 2 A/AA and best practice)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "best-practice"],
+                                       "resultTypes": ["violations"]})
+    return [f"{v['id']}: " + ", ".join(" ".join(n["target"]) for n in v["nodes"])
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_the_inbox_passes_an_accessibility_audit_and_closes_tabs_from_the_keyboard(live_server, chromium):
+    """Tabs of open conversations follow the ARIA tabs pattern (only tabs in the tab list;
+    Delete closes the focused one); queue rows are named by what they show; one main region;
+    no serious or critical axe-core finding."""
+    store = make_store()
+    agent = make_agent(name="Tess Agent")
+    tickets = []
+    for name in ("Ira Shopper", "Max Buyer"):
+        shopper = visitor_client(live_server, visitor_session(live_server, store)["token"])
+        ack = shopper.call("message", {"client_id": uuid.uuid4().hex, "body": f"Hello from {name}",
+                                       "prechat": {"name": name}})
+        tickets.append(ack["message"]["ticket_id"])
+        shopper.disconnect()
+    ctx, page = sign_in(chromium, live_server, agent, DESKTOP)
+    try:
+        assert serious_violations(page) == []
+        for ticket_id in tickets:
+            page.locator(f'.ticket-row[data-ticket-id="{ticket_id}"] .row-open').click()
+            page.locator(f"#conv-{ticket_id} .tl-msg.in").wait_for(timeout=TIMEOUT)
+        expect(page.get_by_role("button", name=re.compile("Ira Shopper.*Hello from Ira Shopper"))).to_be_visible()
+        tabs = page.get_by_role("tablist").get_by_role("tab")
+        expect(tabs).to_have_count(2)
+        expect(page.get_by_role("tablist").get_by_role("button")).to_have_count(0)
+        assert page.get_by_role("main").count() == 1
+        assert serious_violations(page) == []
+        page.get_by_role("tab", selected=True).focus()
+        page.keyboard.press("Delete")
+        expect(tabs).to_have_count(1)
+        expect(page.get_by_role("tab", selected=True)).to_be_focused()
+        assert page.js_errors == []
+    finally:
+        ctx.close()
