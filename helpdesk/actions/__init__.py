@@ -204,6 +204,8 @@ def transaction_cache(name):
     carried across a commit or rollback, so it cannot go stale."""
     session = db.session()
     transaction = session.get_transaction()
+    if transaction is None:
+        return {}  # no transaction yet: nothing read now may be trusted inside the next one
     cached = session.info.get(name)
     if cached is None or cached[0] is not transaction:
         cached = session.info[name] = (transaction, {})
