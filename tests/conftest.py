@@ -80,12 +80,27 @@ def app(database_url, tmp_path_factory):
 def _truncate():
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(
-            ", ".join(f'"{t.name}"' for t in tables))))
+        from sqlalchemy.exc import OperationalError
+
+        statement = text("TRUNCATE {} RESTART IDENTITY CASCADE".format(", ".join(f'"{t.name}"' for t in tables)))
+        for attempt in range(5):
+            try:
+                db.session.execute(statement)
+                db.session.commit()
+                return
+            except OperationalError as exc:
+                # The live server may still be finishing a request of the test that just
+                # ended (a browser closing its socket); TRUNCATE, locking table by table,
+                # can deadlock with it. PostgreSQL picks one to abort: when it is this one,
+                # the server's transaction goes on, and the next attempt finds it done.
+                db.session.rollback()
+                if "deadlock detected" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
     else:
         for table in tables:
             db.session.execute(table.delete())
-    db.session.commit()
+        db.session.commit()
 
 
 @pytest.fixture(autouse=True)
