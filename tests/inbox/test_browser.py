@@ -389,3 +389,27 @@ def test_the_inbox_passes_an_accessibility_audit_and_closes_tabs_from_the_keyboa
         assert page.js_errors == []
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("path", ["/inbox/reports/", "/inbox/reports/ratings", "/inbox/reports/recurring-questions",
+                                  "/inbox/reports/archive", "/inbox/profile", "/inbox/academy/admin",
+                                  "/inbox/appointments", "/inbox/appointments/locations"])
+def test_the_admin_pages_pass_an_accessibility_audit_on_a_phone(live_server, chromium, path):
+    """Reports, profile, academy and appointment pages at phone width: no serious or critical
+    axe-core finding (a wide table scrolls inside a region the keyboard can reach)."""
+    from helpdesk.actions.messages import receive_customer_message
+    from tests.factories import make_contact
+
+    store = make_store()
+    receive_customer_message(store, make_contact(store), "chat", "Is the red set in stock?")
+    admin = make_agent(name="Ada Admin", role="admin")
+    ctx, page = sign_in(chromium, live_server, admin, PHONE)
+    try:
+        assert page.goto(live_server + path).status == 200
+        page.wait_for_load_state("networkidle")
+        assert serious_violations(page) == []
+        for region in page.locator(".table-wrap").all():
+            assert region.get_attribute("tabindex") == "0" and region.get_attribute("aria-label")
+        assert page.js_errors == []
+    finally:
+        ctx.close()
