@@ -133,37 +133,23 @@ def test_another_visitors_conversation_is_not_reachable(live_server, shop):
 
 
 def test_offline_store_takes_the_message_into_the_queue(live_server):
-    store = make_store("Night shop")
-    make_agent()  # exists but offline
-    session = visitor_session(live_server, store)
-    assert session["store"]["online"] is False
-    shopper = visitor_client(live_server, session["token"])
-    try:
-        ack = shopper.call("message", {"client_id": cid(), "body": "Are you open tomorrow?",
-                                       "prechat": {"email": "night@example.test"}})
-        assert ack["ok"] and ack["offline"] is True
-        ticket = db.session.get(Ticket, ack["message"]["ticket_id"])
-        assert ticket.offline and ticket.status == "open" and ticket.contact.email == "night@example.test"
-    finally:
-        shopper.disconnect()
-
-
-def test_an_agent_of_another_store_does_not_put_this_store_online(live_server):
-    """Whether an agent is available is read along with the visitor, in one statement: it
-    must ask about the visitor's own store, not about every store that has a visitor."""
+    """Nobody of this store is available (an agent of another store with a visitor is: the
+    availability check, read along with the visitor, must ask about the visitor's own store)."""
     night, day = make_store("Night shop"), make_store("Day shop")
+    make_agent()  # exists but offline
     set_availability(make_agent(stores=[day]), "available")
     assert visitor_session(live_server, day)["store"]["online"] is True
     session = visitor_session(live_server, night)
     assert session["store"]["online"] is False
     shopper = visitor_client(live_server, session["token"])
     try:
-        ack = shopper.call("message", {"client_id": cid(), "body": "Anyone there?",
-                                       "prechat": {"email": "owl@example.test"}})
+        ack = shopper.call("message", {"client_id": cid(), "body": "Are you open tomorrow?",
+                                       "prechat": {"email": "night@example.test"}})
         assert ack["ok"] and ack["offline"] is True
         again = shopper.call("message", {"client_id": cid(), "body": "Hello?"})
         assert again["ok"] and again["offline"] is True
-        assert db.session.get(Ticket, ack["message"]["ticket_id"]).offline
+        ticket = db.session.get(Ticket, ack["message"]["ticket_id"])
+        assert ticket.offline and ticket.status == "open" and ticket.contact.email == "night@example.test"
     finally:
         shopper.disconnect()
 
