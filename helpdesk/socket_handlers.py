@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from helpdesk import i18n
 from helpdesk.actions import ActionError
 from helpdesk.extensions import db, socketio
+from helpdesk.text import has_lone_surrogate
 
 
 def error(message, field=None, status=400):
@@ -23,6 +24,10 @@ def handler_factory(namespace, resolve, gone_message, language=None):
     def handler(event):
         def register(fn):
             def wrapped(data=None):
+                # Lone surrogates ("\ud800") cannot be encoded as UTF-8 for the database:
+                # refused before resolve(), whose lookup already reads the data.
+                if has_lone_surrogate(data):
+                    return error(_("Malformed request."))
                 who = resolve(data)
                 if who is None:
                     return error(str(gone_message), status=401)

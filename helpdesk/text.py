@@ -13,7 +13,23 @@ from bleach.css_sanitizer import CSSSanitizer
 from bleach.linkifier import Linker
 from markupsafe import escape
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone UTF-16 surrogates ("\ud800", valid in JSON) cannot be encoded as UTF-8, so a database
+# refuses them: they are dropped like control characters instead of failing the request.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(value):
+    """Whether decoded JSON (str, list, dict, nested) holds a lone surrogate anywhere: such
+    text can never be stored or sent on as UTF-8, so an entry point refuses it as malformed."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_lone_surrogate(v) for v in value)
+    return False
+
 
 EMAIL_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "div", "em", "font", "h1", "h2", "h3",

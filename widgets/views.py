@@ -14,6 +14,7 @@ from helpdesk.actions.visitors import identity_signature, record_page_view, star
 from helpdesk.extensions import csrf, db, limiter
 from helpdesk.models import Product, Store
 from helpdesk.schemas import AttachmentSchema, StrictSchema
+from helpdesk.text import has_lone_surrogate
 from inbox.presence import store_is_online
 from widgets import history
 from widgets.proactive import public_rules
@@ -65,7 +66,8 @@ def widget_config(store):
 
 def _json_body(schema):
     data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    # Lone surrogates ("\ud800") are valid JSON but not storable text: malformed, not a 500.
+    if not isinstance(data, dict) or has_lone_surrogate(data):
         return None, (jsonify({"message": _("Send a JSON object."), "errors": {"_body": [_("Malformed JSON.")]}}), 400)
     try:
         return schema.load(data), None
@@ -195,7 +197,7 @@ def ping():
     whether agent replies are waiting unread. A CORS "simple" request (text/plain JSON),
     so it needs no preflight."""
     data = request.get_json(force=True, silent=True)
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or has_lone_surrogate(data):  # as in _json_body
         return _cors(jsonify({"message": _("Send a JSON object."), "errors": {"_body": [_("Malformed JSON.")]}})), 400
     try:
         args = PingArgs().load(data)

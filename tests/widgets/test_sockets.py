@@ -237,3 +237,35 @@ def test_a_message_in_an_ongoing_chat_costs_four_statements(live_server, shop):
     assert stored.body_text == "third, still chatting"
     assert ticket.last_message_preview == "third, still chatting"
     assert ticket.last_customer_message_at == stored.created_at == ticket.last_activity_at
+
+
+@pytest.fixture
+def shopper_test_client(app, client):
+    """A visitor on Flask-SocketIO's in-process test client: enough for input validation."""
+    from helpdesk.extensions import socketio
+    from widgets.sockets import _recent
+
+    store = make_store("Fuzzed shop")
+    token = client.post("/widget/api/session", json={"key": store.widget_key}).get_json()["token"]
+    sc = socketio.test_client(app, namespace="/widget", auth={"token": token}, flask_test_client=client)
+
+    def call(event, data):
+        _recent.clear()  # no flood limit in the way of the probes
+        return sc.emit(event, data, namespace="/widget", callback=True)
+
+    yield call
+    sc.disconnect(namespace="/widget")
+
+
+@pytest.mark.parametrize("event, data", [
+    ("message", {"client_id": "a", "body": "\ud800"}),
+    ("message", {"client_id": "\udc00", "body": "hi"}),
+    ("message", {"client_id": "b", "body": "hi", "prechat": {"name": "\ud800", "email": "i@example.test"}}),
+    ("page", {"url": "https://shop.test/", "title": "\ud800"}),
+    ("identify", {"customer_id": "\ud800", "signature": "x"}),
+    ("attributes", {"attributes": {"\ud800": "x"}}),
+])
+def test_lone_surrogates_get_a_malformed_request_error(shopper_test_client, event, data):
+    ack = shopper_test_client(event, data)
+    assert ack["ok"] is False and ack["error"]["status"] == 400
+    assert db.session.query(Message).count() == 0

@@ -58,6 +58,22 @@ def test_session_unknown_fields_are_422(client):
     assert resp.status_code == 422 and "evil" in resp.get_json()["errors"]["page"]
 
 
+@pytest.mark.parametrize("extra", [{"token": "\ud800"}, {"timezone": "Europe/\udc00"},
+                                   {"page": {"url": "https://shop.test/\ud800", "title": "Home"}}])
+def test_session_with_a_lone_surrogate_is_400_not_500(client, extra):
+    # Valid JSON ("\ud800" escapes), but text no database can store as UTF-8.
+    resp = start(client, make_store(), **extra)
+    assert resp.status_code == 400 and "_body" in resp.get_json()["errors"]
+
+
+def test_ping_with_a_lone_surrogate_is_400(client):
+    store = make_store()
+    token = _token(client, store)
+    resp = client.post("/widget/api/ping", json={"key": store.widget_key, "token": token,
+                                                 "page": {"url": "https://shop.test/", "title": "\ud800"}})
+    assert resp.status_code == 400
+
+
 def test_session_unknown_key_is_404(client):
     resp = client.post("/widget/api/session", json={"key": "wk_nope"})
     assert resp.status_code == 404 and resp.get_json()["message"]
