@@ -86,7 +86,9 @@ def identity_signature(store, customer_id):
 
 
 def verify_identity(store, customer_id, signature):
-    return hmac.compare_digest(identity_signature(store, customer_id), str(signature or ""))
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+    given = str(signature or "").encode("utf-8", "replace")
+    return hmac.compare_digest(identity_signature(store, customer_id).encode(), given)
 
 
 @action

@@ -269,3 +269,32 @@ def test_lone_surrogates_get_a_malformed_request_error(shopper_test_client, even
     ack = shopper_test_client(event, data)
     assert ack["ok"] is False and ack["error"]["status"] == 400
     assert db.session.query(Message).count() == 0
+
+
+@pytest.mark.parametrize("bad", [2**70, -1, True, 1.5])
+def test_ids_out_of_the_databases_range_or_not_ints_get_clear_errors(shopper_test_client, bad):
+    first = shopper_test_client("message", {"client_id": cid(), "body": "hello"})
+    ticket_id = first["message"]["ticket_id"]
+    ack = shopper_test_client("message", {"client_id": cid(), "body": "hi", "attachments": [bad]})
+    assert ack["ok"] is False and ack["error"]["field"] == "attachments"
+    ack = shopper_test_client("resume", {"last_id": bad})
+    assert ack["ok"] is False and ack["error"]["field"] == "last_id"
+    assert shopper_test_client("read", {"up_to_id": bad}) == {"ok": True, "read": 0}
+    ack = shopper_test_client("rate", {"ticket_id": bad, "rating": 5})
+    assert ack["ok"] is False and ack["error"]["status"] == 404
+    ack = shopper_test_client("rate", {"ticket_id": ticket_id, "rating": 4, "reasons": bad})
+    assert ack["ok"] is False and ack["error"]["field"] == "reasons"
+    assert db.session.get(Ticket, ticket_id).rating is None
+
+
+def test_a_rating_comment_that_is_not_text_is_refused(shopper_test_client):
+    first = shopper_test_client("message", {"client_id": cid(), "body": "hello"})
+    ticket_id = first["message"]["ticket_id"]
+    ack = shopper_test_client("rate", {"ticket_id": ticket_id, "rating": 5, "comment": {"nested": [1]}})
+    assert ack["ok"] is False and ack["error"]["field"] == "comment"
+    assert db.session.get(Ticket, ticket_id).rating_comment in (None, "")
+
+
+def test_a_non_ascii_identity_signature_is_refused_not_an_error(shopper_test_client):
+    ack = shopper_test_client("identify", {"customer_id": "42", "signature": "é" * 64})
+    assert ack["ok"] is False and ack["error"]["field"] == "signature" and ack["error"]["status"] == 403
