@@ -19,6 +19,8 @@ from email.message import EmailMessage
 from email.parser import HeaderParser
 from email.utils import formataddr
 
+from helpdesk.text import has_lone_surrogate
+
 #: Mailgun timestamps older (or newer) than this are refused as replays.
 MAILGUN_MAX_SKEW = 15 * 60
 
@@ -94,8 +96,19 @@ def postmark(request, mailbox):
         data = json.loads(request.get_data())
     except (ValueError, UnicodeDecodeError) as exc:
         raise Refused("Malformed JSON.", 400) from exc
-    if not isinstance(data, dict):
+    # Lone surrogates ("\ud800") are valid JSON but can be neither stored nor encoded.
+    if not isinstance(data, dict) or has_lone_surrogate(data):
         raise Refused("Malformed JSON.", 400)
+    try:
+        return _postmark_mime(data)
+    except (TypeError, AttributeError, ValueError, KeyError) as exc:
+        # Valid JSON of another shape than Postmark's (a number for TextBody, Attachments
+        # that are not objects...) is a bad request, not a server error. (KeyError: what
+        # EmailMessage.set_content raises for a body that is not text.)
+        raise Refused("Malformed Postmark payload.", 400) from exc
+
+
+def _postmark_mime(data):
     key = f"postmark:{data.get('MessageID') or ''}" if data.get("MessageID") else None
     if data.get("RawEmail"):
         return str(data["RawEmail"]).encode("utf-8", "surrogateescape"), key
@@ -127,7 +140,8 @@ def mailgun(request, mailbox, now=None):
     if not mailbox.mailgun_signing_key or not (timestamp and token and signature):
         raise Refused("Missing signature.")
     expected = mailgun_signature(mailbox.mailgun_signing_key, timestamp, token)
-    if not hmac.compare_digest(expected, signature.lower()):
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
         raise Refused("Wrong signature.")
     try:
         skew = abs((now or time.time()) - int(timestamp))
@@ -146,7 +160,7 @@ def mailgun(request, mailbox, now=None):
     files, cid_map = [], {}
     try:
         cid_map = {v: k for k, v in json.loads(form.get("content-id-map") or "{}").items()}
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, TypeError):  # TypeError: a list value cannot be a key
         cid_map = {}
     for name, file in request.files.items(multi=True):
         files.append((file.filename, file.mimetype, file.read(), cid_map.get(name, "")))
@@ -170,9 +184,11 @@ def sendgrid(request, mailbox):
             info = json.loads(form.get("attachment-info") or "{}")
         except ValueError:
             info = {}
+        info = info if isinstance(info, dict) else {}  # valid JSON, but not the documented object
         files = []
         for name, file in request.files.items(multi=True):
-            meta = info.get(name) or {}
+            meta = info.get(name) if isinstance(info.get(name), dict) else {}
+            meta = {k: v for k, v in meta.items() if isinstance(v, str)}
             files.append((meta.get("filename") or file.filename, meta.get("type") or file.mimetype, file.read(),
                           meta.get("content-id") or ""))
         raw = compose(_merge([h for h in top if h[1]], listed), form.get("text") or "", form.get("html") or "",

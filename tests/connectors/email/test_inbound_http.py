@@ -86,6 +86,18 @@ def test_postmark_inbound_json_becomes_a_ticket_with_its_attachment(client, mail
     assert again.json["status"] == "duplicate" and count(Message) == 1
 
 
+@pytest.mark.parametrize("change", [
+    {"TextBody": 5}, {"HtmlBody": ["a", "list"]}, {"Headers": 5}, {"Headers": [{"Name": 5, "Value": [1]}]},
+    {"Attachments": [1]}, {"Attachments": "text"}, {"Attachments": [{"Content": 5}]},
+    {"FromFull": {"Email": 5}}, {"MessageID": "\ud800"}, {"RawEmail": "From: \ud800"},
+])
+def test_postmark_json_of_the_wrong_shape_is_400_not_500(client, mailbox, change):
+    payload = {**POSTMARK, **change}
+    response = client.post(url(mailbox, "postmark"), json=payload, headers=basic(mailbox.inbound_secret))
+    assert response.status_code == 400 and response.json["status"] == "refused"
+    assert count(InboundEmail) == 0
+
+
 # ---- Mailgun ----------------------------------------------------------------------------
 
 def mailgun_form(key, *, timestamp=None, token="a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", **fields):
@@ -140,6 +152,17 @@ def test_mailgun_parsed_fields_with_an_inline_image(client, mailgun_mailbox):
     assert "/media/attachments/" in message.body_html and "cid:" not in message.body_html
 
 
+def test_mailgun_non_ascii_signature_is_401_and_a_listed_content_id_map_is_ignored(client, mailgun_mailbox):
+    key = mailgun_mailbox.mailgun_signing_key
+    form = {**mailgun_form(key, **{"body-plain": "hi", "from": "a@example.org"}), "signature": "é" * 64}
+    assert client.post(url(mailgun_mailbox, "mailgun"), data=form).status_code == 401
+    form = mailgun_form(key, **{"from": "a@example.org", "subject": "Hi", "body-plain": "See the file.",
+                                "content-id-map": json.dumps({"<a@b>": ["attachment-1"]}),
+                                "attachment-1": (io.BytesIO(b"%PDF-1.4 a"), "a.pdf", "application/pdf")})
+    response = client.post(url(mailgun_mailbox, "mailgun"), data=form, content_type="multipart/form-data")
+    assert response.json["status"] == "accepted"
+
+
 # ---- SendGrid ---------------------------------------------------------------------------
 
 def test_sendgrid_needs_the_secret(client, mailbox):
@@ -173,6 +196,19 @@ def test_sendgrid_parsed_mode_with_basic_auth(client, mailbox):
     assert response.json["status"] == "accepted"
     (message,) = db.session.scalars(select(Message)).all()
     assert message.body_text == "Does the gift card expire?" and "<b>expire</b>" in message.body_html
+
+
+@pytest.mark.parametrize("info", ["[]", "null", "5", json.dumps({"attachment1": "x"}),
+                                  json.dumps({"attachment1": {"filename": 5, "type": ["x"]}})])
+def test_sendgrid_attachment_info_of_the_wrong_shape_keeps_the_attachment(client, mailbox, info):
+    data = {"from": "Eva <eva@example.org>", "to": "support@shop.test", "subject": "Receipt",
+            "text": "Attached.", "attachments": "1", "attachment-info": info,
+            "attachment1": (io.BytesIO(b"%PDF-1.4 receipt"), "receipt.pdf", "application/pdf")}
+    response = client.post(url(mailbox, "sendgrid"), data=data, headers=basic(mailbox.inbound_secret),
+                           content_type="multipart/form-data")
+    assert response.json["status"] == "accepted"
+    (message,) = db.session.scalars(select(Message)).all()
+    assert [a.filename for a in message.attachments] == ["receipt.pdf"]
 
 
 # ---- mailbox settings -------------------------------------------------------------------
