@@ -48,6 +48,13 @@ def test_fields_are_configurable_and_validated(client):
     assert count(Ticket) == 1
 
 
+def test_a_lone_surrogate_in_the_json_is_400_not_500(client):
+    store = make_store()
+    response = client.post(f"/api/forms/{store.widget_key}", json=form(client_id="\ud800"))
+    assert response.status_code == 400 and "_body" in response.json["errors"]
+    assert count(Ticket) == 0
+
+
 def test_an_empty_required_field_gets_one_clear_message(client):
     store = make_store()
     empty = client.post(f"/api/forms/{store.widget_key}", json={"name": "", "email": " ", "message": "",
