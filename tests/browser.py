@@ -20,3 +20,13 @@ def screenshot(page, name):
     path = os.path.join(ARTIFACTS, name)
     page.screenshot(path=path, full_page=False)
     return path
+
+
+def serious_violations(page_or_frame):
+    """axe-core's serious and critical findings on the page (WCAG 2 A/AA and best practice)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page_or_frame, options={"runOnly": ["wcag2a", "wcag2aa", "best-practice"],
+                                       "resultTypes": ["violations"]})
+    return [f"{v['id']}: " + ", ".join(" ".join(n["target"]) for n in v["nodes"])
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]

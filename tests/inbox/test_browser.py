@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk.actions.agents import set_availability
-from tests.browser import DESKTOP, PHONE, screenshot
+from tests.browser import DESKTOP, PHONE, screenshot, serious_violations
 from tests.factories import PASSWORD, make_agent, make_store
 from tests.realtime import visitor_client, visitor_session
 
@@ -345,16 +345,6 @@ def test_every_top_bar_link_is_on_screen_or_in_the_settings_menu(live_server, ch
         assert page.js_errors == []
     finally:
         ctx.close()
-
-
-def serious_violations(page):
-    """axe-core's serious and critical findings on the page (WCAG 2 A/AA and best practice)."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "best-practice"],
-                                       "resultTypes": ["violations"]})
-    return [f"{v['id']}: " + ", ".join(" ".join(n["target"]) for n in v["nodes"])
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_the_inbox_passes_an_accessibility_audit_and_closes_tabs_from_the_keyboard(live_server, chromium):

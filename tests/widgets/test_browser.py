@@ -12,7 +12,7 @@ from helpdesk.actions.agents import set_availability
 from helpdesk.extensions import db
 from helpdesk.models import Message, Ticket
 from helpdesk.seed import seed_demo
-from tests.browser import DESKTOP, PHONE, screenshot
+from tests.browser import DESKTOP, PHONE, screenshot, serious_violations
 from tests.factories import PASSWORD
 from tests.realtime import agent_client
 
@@ -221,6 +221,10 @@ def test_phone_layout_lazy_frame_and_unread_reply_on_the_next_page(shopper, live
     frame.locator("input[name=email]").fill("phone@example.test")
     send(frame, "Hello from my phone")
     frame.locator(".hd-me:not(.hd-pending)", has_text="Hello from my phone").wait_for()
+    # The panel in the iframe: one main region, no serious or critical axe-core finding.
+    panel_frame = page.query_selector("#hd-frame").content_frame()
+    assert panel_frame.locator("main").count() == 1
+    assert serious_violations(panel_frame) == []
     ticket_id = db.session.scalar(select(Ticket.id))
     agent = agent_client(live_server, admin)
     try:
