@@ -39,5 +39,8 @@ def test_the_shop_switches_the_widget_to_arabic_which_reads_right_to_left(shoppe
     assert avatar["x"] > close["x"], (avatar, close)
     direction = frame.locator("#hd-compose").evaluate("e => getComputedStyle(e).direction")
     assert direction == "rtl"
+    # The send arrow points the way the text runs.
+    arrow = frame.locator("#hd-send svg").evaluate("e => getComputedStyle(e).transform")
+    assert arrow.startswith("matrix(-1"), arrow
     screenshot(page, "widget-ar-desktop.png")
     assert not page.errors, page.errors
