@@ -16,7 +16,7 @@ import logging
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import or_, select
 
-from connectors.base import Connector, WebhookError, loads
+from connectors.base import Connector, Malformed, WebhookError, loads
 from helpdesk.extensions import csrf, db
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,10 @@ def receive(platform, key):
     try:
         impl.verify(request, raw, connector)
         payload = loads(raw)
+        if not isinstance(payload, dict):
+            # Every platform sends one JSON object: a list or a bare value was answered
+            # "accepted" and only failed later in the job, unseen by the sender.
+            raise Malformed("The body must be a JSON object.")
         delivery_id = impl.delivery_id(request, payload)
         topic = impl.topic(request, payload)
         if topic in impl.topics:

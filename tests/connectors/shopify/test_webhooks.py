@@ -221,6 +221,14 @@ def test_malformed_json_is_400_and_stores_nothing(client, connector):
     assert count(WebhookDelivery) == 0
 
 
+@pytest.mark.parametrize("body", [b"[]", b'[{"id": 1}]', b"null", b'"order"', b"5"])
+def test_json_that_is_not_an_object_is_400_and_stores_nothing(client, connector, body):
+    # It used to be "accepted", then failed unread in the job: the shop never knew.
+    response = post(client, connector, "x", "orders/create", body=body)
+    assert response.status_code == 400 and response.get_json()["status"] == "refused"
+    assert count(WebhookDelivery) == 0
+
+
 def test_amounts_are_never_floats(client, connector):
     # 0.1 + 0.2 is not 0.3 in floating point; a float anywhere on the way would show it.
     body = (b'{"id": 7, "name": "#7", "currency": "eur", "total_price": 0.3, "subtotal_price": "0.30",'
