@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 
 from connectors.base import Connector, Malformed, WebhookError, loads
 from helpdesk.extensions import csrf, db
+from helpdesk.text import has_lone_surrogate
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,10 @@ def receive(platform, key):
             raise Malformed("The body must be a JSON object.")
         delivery_id = impl.delivery_id(request, payload)
         topic = impl.topic(request, payload)
+        # A topic read from the body (BigCommerce's scope, the generic type) may be any
+        # JSON: a list is unhashable, a lone surrogate cannot be stored. Both were a 500.
+        if topic is not None and (not isinstance(topic, str) or has_lone_surrogate(topic)):
+            raise Malformed("The topic must be text.")
         if topic in impl.topics:
             impl.validate(topic, payload)
     except WebhookError as exc:

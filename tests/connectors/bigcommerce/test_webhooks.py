@@ -1,6 +1,7 @@
 """BigCommerce: thin notifications authenticated by the shared secret header, then the
 resource fetched from the store's API -- a real HTTP server on loopback answering with the
 API's shapes (tests/fixtures/bigcommerce/api/). One test per notification payload."""
+import json
 from decimal import Decimal
 
 import pytest
@@ -157,3 +158,13 @@ def test_the_api_being_down_leaves_the_delivery_for_a_retry(client, connector, a
 
     assert process_delivery(delivery.id) is True
     assert the_order() is not None
+
+
+@pytest.mark.parametrize("scope", [["store/order/created"], {"a": 1}, 5, "store/order/\ud800"])
+def test_a_scope_that_is_not_text_is_400_and_stores_nothing(client, connector, api, scope):
+    body = json.loads(fixture_bytes("bigcommerce", "store_order_created.json"))
+    body["scope"] = scope
+    response = client.post(f"/webhooks/bigcommerce/{connector.key}", data=json.dumps(body),
+                           headers={"Content-Type": "application/json", SECRET_HEADER: SECRET})
+    assert response.status_code == 400 and response.get_json()["status"] == "refused"
+    assert count(WebhookDelivery) == 0

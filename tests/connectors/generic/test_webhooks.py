@@ -158,3 +158,9 @@ def test_nan_as_a_json_constant_is_400(client, connector):
 
 def test_unknown_type_is_202(client, connector):
     assert post(client, connector, "x", body=b'{"type": "cart.abandoned", "data": {}}').status_code == 202
+
+
+def test_a_type_with_a_lone_surrogate_is_400(client, connector):
+    body = b'{"type": "order.\\ud800", "data": {"id": "o1"}}'
+    assert post(client, connector, "x", body=body).status_code == 400
+    assert count(WebhookDelivery) == 0
