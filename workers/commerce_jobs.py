@@ -14,6 +14,8 @@ def process_delivery(delivery_id):
     never be read is marked failed; a fetch or database error is raised again so the queue
     retries it (processing is idempotent)."""
     from connectors import registry
+    from sqlalchemy.exc import DataError
+
     from connectors.base import WebhookError, loads
     from helpdesk.actions.commerce import apply_delivery, mark_delivery_failed
     from helpdesk.extensions import db
@@ -42,6 +44,13 @@ def process_delivery(delivery_id):
         raise
     try:
         apply_delivery(delivery, records)
+    except (OverflowError, DataError) as exc:
+        # A value no column can hold (a quantity of 10**30): the payload's fault, so
+        # retrying cannot help. Failed for good, with the reason, like an unreadable one.
+        db.session.rollback()
+        mark_delivery_failed(delivery, f"unreadable: a value out of range ({type(exc).__name__})", final=True)
+        log.warning("webhook delivery unreadable", extra=ids)
+        return False
     except Exception as exc:
         mark_delivery_failed(delivery, f"{type(exc).__name__}: {exc}")
         log.warning("webhook delivery not applied; retried later", extra=ids)

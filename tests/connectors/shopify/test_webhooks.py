@@ -272,3 +272,15 @@ def test_an_order_that_can_never_be_read_is_marked_failed(client, connector):
     db.session.refresh(delivery)
     assert delivery.status == "failed" and "placed" in delivery.error
     assert count(Order) == 0
+
+
+def test_a_number_out_of_the_databases_range_fails_the_delivery_for_good(client, connector):
+    """A quantity no database column holds is the payload's fault, not a passing outage: the
+    delivery is marked failed with the reason, not retried by every sweep."""
+    body = (b'{"id": 8, "name": "#8", "currency": "EUR", "total_price": "1.00", "created_at": "2024-03-14T10:00:00Z",'
+            b' "line_items": [{"id": 1, "title": "A", "price": "1.00", "quantity": 1000000000000000000000000000000}]}')
+    assert post(client, connector, "x", "orders/create", body=body).status_code == 200
+    db.session.expire_all()
+    delivery = db.session.scalar(select(WebhookDelivery))
+    assert delivery.status == "failed" and delivery.error.startswith("unreadable:")
+    assert count(Order) == 0
