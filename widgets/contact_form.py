@@ -25,8 +25,7 @@ from helpdesk import i18n
 from helpdesk.actions import ActionError
 from helpdesk.actions.email import receive_form_submission
 from helpdesk.extensions import csrf, limiter
-from helpdesk.text import has_lone_surrogate
-from widgets.views import store_by_key
+from widgets.views import json_object, malformed_json, store_by_key
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +197,8 @@ def config(key):
 def submit_json(key):
     store = store_by_key(key)
     data = request.get_json(silent=True)
-    # Lone surrogates ("\ud800") are valid JSON but not storable text (a client_id with one
-    # was a 500): malformed, as in the widget's API.
-    if not isinstance(data, dict) or has_lone_surrogate(data):
-        response = jsonify({"message": _("Send a JSON object."), "errors": {"_body": [_("Malformed JSON.")]}})
+    if not json_object(data):
+        response = malformed_json()
         response.status_code = 400
     else:
         ok, errors = _submit(store, data)

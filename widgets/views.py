@@ -64,11 +64,21 @@ def widget_config(store):
     }
 
 
+def json_object(data):
+    """Whether a request's decoded JSON is the object the public endpoints take. Lone
+    surrogates ("\ud800") are valid JSON but not storable text: malformed, not a 500."""
+    return isinstance(data, dict) and not has_lone_surrogate(data)
+
+
+def malformed_json():
+    """The 400 body for a request whose JSON is not an object (see ``json_object``)."""
+    return jsonify({"message": _("Send a JSON object."), "errors": {"_body": [_("Malformed JSON.")]}})
+
+
 def _json_body(schema):
     data = request.get_json(silent=True)
-    # Lone surrogates ("\ud800") are valid JSON but not storable text: malformed, not a 500.
-    if not isinstance(data, dict) or has_lone_surrogate(data):
-        return None, (jsonify({"message": _("Send a JSON object."), "errors": {"_body": [_("Malformed JSON.")]}}), 400)
+    if not json_object(data):
+        return None, (malformed_json(), 400)
     try:
         return schema.load(data), None
     except ValidationError as exc:
@@ -197,8 +207,8 @@ def ping():
     whether agent replies are waiting unread. A CORS "simple" request (text/plain JSON),
     so it needs no preflight."""
     data = request.get_json(force=True, silent=True)
-    if not isinstance(data, dict) or has_lone_surrogate(data):  # as in _json_body
-        return _cors(jsonify({"message": _("Send a JSON object."), "errors": {"_body": [_("Malformed JSON.")]}})), 400
+    if not json_object(data):
+        return _cors(malformed_json()), 400
     try:
         args = PingArgs().load(data)
     except ValidationError as exc:
