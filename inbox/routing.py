@@ -3,13 +3,14 @@ period) and the end of a chat offer's countdown."""
 from flask import current_app
 
 from helpdesk.extensions import db, socketio
-from helpdesk.models import Agent, Availability
+from helpdesk.models import Agent, Availability, utcnow
 from inbox.presence import AWAY_GRACE_SECONDS
 
 
 def schedule_away_check(agent_id, grace=None):
     app = current_app._get_current_object()
     grace = AWAY_GRACE_SECONDS if grace is None else grace
+    disconnected_at = utcnow()
 
     def check():
         socketio.sleep(grace)
@@ -21,7 +22,10 @@ def schedule_away_check(agent_id, grace=None):
             from helpdesk.actions.agents import set_availability
 
             agent = db.session.get(Agent, agent_id)
-            if agent is not None and agent.availability == Availability.AVAILABLE:
+            # An account made after the disconnect is not the one that left, whatever its id
+            # (an emptied database hands ids out again: the test suite does, between tests).
+            if (agent is not None and agent.created_at <= disconnected_at
+                    and agent.availability == Availability.AVAILABLE):
                 set_availability(agent, Availability.AWAY)
             db.session.remove()
 

@@ -169,3 +169,23 @@ class CountingQueries:
         from sqlalchemy import event
 
         event.remove(self._engine, "before_cursor_execute", self._record)
+
+
+def test_an_agent_whose_devices_are_gone_goes_away_but_a_later_account_with_that_id_does_not(store):
+    """The away check runs a grace period after the last device disconnected. An account
+    made meanwhile is not the one that left, even with the same id (ids are handed out again
+    once a database is emptied, as between tests)."""
+    import time
+
+    from helpdesk.models import Agent
+    from inbox.routing import schedule_away_check
+
+    gone = available("Gone Gus")
+    schedule_away_check(gone.id, grace=0.2)
+    schedule_away_check(gone.id + 1, grace=0.2)  # no such agent yet
+    later = available("Later Lou")
+    assert later.id == gone.id + 1
+    time.sleep(0.8)
+    db.session.expire_all()
+    assert db.session.get(Agent, gone.id).availability == "away"
+    assert db.session.get(Agent, later.id).availability == "available"
