@@ -21,14 +21,20 @@ def handler_factory(namespace, resolve, gone_message, language=None):
     gets them and the event's data (always a dict). ``language(who)``: the language their
     answers are in (a shopper's is the store's choice, not the browser's)."""
 
-    def handler(event):
+    default_resolve = resolve
+
+    def handler(event, resolve=None):
+        """``resolve``: this event's own lookup instead of the namespace's (one that reads
+        along what only this event needs)."""
+        find = resolve or default_resolve
+
         def register(fn):
             def wrapped(data=None):
                 # Lone surrogates ("\ud800") cannot be encoded as UTF-8 for the database:
                 # refused before resolve(), whose lookup already reads the data.
                 if has_lone_surrogate(data):
                     return error(_("Malformed request."))
-                who = resolve(data)
+                who = find(data)
                 if who is None:
                     return error(str(gone_message), status=401)
                 if language is not None:

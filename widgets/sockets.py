@@ -17,7 +17,15 @@ from sqlalchemy.orm import joinedload, with_expression
 
 from helpdesk import events
 from connectors.webhooks_out import known_subscribed, subscribed
-from helpdesk.actions.messages import known_stored, mark_read, receive_customer_message, stored_by_contact
+from helpdesk.actions.messages import (
+    CONTINUABLE_OPTIONS,
+    continuable_id,
+    known_continuable,
+    known_stored,
+    mark_read,
+    receive_customer_message,
+    stored_by_contact,
+)
 from helpdesk.actions.visitors import (
     end_chat,
     ensure_contact,
@@ -27,7 +35,7 @@ from helpdesk.actions.visitors import (
     set_attributes,
 )
 from helpdesk.extensions import db, socketio
-from helpdesk.models import Store, Ticket, Visitor
+from helpdesk.models import Channel, Store, Ticket, Visitor
 from helpdesk.schemas import PublicMessageSchema
 from helpdesk.socket_handlers import error, handler_factory
 from inbox.presence import available_exists, store_is_online
@@ -80,20 +88,34 @@ _VISITOR = (select(Visitor, stored_by_contact(Visitor.contact_id).label("stored_
                      with_expression(Visitor.agents_available, available_exists(Visitor.store_id))))
 
 
-def _visitor(data=None):
+# A chat message also needs the conversation it joins: the contact's continuable chat
+# ticket (with its tags, for the agents' payload) comes along as well. Only for messages:
+# typing and page views would load a ticket they never read.
+_CHATTING_VISITOR = (_VISITOR.add_columns(Ticket)
+                     .outerjoin(Ticket, Ticket.id == continuable_id(Visitor.contact_id, Channel.CHAT.value))
+                     .options(*CONTINUABLE_OPTIONS))
+
+
+def _visitor(data=None, statement=_VISITOR):
     visitor_id = _connections.get(request.sid)
     if not visitor_id:
         return None
     client_id = data.get("client_id") if isinstance(data, dict) else None
     client_id = client_id if isinstance(client_id, str) else None
-    row = db.session.execute(_VISITOR, {"visitor_id": visitor_id, "client_id": client_id}).first()
+    row = db.session.execute(statement, {"visitor_id": visitor_id, "client_id": client_id}).unique().first()
     if row is None:
         return None
     visitor = row[0]
     known_subscribed(visitor.store_id, row.webhooks)
     if visitor.contact_id is not None:
         known_stored(visitor.contact_id, client_id, row.stored_id)
+        if statement is _CHATTING_VISITOR:
+            known_continuable(visitor.contact_id, Channel.CHAT, row.Ticket)
     return visitor
+
+
+def _chatting_visitor(data=None):
+    return _visitor(data, _CHATTING_VISITOR)
 
 
 handler = handler_factory(NS, _visitor, _l("Your session has ended; reload the page."),
@@ -115,7 +137,7 @@ def on_disconnect(reason=None):
     _connections.pop(request.sid, None)
 
 
-@handler("message")
+@handler("message", resolve=_chatting_visitor)
 def on_message(visitor, data):
     store = db.session.get(Store, visitor.store_id)
     body = data.get("body") if isinstance(data.get("body"), str) else ""

@@ -69,17 +69,36 @@ def known_stored(contact_id, client_id, message_id):
 _RESENT_BY_CONTACT = select(stored_by_contact(bindparam("contact_id")))
 _RESENT_ON_TICKET = select(_MESSAGES.c.id).where(
     _MESSAGES.c.client_id == bindparam("client_id"), _MESSAGES.c.ticket_id == bindparam("ticket_id")).limit(1)
-_CONTINUABLE_TICKET = (
-    select(Ticket)
-    .where(Ticket.contact_id == bindparam("contact_id"), Ticket.channel == bindparam("channel"),
-           Ticket.status.in_(CONTINUABLE_STATUSES))
-    .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
-    .limit(1)
-    # The event payload lists the tags: one statement with the ticket, not a second. The
-    # contact is the one the caller holds (already in the session), so it is not joined in
-    # again: reading ticket.contact finds it without a query.
-    .options(joinedload(Ticket.tags), lazyload(Ticket.contact))
-)
+_CONTINUABLE = "helpdesk_continuable_tickets"
+#: What a ticket loaded for a customer's message comes with. The event payload lists the
+#: tags: one statement with the ticket, not a second. The contact is the one the caller
+#: holds (already in the session), so it is not joined in again: reading ticket.contact
+#: finds it without a query.
+CONTINUABLE_OPTIONS = (joinedload(Ticket.tags), lazyload(Ticket.contact))
+
+
+def continuable_id(contact_id, channel):
+    """The id of the contact's latest continuable ticket on ``channel`` (which a new
+    message from them joins), else NULL: a scalar subquery. ``contact_id`` may be a column,
+    so the lookup rides along in a hot path's statement (widgets.sockets loads the ticket
+    with the visitor), whose caller hands the ticket to ``known_continuable``."""
+    tickets = _TICKETS.alias("continuable")
+    return (select(tickets.c.id)
+            .where(tickets.c.contact_id == contact_id, tickets.c.channel == channel,
+                   tickets.c.status.in_(CONTINUABLE_STATUSES))
+            .order_by(tickets.c.last_activity_at.desc(), tickets.c.id.desc())
+            .limit(1).scalar_subquery())
+
+
+def known_continuable(contact_id, channel, ticket):
+    """What ``continuable_id`` found for ``(contact_id, channel)`` in this transaction (the
+    ticket, or None): ``receive_customer_message`` then skips its own first lookup."""
+    transaction_cache(_CONTINUABLE)[(contact_id, Channel(channel))] = ticket
+
+
+_CONTINUABLE_TICKET = (select(Ticket).where(Ticket.id == continuable_id(bindparam("contact_id"),
+                                                                        bindparam("channel")))
+                       .options(*CONTINUABLE_OPTIONS))
 
 
 _TOUCH_TICKET = (
@@ -120,7 +139,14 @@ def _touch_ticket(ticket, at, text, customer=False, **changes):
         set_committed_value(ticket, key, value)
 
 
-def _continuable_ticket(contact, channel):
+def _continuable_ticket(contact, channel, fresh=False):
+    """The ticket a new message from ``contact`` joins, or None. ``fresh``: read it again
+    even if this transaction's hot path looked already (after taking the contact's lock)."""
+    if not fresh:
+        answers = transaction_cache(_CONTINUABLE)
+        key = (contact.id, channel)
+        if key in answers:
+            return answers.pop(key)
     return db.session.scalars(_CONTINUABLE_TICKET, {"contact_id": contact.id, "channel": channel}).unique().first()
 
 
@@ -198,7 +224,7 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
             # tickets, then look again (the other may have opened it meanwhile). An ongoing
             # conversation needs no lock.
             _lock_contact(contact)
-            ticket = _continuable_ticket(contact, channel)
+            ticket = _continuable_ticket(contact, channel, fresh=True)
     opened = ticket is None
     changes = {}
     if opened:
