@@ -91,6 +91,11 @@ def _flush(session):
             log.exception("emit failed", extra={"event": name, "rooms": rooms})
         for room in rooms:
             event_sent.send(name, payload=payload, room=room, namespace=namespace)
+    if batches and socketio.server is not None:
+        # An emit only queues the packet; each connection's writer sends it when this
+        # greenlet yields, which on eventlet/gevent would be at the end of the whole
+        # request (building its answer included). Yield now: agents see the message sooner.
+        socketio.sleep(0)
 
 
 def _discard(session, transaction):
