@@ -18,13 +18,13 @@ from sqlalchemy.orm import joinedload, with_expression
 from helpdesk import events
 from connectors.webhooks_out import known_subscribed, subscribed
 from helpdesk.actions.messages import (
-    CONTINUABLE_OPTIONS,
     continuable_id,
     known_continuable,
     known_stored,
     mark_read,
     receive_customer_message,
     stored_by_contact,
+    with_continuable_ticket,
 )
 from helpdesk.actions.visitors import (
     end_chat,
@@ -91,9 +91,9 @@ _VISITOR = (select(Visitor, stored_by_contact(Visitor.contact_id).label("stored_
 # A chat message also needs the conversation it joins: the contact's continuable chat
 # ticket (with its tags, for the agents' payload) comes along as well. Only for messages:
 # typing and page views would load a ticket they never read.
-_CHATTING_VISITOR = (_VISITOR.add_columns(Ticket)
-                     .outerjoin(Ticket, Ticket.id == continuable_id(Visitor.contact_id, Channel.CHAT.value))
-                     .options(*CONTINUABLE_OPTIONS))
+_CHATTING_VISITOR = with_continuable_ticket(
+    _VISITOR.add_columns(Ticket).outerjoin(Ticket, Ticket.id == continuable_id(Visitor.contact_id,
+                                                                                 Channel.CHAT.value)))
 
 
 def _visitor(data=None, statement=_VISITOR):

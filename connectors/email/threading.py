@@ -10,12 +10,13 @@ import hashlib
 import re
 
 from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import lazyload
 
 from connectors.email import tokens
 from connectors.webhooks_out import known_subscribed, subscribed
 from helpdesk.actions import labelled_columns, load_row, row_values
 from helpdesk.actions.contacts import LOOK_UP
+from helpdesk.actions.tickets import with_tags
 from helpdesk.extensions import db
 from helpdesk.models import CONTINUABLE_STATUSES, Agent, Contact, EmailHeader, Tag, Ticket, ticket_tags
 
@@ -25,8 +26,8 @@ MAX_ID_LENGTH = 255
 # key) costs about as much as running it. A ticket named by reply token or subject tag comes
 # with its tags (the ``ticket.updated`` payload lists them) but not with its contact: a
 # ticket the sender may continue is the sender's, already loaded by the intake.
-_WITH_TAGS = (joinedload(Ticket.tags), lazyload(Ticket.contact))
-_BY_TICKET_ID = select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).options(*_WITH_TAGS)
+_BY_TICKET_ID = with_tags(select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True)))).options(
+    lazyload(Ticket.contact))
 _HEADERS = EmailHeader.__table__
 _SEEN = select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
     _HEADERS.c.store_id == bindparam("store_id"), _HEADERS.c.dedupe_key == bindparam("dedupe_key"))
@@ -55,8 +56,9 @@ _SEEN_OR_NAMED = (
     .select_from(
         _HEADERS.join(_TICKETS, _TICKETS.c.id == _HEADERS.c.ticket_id)
         .outerjoin(_ASSIGNEES, _ASSIGNEES.c.id == _TICKETS.c.assignee_id)
-        .outerjoin(_TAG_LINKS.join(_TAGS, _TAGS.c.id == _TAG_LINKS.c.tag_id),
-                   _TAG_LINKS.c.ticket_id == _TICKETS.c.id)
+        # Flat, not LEFT JOIN (links JOIN tags): see helpdesk.actions.tickets.with_tags.
+        .outerjoin(_TAG_LINKS, _TAG_LINKS.c.ticket_id == _TICKETS.c.id)
+        .outerjoin(_TAGS, _TAGS.c.id == _TAG_LINKS.c.tag_id)
         .outerjoin(_SENDERS, (_SENDERS.c.store_id == bindparam("store_id"))
                    & (_SENDERS.c.email == bindparam("sender")) & _SENDERS.c.merged_into_id.is_(None)))
     .where(_HEADERS.c.store_id == bindparam("store_id"),

@@ -4,12 +4,12 @@ import re
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, action, insert_loaded, transaction_cache
-from helpdesk.actions.tickets import PREVIEW_LENGTH, open_ticket
+from helpdesk.actions.tickets import PREVIEW_LENGTH, open_ticket, with_tags
 from helpdesk.extensions import db
 from helpdesk.i18n import detect_language
 from helpdesk.models import (
@@ -70,11 +70,14 @@ _RESENT_BY_CONTACT = select(stored_by_contact(bindparam("contact_id")))
 _RESENT_ON_TICKET = select(_MESSAGES.c.id).where(
     _MESSAGES.c.client_id == bindparam("client_id"), _MESSAGES.c.ticket_id == bindparam("ticket_id")).limit(1)
 _CONTINUABLE = "helpdesk_continuable_tickets"
-#: What a ticket loaded for a customer's message comes with. The event payload lists the
-#: tags: one statement with the ticket, not a second. The contact is the one the caller
-#: holds (already in the session), so it is not joined in again: reading ticket.contact
-#: finds it without a query.
-CONTINUABLE_OPTIONS = (joinedload(Ticket.tags), lazyload(Ticket.contact))
+
+
+def with_continuable_ticket(statement):
+    """``statement`` (selecting ``Ticket``) loading what a ticket a customer's message joins
+    needs: its tags (the event payload lists them) in the same statement. Not its contact:
+    that is the one the caller holds (already in the session), so reading ticket.contact
+    finds it without a query."""
+    return with_tags(statement).options(lazyload(Ticket.contact))
 
 
 def continuable_id(contact_id, channel):
@@ -96,9 +99,8 @@ def known_continuable(contact_id, channel, ticket):
     transaction_cache(_CONTINUABLE)[(contact_id, Channel(channel))] = ticket
 
 
-_CONTINUABLE_TICKET = (select(Ticket).where(Ticket.id == continuable_id(bindparam("contact_id"),
-                                                                        bindparam("channel")))
-                       .options(*CONTINUABLE_OPTIONS))
+_CONTINUABLE_TICKET = with_continuable_ticket(
+    select(Ticket).where(Ticket.id == continuable_id(bindparam("contact_id"), bindparam("channel"))))
 
 
 _TOUCH_TICKET = (

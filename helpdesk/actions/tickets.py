@@ -1,6 +1,7 @@
 """Tickets: open, assign/claim, transfer, status, tags."""
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import contains_eager
 
 from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, NotFound, action, insert_loaded
@@ -16,9 +17,21 @@ from helpdesk.models import (
     Team,
     Ticket,
     TicketStatus,
+    ticket_tags,
     utcnow,
 )
 from helpdesk.text import clean_text, preview
+
+
+def with_tags(statement):
+    """``statement``, which selects ``Ticket``, loading each ticket's tags in the same
+    statement (event payloads list them). Joined flat, two LEFT JOINs: the nested form the
+    ORM writes for ``joinedload(Ticket.tags)``, ``LEFT JOIN (ticket_tags JOIN tags)``, makes
+    SQLite build the whole tag-link join first, a scan of every tagged ticket (67 ms per
+    lookup with 300,000 of them, instead of 0.01 ms)."""
+    return (statement.outerjoin(ticket_tags, ticket_tags.c.ticket_id == Ticket.id)
+            .outerjoin(Tag, Tag.id == ticket_tags.c.tag_id)
+            .options(contains_eager(Ticket.tags)).order_by(Tag.name))
 
 #: Statuses in which a chat takes one of its agent's ``max_chats`` places.
 _BUSY = (TicketStatus.OPEN, TicketStatus.PENDING)

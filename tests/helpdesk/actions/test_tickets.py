@@ -179,3 +179,35 @@ def test_insert_loaded_writes_one_row_and_returns_it_loaded():
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Message, loaded[0]).body_text == "hi there"
+
+
+def _lookups_with_tags():
+    from connectors.email import threading as email_threading
+    from helpdesk.actions import messages
+    from widgets import sockets
+
+    params = {"visitor_id": 1, "client_id": "c", "contact_id": 1, "channel": "chat", "store_id": 1,
+              "dedupe_key": "k", "keys": ["a@b"], "sender": "s@b", "ids": [1, 2]}
+    return {
+        "chat message: visitor with open ticket": (sockets._CHATTING_VISITOR, params),
+        "customer message: continuable ticket": (messages._CONTINUABLE_TICKET, params),
+        "email: duplicate and threading lookup": (email_threading._SEEN_OR_NAMED, params),
+        "email: tickets by reply token or subject tag": (email_threading._BY_TICKET_ID, params),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_lookups_with_tags()))
+def test_hot_lookups_reach_a_tickets_tags_through_its_links_not_a_scan_of_all(app, name):
+    """``LEFT JOIN (ticket_tags JOIN tags)`` makes SQLite build the whole tag-link join and scan
+    it for every chat message and email: the hot paths join the links flat, by ticket."""
+    statement, params = _lookups_with_tags()[name]
+    compiled = statement.compile(db.engine)
+    sql = " ".join(str(compiled).split())
+    assert "JOIN (" not in sql.upper(), sql
+    if db.engine.dialect.name == "sqlite":
+        literal = statement.params(params).compile(
+            db.engine, compile_kwargs={"literal_binds": True, "render_postcompile": True})
+        raw = db.session.connection().connection.driver_connection
+        plan = [row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {literal}")]
+        assert not any(step.startswith(("SCAN ticket_tags", "SCAN tags", "MATERIALIZE")) for step in plan), plan
+        assert any("ticket_tags" in step and "ticket_id=?" in step for step in plan), plan
