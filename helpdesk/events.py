@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 INBOX_NS = "/inbox"
 WIDGET_NS = "/widget"
 _PENDING = "helpdesk_events"
+_GREEN = ("eventlet", "gevent")
 
 #: Fired once per (event, room) actually emitted, after commit. Tests and metrics listen here.
 signals = Namespace()
@@ -91,10 +92,11 @@ def _flush(session):
             log.exception("emit failed", extra={"event": name, "rooms": rooms})
         for room in rooms:
             event_sent.send(name, payload=payload, room=room, namespace=namespace)
-    if batches and socketio.server is not None:
+    if batches and socketio.server is not None and socketio.async_mode in _GREEN:
         # An emit only queues the packet; each connection's writer sends it when this
         # greenlet yields, which on eventlet/gevent would be at the end of the whole
         # request (building its answer included). Yield now: agents see the message sooner.
+        # (Threads need no nudge: a writer thread runs when it gets the GIL.)
         socketio.sleep(0)
 
 
