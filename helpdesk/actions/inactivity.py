@@ -36,16 +36,19 @@ def _minutes(store, key):
 
 def _quiet_chats(limit):
     """(ticket id, store id) of open, assigned, real chats whose last message is the agent's."""
-    last = (select(Message.ticket_id, func.max(Message.id).label("last_id"))
-            .join(Ticket, Ticket.id == Message.ticket_id)
-            .where(Ticket.channel == Channel.CHAT, Ticket.status == TicketStatus.OPEN,
-                   Ticket.assignee_id.is_not(None), Ticket.is_practice.is_(False),
-                   Message.kind == MessageKind.MESSAGE, Message.hidden.is_(False))
-            .group_by(Message.ticket_id).subquery())
+    # Each chat's last message is looked up by ticket (a correlated subquery, from the tickets'
+    # status index), not taken from one GROUP BY over messages: SQLite answered that by
+    # walking every message ever written (130 ms per sweep with 500,000 of them), on every beat.
+    last_id = (select(func.max(Message.id))
+               .where(Message.ticket_id == Ticket.id, Message.kind == MessageKind.MESSAGE,
+                      Message.hidden.is_(False))
+               .correlate(Ticket).scalar_subquery())
     return db.session.execute(
         select(Message.ticket_id, Message.created_at)
-        .join(last, last.c.last_id == Message.id)
-        .where(Message.author_type == AuthorType.AGENT)
+        .select_from(Ticket).join(Message, Message.id == last_id)
+        .where(Ticket.channel == Channel.CHAT, Ticket.status == TicketStatus.OPEN,
+               Ticket.assignee_id.is_not(None), Ticket.is_practice.is_(False),
+               Message.author_type == AuthorType.AGENT)
         .order_by(Message.created_at).limit(limit)).all()
 
 
