@@ -8,6 +8,7 @@ from helpdesk.actions.commerce import upsert_order
 from helpdesk.models import utcnow
 from tests.api.conftest import api_for
 from tests.factories import make_agent, make_contact, make_store
+from tests.sql import big_table_stats, query_plans, scans
 
 
 @action
@@ -29,6 +30,16 @@ def test_a_contacts_orders_for_the_context_panel(app, api, store):
     assert (items[0]["total"], items[0]["net_total"], items[0]["currency"]) == ("0.30", "0.30", "EUR")
     assert items[1]["lines"] == [{"title": "Mug", "sku": None, "quantity": 2, "unit_price": "9.95", "total": "19.90",
                                   "product_id": None}]
+
+
+def test_a_contacts_orders_are_found_by_index_with_the_contacts_merged_into_it(app, api, store):
+    """The panel's orders take in merged contacts (id = :id OR merged_into_id = :id): both by
+    index, not a scan of every contact for each ticket opened."""
+    contact = make_contact(store, email="dana@example.test")
+    put_order(store, "1", "dana@example.test")
+    with big_table_stats(), query_plans() as plans:
+        assert api.get(f"/contacts/{contact.id}/orders").status_code == 200
+    assert not scans(plans, "contacts", "orders"), plans
 
 
 def test_orders_of_another_stores_contact_are_not_found(app, store):
