@@ -10,6 +10,16 @@ from helpdesk.extensions import db, socketio
 from helpdesk.text import has_lone_surrogate
 
 
+#: Ids are 64-bit: a larger number (JSON has no limit) would overflow the database driver.
+MAX_ID = 2**63 - 1
+
+
+def is_id(value):
+    """A message, ticket or attachment id as JSON can carry one: an int (True is one in
+    Python, and SQL refuses it in a comparison) in the database's range."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
+
+
 def error(message, field=None, status=400):
     return {"ok": False, "error": {"message": message, "field": field, "status": status}}
 

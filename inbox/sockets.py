@@ -21,7 +21,7 @@ from helpdesk.actions.routing import pass_offer
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Agent
 from helpdesk.schemas import MessageSchema
-from helpdesk.socket_handlers import error, handler_factory
+from helpdesk.socket_handlers import error, handler_factory, is_id
 from helpdesk.text import clean_text
 from inbox import queries
 
@@ -75,7 +75,7 @@ def on_disconnect(reason=None):
 
 def _ticket_id(data):
     ticket_id = data.get("ticket_id")
-    if not isinstance(ticket_id, int):
+    if not is_id(ticket_id):
         raise ActionError("ticket_id must be a ticket id.", "ticket_id")
     return ticket_id
 
@@ -83,7 +83,7 @@ def _ticket_id(data):
 @handler("resume")
 def on_resume(agent, data):
     last_id = data.get("last_id") or 0
-    if not isinstance(last_id, int) or last_id < 0:
+    if not is_id(last_id):
         return error(_("last_id must be a message id."), "last_id")
     return {"ok": True, "messages": queries.messages_after(agent, last_id)}
 
@@ -112,7 +112,7 @@ def on_typing(agent, data):
 def on_read(agent, data):
     ticket = queries.ticket_for_agent(agent, _ticket_id(data))
     up_to = data.get("up_to_id")
-    if not isinstance(up_to, int):
+    if not is_id(up_to):
         return error(_("up_to_id must be a message id."), "up_to_id")
     return {"ok": True, "read": mark_read(ticket, "agent", up_to)}
 
@@ -134,7 +134,7 @@ def on_send(agent, data):
         return error(_("Every message needs a client_id."), "client_id")
     body = data.get("body") if isinstance(data.get("body"), str) else ""
     attachments = data.get("attachments") or []
-    if not isinstance(attachments, list) or not all(isinstance(a, int) for a in attachments):
+    if not isinstance(attachments, list) or not all(is_id(a) for a in attachments):
         return error(_("Unknown attachment."), "attachments")
     if data.get("kind") == "note":
         message = add_note(ticket, agent, body, client_id=client_id)

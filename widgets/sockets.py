@@ -37,7 +37,7 @@ from helpdesk.actions.visitors import (
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Channel, Store, Ticket, Visitor
 from helpdesk.schemas import PublicMessageSchema
-from helpdesk.socket_handlers import error, handler_factory
+from helpdesk.socket_handlers import error, handler_factory, is_id
 from inbox.presence import available_exists, store_is_online
 from widgets import history
 from widgets.tokens import visitor_from_token
@@ -52,16 +52,6 @@ _PUBLIC = PublicMessageSchema()
 _connections = {}  # sid -> visitor id (this process)
 _recent = defaultdict(deque)
 _recent_lock = threading.Lock()
-
-
-#: Ids are 64-bit: a larger number (JSON has no limit) would overflow the database driver.
-MAX_ID = 2**63 - 1
-
-
-def _is_id(value):
-    """A message, ticket or attachment id as JSON can carry one: an int (True is one in
-    Python, and SQL refuses it in a comparison) in the database's range."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
 
 
 def _flooding(uid):
@@ -145,7 +135,7 @@ def on_message(visitor, data):
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
         return error(_("Every message needs a client_id."), "client_id")
     attachment_ids = data.get("attachments") or []
-    if not isinstance(attachment_ids, list) or not all(_is_id(a) for a in attachment_ids):
+    if not isinstance(attachment_ids, list) or not all(is_id(a) for a in attachment_ids):
         return error(_("Unknown attachment."), "attachments")
     if len(body) > current_app.config["MAX_MESSAGE_LENGTH"]:
         limit = current_app.config["MAX_MESSAGE_LENGTH"]
@@ -172,7 +162,7 @@ def on_message(visitor, data):
 @handler("resume")
 def on_resume(visitor, data):
     last_id = data.get("last_id") or 0
-    if not _is_id(last_id):
+    if not is_id(last_id):
         return error(_("last_id must be a message id."), "last_id")
     ticket = history.current_chat(visitor)
     return {"ok": True, "messages": history.messages_after(visitor, last_id),
@@ -191,7 +181,7 @@ def on_typing(visitor, data):
 def on_read(visitor, data):
     up_to = data.get("up_to_id")
     ticket = history.current_chat(visitor)
-    if ticket is None or not _is_id(up_to):
+    if ticket is None or not is_id(up_to):
         return {"ok": True, "read": 0}
     return {"ok": True, "read": mark_read(ticket, "contact", up_to)}
 
@@ -221,7 +211,7 @@ def on_identify(visitor, data):
 @handler("rate")
 def on_rate(visitor, data):
     ticket_id = data.get("ticket_id")
-    ticket = db.session.get(Ticket, ticket_id) if _is_id(ticket_id) else None
+    ticket = db.session.get(Ticket, ticket_id) if is_id(ticket_id) else None
     if ticket is None:
         return error(_("No such conversation."), "ticket_id", 404)
     reasons = data.get("reasons") or []
