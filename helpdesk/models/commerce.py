@@ -54,6 +54,9 @@ class WebhookDelivery(db.Model):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         db.UniqueConstraint("connector_id", "delivery_id", name="uq_webhook_deliveries_connector_delivery"),
+        # The sweep's lost jobs (workers.commerce_jobs.sweep_deliveries, every beat): the few
+        # still "received", found without reading every delivery ever processed.
+        db.Index("ix_webhook_deliveries_status", "status", "received_at"),
     )
 
     RECEIVED = "received"
