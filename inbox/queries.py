@@ -71,6 +71,10 @@ def unread_by_ticket(agent, ticket_ids):
 UNREAD_LOOKUP_MAX = 5000
 
 
+#: What the sidebar counts when no status is chosen.
+_NOT_CLOSED = [s.value for s in TicketStatus if s != TicketStatus.CLOSED]
+
+
 def view_counts(agent, status=None):
     """Tickets and unread tickets per view (mine, unassigned, all, per team, per store), for the
     sidebar badges. ``status`` narrows like the list's status filter; without it closed tickets
@@ -84,7 +88,10 @@ def view_counts(agent, status=None):
     store_ids = agent.accessible_store_ids()
     if store_ids is not None:
         where.append(Ticket.store_id.in_(store_ids))
-    where.append(Ticket.status == status if status else Ticket.status != TicketStatus.CLOSED)
+    # Not "status != closed": SQLite then walked the whole queue_store index and read each
+    # ticket row (97 ms with 100,000 tickets). Listed statuses, and grouped by status first
+    # like ix_tickets_counts, make it read only that index, and only the statuses counted.
+    where.append(Ticket.status == status if status else Ticket.status.in_(_NOT_CLOSED))
     mine = case((Ticket.assignee_id == agent.id, 1), else_=0)
     unassigned = case((Ticket.assignee_id.is_(None), 1), else_=0)
     practice = db.session.execute(
@@ -101,7 +108,7 @@ def view_counts(agent, status=None):
         add(key, "total", 0)
     totals = db.session.execute(
         select(Ticket.store_id, Ticket.team_id, mine.label("mine"), unassigned.label("none"), func.count())
-        .where(*where).group_by(Ticket.store_id, Ticket.team_id, mine, unassigned))
+        .where(*where).group_by(Ticket.status, Ticket.store_id, Ticket.team_id, mine, unassigned))
     # Unread tickets are few: list them from the partial index, then look those tickets up,
     # rather than probing the index once per ticket of the view.
     unread_ids = list(db.session.scalars(

@@ -6,6 +6,7 @@ from helpdesk.actions.messages import add_note
 from helpdesk.models import Ticket
 from inbox import queries
 from tests.factories import make_agent, make_contact, make_store, make_ticket
+from tests.sql import big_table_stats, query_plans
 
 
 @pytest.fixture
@@ -69,3 +70,17 @@ def test_replay_after_reconnect_is_in_id_order_and_store_scoped(queue):
     replay = queries.messages_after(restricted, first)
     assert [m["id"] for m in replay] == sorted(m["id"] for m in replay)
     assert "not yours" not in str(replay) and all(m["id"] > first for m in replay)
+
+
+@pytest.mark.parametrize("status", [None, "open"])
+def test_sidebar_counts_read_only_the_counts_index(status):
+    """The grouped count reads ix_tickets_counts alone, for any status filter: without one,
+    "status != closed" made SQLite read every ticket row through another index."""
+    store = make_store()
+    make_ticket(store)
+    with big_table_stats(), query_plans() as plans:
+        queries.view_counts(make_agent(), status)
+    grouped = [steps for sql, steps in plans if "count(*)" in sql and "GROUP BY" in sql and "tickets.id IN" not in sql]
+    assert len(grouped) == 1 or not plans, plans
+    for steps in grouped:
+        assert any("COVERING INDEX ix_tickets_counts" in step for step in steps), steps
