@@ -39,10 +39,11 @@ def handler_factory(namespace, resolve, gone_message, language=None):
         find = resolve or default_resolve
 
         def register(fn):
-            def wrapped(data=None):
+            def wrapped(data=None, *extra):
                 # Lone surrogates ("\ud800") cannot be encoded as UTF-8 for the database:
-                # refused before resolve(), whose lookup already reads the data.
-                if has_lone_surrogate(data):
+                # refused before resolve(), whose lookup already reads the data. An event
+                # with more than one argument would otherwise fail before any answer.
+                if extra or has_lone_surrogate(data):
                     return error(_("Malformed request."))
                 who = find(data)
                 if who is None:

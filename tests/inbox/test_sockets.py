@@ -61,3 +61,10 @@ def test_another_stores_ticket_is_not_found(agent_test_client, shops):
 def test_a_payload_that_is_not_an_object_is_a_malformed_request(agent_test_client, data):
     ack = agent_test_client("send", data)
     assert ack["ok"] is False and ack["error"]["status"] == 400
+
+
+def test_an_event_with_more_than_one_argument_is_a_malformed_request(agent_test_client, shops):
+    ticket = make_ticket(shops[0])
+    ack = agent_test_client("send", {"ticket_id": ticket.id, "client_id": "c1", "body": "hi"}, "extra")
+    assert ack["ok"] is False and ack["error"]["status"] == 400
+    assert db.session.query(Message).filter_by(author_type="agent").count() == 0
