@@ -179,13 +179,17 @@ def metrics(viewer, labels, *, by="agent", agent_id=None, team_id=None, store_id
             row["value"][currency] += Decimal(amount)
             row["sold_to"].add(contact_id)
 
-    # First responses on chats, credited to the agent who wrote the first answer.
-    first = (select(Message.ticket_id, func.min(Message.id).label("message_id"))
-             .where(Message.author_type == AuthorType.AGENT, Message.kind == MessageKind.MESSAGE)
-             .group_by(Message.ticket_id).subquery())
+    # First responses on chats, credited to the agent who wrote the first answer. That answer
+    # is looked up per ticket of the months shown (a correlated subquery), not by one GROUP BY
+    # over every agent message ever written: SQLite read all messages for that (190 ms with
+    # 500,000, against 50 ms for six months of 100,000 tickets).
+    first = (select(func.min(Message.id))
+             .where(Message.ticket_id == Ticket.id, Message.author_type == AuthorType.AGENT,
+                    Message.kind == MessageKind.MESSAGE)
+             .correlate(Ticket).scalar_subquery())
     responses = scoped(
         select(Message.author_agent_id, Ticket.store_id, Ticket.created_at, Ticket.first_response_at)
-        .join(first, first.c.ticket_id == Ticket.id).join(Message, Message.id == first.c.message_id)
+        .select_from(Ticket).join(Message, Message.id == first)
         .where(Ticket.channel == Channel.CHAT, Ticket.is_practice.is_(False),
                Ticket.first_response_at >= start, Ticket.first_response_at < end),
         Message.author_agent_id, Ticket.store_id)
