@@ -236,11 +236,13 @@ def _bounds(date_from, date_to):
 def _opening_query(store_ids, date_from, date_to):
     """(ticket id, message id) of the first customer message of each ticket opened in range."""
     start, end = _bounds(date_from, date_to)
-    first = (select(Message.ticket_id, func.min(Message.id).label("message_id"))
-             .where(Message.author_type == AuthorType.CONTACT, Message.kind == MessageKind.MESSAGE,
-                    Message.hidden.is_(False))
-             .group_by(Message.ticket_id).subquery())
-    query = (select(Ticket.id, first.c.message_id).join(first, first.c.ticket_id == Ticket.id)
+    # Per ticket opened in range (a correlated subquery), not one GROUP BY over every customer
+    # message ever written, which SQLite answered by reading all messages (210 ms with 500,000).
+    first = (select(func.min(Message.id))
+             .where(Message.ticket_id == Ticket.id, Message.author_type == AuthorType.CONTACT,
+                    Message.kind == MessageKind.MESSAGE, Message.hidden.is_(False))
+             .correlate(Ticket).scalar_subquery())
+    query = (select(Ticket.id, Message.id.label("message_id")).select_from(Ticket).join(Message, Message.id == first)
              .where(Ticket.created_at >= start, Ticket.created_at < end,
                     Ticket.is_practice.is_(False)))  # the academy's scripted shopper asks nothing real
     if store_ids is not None:

@@ -15,6 +15,7 @@ from helpdesk.actions.saved_replies import create_saved_reply
 from helpdesk.extensions import db
 from helpdesk.models import RecurringQuestionsReport
 from tests.factories import make_agent, make_contact, make_store, make_ticket
+from tests.sql import big_table_stats, query_plans, scans
 
 FIXTURE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "recurring_questions.json")
 
@@ -105,6 +106,18 @@ def test_report_on_tickets_flags_topics_without_a_saved_reply(messages):
     empty = topics.recurring_questions(None, today - timedelta(days=30), today - timedelta(days=20))
     assert empty == {"from": (today - timedelta(days=30)).isoformat(), "to": (today - timedelta(days=20)).isoformat(),
                      "messages": 0, "clustered": 0, "topics": []}
+
+
+def test_opening_messages_are_found_per_ticket_not_by_reading_every_message():
+    """Each ticket opened in range has its first customer message looked up by ticket: a
+    GROUP BY over all customer messages made SQLite read every message for each report."""
+    store = make_store("Main")
+    make_ticket(store, text="Where is my parcel?")
+    today = date.today()
+    with big_table_stats(), query_plans() as plans:
+        assert topics.count_opening_messages([store.id], today, today) == 1
+        assert len(topics.opening_messages([store.id], today, today)) == 1
+    assert not scans(plans, "messages"), plans
 
 
 def test_large_ranges_are_built_by_the_job(messages):
