@@ -92,3 +92,37 @@ def agent_cookie(base_url, agent):
 
 def agent_client(base_url, agent):
     return Recorder(base_url, "/inbox", headers={"Cookie": agent_cookie(base_url, agent), "User-Agent": UA}).connect()
+
+
+class in_process_client:
+    """Flask-SocketIO's in-process test client on ``namespace`` (``with ... as sc``), and
+    afterwards the Socket.IO server as it was: the test client replaces the server's packet
+    senders and makes its handlers synchronous, which would leave the live server of any
+    later test unable to answer a real client."""
+
+    _PATCHED = ("_send_packet", "_send_eio_packet", "async_handlers")
+
+    def __init__(self, app, namespace, flask_test_client, **kwargs):
+        self.app, self.namespace, self.flask_test_client, self.kwargs = app, namespace, flask_test_client, kwargs
+
+    def __enter__(self):
+        from helpdesk.extensions import socketio
+
+        self.server = socketio.server
+        self.saved = {name: self.server.__dict__[name] for name in self._PATCHED if name in self.server.__dict__}
+        self.saved_eio = self.server.eio.async_handlers
+        self.sc = socketio.test_client(self.app, namespace=self.namespace, flask_test_client=self.flask_test_client,
+                                       **self.kwargs)
+        return self.sc
+
+    def __exit__(self, *exc):
+        try:
+            if self.sc.is_connected(self.namespace):
+                self.sc.disconnect(namespace=self.namespace)
+        finally:
+            for name in self._PATCHED:
+                if name in self.saved:
+                    setattr(self.server, name, self.saved[name])
+                else:
+                    self.server.__dict__.pop(name, None)
+            self.server.eio.async_handlers = self.saved_eio

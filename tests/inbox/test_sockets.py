@@ -6,6 +6,7 @@ from helpdesk.extensions import db
 from helpdesk.models import Message
 from tests.api.conftest import login
 from tests.factories import make_agent, make_store, make_ticket
+from tests.realtime import in_process_client
 
 
 @pytest.fixture
@@ -16,17 +17,10 @@ def shops():
 @pytest.fixture
 def agent_test_client(app, client, shops):
     """An agent of the main shop only, on Flask-SocketIO's in-process test client."""
-    from helpdesk.extensions import socketio
-
     login(client, make_agent(name="Rita Restricted", stores=[shops[0]]))
-    sc = socketio.test_client(app, namespace="/inbox", flask_test_client=client)
-    assert sc.is_connected("/inbox")
-
-    def call(event, *args):
-        return sc.emit(event, *args, namespace="/inbox", callback=True)
-
-    yield call
-    sc.disconnect(namespace="/inbox")
+    with in_process_client(app, "/inbox", client) as sc:
+        assert sc.is_connected("/inbox")
+        yield lambda event, *args: sc.emit(event, *args, namespace="/inbox", callback=True)
 
 
 @pytest.mark.parametrize("bad", [2**70, 2**63, -1, True])

@@ -9,7 +9,7 @@ from helpdesk.actions.agents import set_availability
 from helpdesk.extensions import db
 from helpdesk.models import Message, Ticket
 from tests.factories import make_agent, make_store
-from tests.realtime import agent_client, visitor_client, visitor_session
+from tests.realtime import agent_client, in_process_client, visitor_client, visitor_session
 
 
 @pytest.fixture
@@ -272,19 +272,16 @@ def test_each_shoppers_message_joins_their_own_chat_and_a_closed_one_is_not_cont
 @pytest.fixture
 def shopper_test_client(app, client):
     """A visitor on Flask-SocketIO's in-process test client: enough for input validation."""
-    from helpdesk.extensions import socketio
     from widgets.sockets import _recent
 
     store = make_store("Fuzzed shop")
     token = client.post("/widget/api/session", json={"key": store.widget_key}).get_json()["token"]
-    sc = socketio.test_client(app, namespace="/widget", auth={"token": token}, flask_test_client=client)
+    with in_process_client(app, "/widget", client, auth={"token": token}) as sc:
+        def call(event, data):
+            _recent.clear()  # no flood limit in the way of the probes
+            return sc.emit(event, data, namespace="/widget", callback=True)
 
-    def call(event, data):
-        _recent.clear()  # no flood limit in the way of the probes
-        return sc.emit(event, data, namespace="/widget", callback=True)
-
-    yield call
-    sc.disconnect(namespace="/widget")
+        yield call
 
 
 @pytest.mark.parametrize("event, data", [
