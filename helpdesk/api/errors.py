@@ -18,6 +18,7 @@ from werkzeug.exceptions import BadRequest
 from helpdesk.actions import ActionError
 from helpdesk.extensions import db
 from helpdesk.i18n import translate_errors
+from helpdesk.text import has_lone_surrogate
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def load_query(schema):
 
 def _checked(data):
     """Refuse values no column can store the same way on every database: NUL characters
-    (PostgreSQL rejects them in text) and integers outside 32 bits."""
+    (PostgreSQL rejects them in text), lone surrogates ("\ud800", valid in JSON but not
+    encodable as UTF-8) and integers outside 32 bits."""
     errors = {}
     for key, value in data.items():
         problem = _problem(value)
@@ -78,7 +80,9 @@ def _checked(data):
 
 def _problem(value):
     if isinstance(value, str):
-        return _("Contains a NUL character.") if "\x00" in value else None
+        if "\x00" in value:
+            return _("Contains a NUL character.")
+        return _("Contains a character that is not valid text.") if has_lone_surrogate(value) else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -86,7 +90,7 @@ def _problem(value):
     if isinstance(value, (list, tuple)):
         return next((p for p in map(_problem, value) if p), None)
     if isinstance(value, dict):
-        return next((p for p in map(_problem, value.values()) if p), None)
+        return next((p for p in map(_problem, [*value, *value.values()]) if p), None)
     return None
 
 

@@ -87,6 +87,17 @@ def test_nul_characters_and_huge_numbers_are_422_on_every_database(api, store):
     assert db.session.get(Ticket, ticket.id).subject == "" and count(Message) == 1
 
 
+def test_lone_surrogates_are_422_with_the_field_named(api, store):
+    ticket = make_ticket(store)
+    for payload, field in (({"body": "hello", "client_id": "\ud800"}, "client_id"),
+                           ({"body": "hello\udc00"}, "body")):
+        response = api.post(f"/tickets/{ticket.id}/messages", data=json.dumps(payload))
+        assert list(assert_json_error(response, 422)["errors"]) == [field]
+    body = assert_json_error(api.patch(f"/tickets/{ticket.id}", {"tags": ["ok", "\ud800"]}), 422)
+    assert list(body["errors"]) == ["tags"]
+    assert count(Message) == 1
+
+
 def test_too_long_email_is_422_before_reaching_the_database(api, store):
     email = "a" * 64 + "@" + ("b" * 63 + ".") * 4 + "com"
     body = assert_json_error(api.post("/tickets", {"store_id": store.id, "contact_email": email, "body": "x"}), 422)
