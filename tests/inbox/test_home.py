@@ -13,9 +13,10 @@ from helpdesk.actions.messages import reply
 from helpdesk.actions.tickets import assign
 from helpdesk.extensions import db
 from helpdesk.models import utcnow
-from inbox.home import ONLINE_SECONDS, home_panel
+from inbox.home import ONLINE_SECONDS, home_panel, shoppers_online
 from tests.factories import make_agent, make_contact, make_store, make_ticket, make_visitor
 from tests.inbox.test_views import sign_in
+from tests.sql import big_table_stats, query_plans
 
 
 @action
@@ -108,3 +109,16 @@ def test_endpoint_needs_sign_in_and_answers_json(client):
     sign_in(client, agent)
     body = client.get("/inbox/api/home").get_json()
     assert body["stores"][0]["shoppers_online"] == 1 and body["nudge"] is True
+
+
+def test_shoppers_online_are_counted_by_a_range_of_the_store_index():
+    """Only the visitors seen in the last minutes are read, not every browser the store had."""
+    store = make_store("North")
+    browsing(store)
+    many = ("visitors", "ix_visitors_store_seen", "1000000 200000 2")
+    with big_table_stats(many), query_plans() as plans:
+        assert shoppers_online([store.id]) == {store.id: 1}
+    counted = [steps for sql, steps in plans if "FROM visitors" in sql]
+    assert counted or not plans, plans
+    for steps in counted:
+        assert any("last_seen_at>" in step for step in steps), steps
