@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from helpdesk.actions import ActionError
+from helpdesk.api.errors import check_values
 from helpdesk.api.insights import RatingReportArgs, RecurringQuestionsArgs, date_range, recurring_questions_for
 from helpdesk.extensions import db
 from helpdesk.i18n import translate_errors
@@ -23,7 +24,7 @@ REASON_LABELS = {
 
 def _args(schema):
     try:
-        return schema.load({k: v for k, v in request.args.items() if v != "" and k in schema.fields})
+        return check_values(schema.load({k: v for k, v in request.args.items() if v != "" and k in schema.fields}))
     except ValidationError as exc:
         abort(400, description="; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in translate_errors(exc.messages).items()))
 

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from helpdesk.actions import ActionError
+from helpdesk.api.errors import check_values
 from helpdesk.api.reports import ArchiveArgs, MetricsArgs, archive_page, csv_response, metrics_report
 from helpdesk.extensions import db
 from helpdesk.i18n import translate_errors
@@ -27,7 +28,7 @@ SERIES = (
 
 def _args(schema):
     try:
-        return schema.load({k: v for k, v in request.args.items() if v != ""})
+        return check_values(schema.load({k: v for k, v in request.args.items() if v != ""}))
     except ValidationError as exc:
         abort(400, description="; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in translate_errors(exc.messages).items()))
 

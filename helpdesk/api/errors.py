@@ -56,18 +56,19 @@ def load_json(schema):
             data = json.loads(raw)
         except (ValueError, RecursionError):
             raise BadRequest(_("The request body is not valid JSON.")) from None
-    return _checked(schema.load(data))
+    return check_values(schema.load(data))
 
 
 def load_query(schema):
     """The query string loaded with ``schema`` (first value of each parameter)."""
-    return _checked(schema.load(request.args.to_dict(flat=True)))
+    return check_values(schema.load(request.args.to_dict(flat=True)))
 
 
-def _checked(data):
+def check_values(data):
     """Refuse values no column can store the same way on every database: NUL characters
     (PostgreSQL rejects them in text), lone surrogates ("\ud800", valid in JSON but not
-    encodable as UTF-8) and integers outside 32 bits."""
+    encodable as UTF-8) and integers outside 32 bits. Every loader of request input calls
+    it after its schema, the inbox's pages as well as the API."""
     errors = {}
     for key, value in data.items():
         problem = _problem(value)
