@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
+from werkzeug.exceptions import BadRequest
 
 from helpdesk.actions import ActionError
 from helpdesk.api.errors import check_values
@@ -27,10 +28,15 @@ SERIES = (
 
 
 def _args(schema):
-    try:
-        return check_values(schema.load({k: v for k, v in request.args.items() if v != ""}))
-    except ValidationError as exc:
-        abort(400, description="; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in translate_errors(exc.messages).items()))
+    return check_values(schema.load({k: v for k, v in request.args.items() if v != ""}))
+
+
+@bp.errorhandler(ValidationError)
+def _invalid_filters(exc):
+    """Filters refused by a page's schema, or later (a cursor that does not decode): a 400
+    page that names them, for every report page on this blueprint."""
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    return BadRequest("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in translate_errors(messages).items()))
 
 
 def _chart(report, value_of):
