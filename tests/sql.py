@@ -82,11 +82,16 @@ def big_table_stats(*extra):
     raw.execute("ANALYZE sqlite_schema")  # creates sqlite_stat1 if missing
     raw.execute("DELETE FROM sqlite_stat1")
     raw.executemany("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", BIG_TABLE_STATS + list(extra))
+    raw.commit()  # an open write would hold SQLite's one write lock: other connections wait
     raw.execute("ANALYZE sqlite_schema")  # loads them into this connection's planner
     try:
         yield
     finally:
+        # The connection may be back in the pool by now (the block committed or rolled
+        # back): its DELETE must not stay an open write transaction, which would lock
+        # every other connection out until the pool closed it.
         raw.execute("DELETE FROM sqlite_stat1")
+        raw.commit()
         raw.execute("ANALYZE sqlite_schema")
 
 
