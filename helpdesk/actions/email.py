@@ -37,6 +37,7 @@ from helpdesk.models import (
     InboundEmail,
     Mailbox,
     Message,
+    MessageKind,
     Ticket,
     utcnow,
 )
@@ -502,9 +503,38 @@ def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=
     return item
 
 
+#: A reply email quotes this many of the conversation's earlier messages, newest first,
+#: each cut at QUOTED_LENGTH characters.
+QUOTED_MESSAGES = 3
+QUOTED_LENGTH = 1500
+
+
 def queue_reply_email(ticket, message, agent):
-    """An agent's reply goes to the customer by email (email and form tickets, offline chats)."""
-    return queue_ticket_email(ticket, template="email/reply", message=message, agent=agent)
+    """An agent's reply goes to the customer by email (email and form tickets, offline chats).
+
+    Below the answer it quotes what it answers, as a mail client would: the conversation's
+    last messages before it (never a note, never a blocked contact's hidden message). The
+    shopper of an offline chat sees what they wrote in the widget; an email customer, the
+    thread even where their mail client does not keep it."""
+    earlier = db.session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id, Message.id < message.id,
+                              Message.kind == MessageKind.MESSAGE, Message.hidden.is_(False))
+        .order_by(Message.id.desc()).limit(QUOTED_MESSAGES)).all()
+    quoted = [{"at": m.created_at, "author": _quoted_author(m),
+               "text": _cut(m.body_text.strip(), QUOTED_LENGTH)} for m in earlier if m.body_text.strip()]
+    return queue_ticket_email(ticket, template="email/reply", message=message, agent=agent,
+                              context={"quoted": quoted})
+
+
+def _cut(text, length):
+    return text if len(text) <= length else text[:length - 1].rstrip() + "…"
+
+
+def _quoted_author(message):
+    if message.author_agent is not None:
+        return message.author_agent.name
+    contact = message.author_contact
+    return contact.display_name if contact is not None else ""
 
 
 def may_auto_reply(store_id, address):

@@ -113,3 +113,41 @@ def test_a_mailbox_with_its_own_smtp_server_sends_through_it(app, mailbox, smtp_
     reply(db.session.get(Ticket, first.ticket_id), make_agent(), "Sent through the mailbox's server.")
     assert len(smtp_server.wait_for(1)) == 1
     assert outbox.sweep() == 0
+
+
+def test_a_reply_email_quotes_what_it_answers_but_never_a_note(store, smtp_server):  # noqa: F811
+    """An offline chat's shopper reads, below the answer, what they wrote in the widget (and
+    the answer before it), newest first; internal notes and hidden messages stay inside."""
+    from helpdesk.actions.messages import add_note
+
+    contact = make_contact(store, email="quote@example.test", name="Ira <b>Q</b>")
+    first, _ = receive_customer_message(store, contact, "chat", "Do you ship to Norway?", offline=True)
+    ticket = first.ticket
+    sam = make_agent("Sam")
+    reply(ticket, sam, "Yes, in 3 days.")
+    receive_customer_message(store, contact, "chat", "Great <script>alert(1)</script>\nAnd to Iceland?",
+                             offline=True)
+    add_note(ticket, sam, "Internal: check the Iceland carrier rates")
+    reply(ticket, sam, "Iceland too, in 5 days.")
+    _one, two = smtp_server.wait_for(2)
+    text = two.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    answer, _, quoted = text.partition("wrote:")
+    assert "Iceland too" in answer and "Internal" not in text
+    assert "Ira <b>Q</b> wrote:" in text
+    assert "> Great <script>alert(1)</script>\n> And to Iceland?" in text
+    assert text.index("And to Iceland?") < text.index("> Yes, in 3 days.") < text.index("> Do you ship to Norway?")
+    html = two.get_body(("html",)).get_content()
+    assert "Internal" not in html and "<script>" not in html and "<b>Q</b>" not in html
+    assert "Great &lt;script&gt;alert(1)&lt;/script&gt;" in html and "Ira &lt;b&gt;Q&lt;/b&gt; wrote:" in html
+
+
+def test_a_reply_email_quotes_in_the_customers_language(store, smtp_server):  # noqa: F811
+    store.settings = {**(store.settings or {}), "languages": ["en", "de"]}
+    contact = make_contact(store, email="de@example.test", name="Jana")
+    contact.locale = "de"
+    db.session.commit()
+    message, _ = receive_customer_message(store, contact, "chat", "Ist der Mantel noch da?", offline=True)
+    reply(message.ticket, make_agent("Sam"), "Ja, in Größe M.")
+    (sent,) = smtp_server.wait_for(1)
+    text = sent.get_body(("plain",)).get_content()
+    assert "schrieb Jana:" in text and "wrote:" not in text
