@@ -3,6 +3,8 @@
 Output schemas have two audiences: agents (everything) and visitors (``Public*``), so
 nothing internal (notes, assignee emails, tags) can leak into a visitor payload by accident.
 """
+from datetime import timezone
+
 from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -14,6 +16,19 @@ class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+
+class StorableAwareDateTime(fields.AwareDateTime):
+    """An aware date and time as input, refused unless it can be stored: columns keep UTC,
+    and a time late on 9999-12-31 with a negative offset is past datetime's last year there."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            result.astimezone(timezone.utc)
+        except OverflowError:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
+        return result
 
 
 # ---- output ---------------------------------------------------------------------------
@@ -189,7 +204,7 @@ class TicketUpdateArgs(StrictSchema):
     assignee_id = fields.Int(allow_none=True)
     team_id = fields.Int(allow_none=True)
     tags = fields.List(fields.Str(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=50))
-    snoozed_until = fields.AwareDateTime(default_timezone=None)
+    snoozed_until = StorableAwareDateTime(default_timezone=None)
     subject = fields.Str(validate=validate.Length(max=255))
 
     @validates_schema

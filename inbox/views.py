@@ -21,7 +21,8 @@ from helpdesk.extensions import db, limiter
 from helpdesk.i18n import translate_errors
 from helpdesk.models import Channel, Message, Store, Team, TicketStatus
 from helpdesk.actions.academy import progress_payload
-from helpdesk.schemas import AcademyProgressSchema, AgentSchema, AttachmentSchema, StrictSchema, TicketSchema
+from helpdesk.schemas import (AcademyProgressSchema, AgentSchema, AttachmentSchema, StorableAwareDateTime, StrictSchema,
+                              TicketSchema)
 from inbox import queries
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -200,7 +201,7 @@ class BulkArgs(StrictSchema):
     ticket_ids = fields.List(fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
                              required=True, validate=validate.Length(min=1, max=BULK_MAX))
     status = fields.Str(validate=validate.OneOf(TicketStatus.values()))
-    snoozed_until = fields.AwareDateTime()
+    snoozed_until = StorableAwareDateTime()
     assignee_id = fields.Int(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
 
 

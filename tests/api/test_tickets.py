@@ -1,6 +1,8 @@
 """Tickets: the queue with its filters and cursor, opening, reading, changing, claiming, transferring."""
 from datetime import timedelta
 
+import pytest
+
 from helpdesk.actions.tickets import assign, change_status, set_tags, update_ticket
 from helpdesk.extensions import db
 from helpdesk.models import Contact, Handoff, Message, Ticket, utcnow
@@ -219,6 +221,15 @@ def test_patch_snooze_needs_a_time_and_takes_an_aware_one(api, store):
     until = (utcnow() + timedelta(hours=2)).isoformat()
     ok = api.patch(f"/tickets/{ticket.id}", {"status": "snoozed", "snoozed_until": until})
     assert ok.status_code == 200 and ok.get_json()["status"] == "snoozed"
+
+
+@pytest.mark.parametrize("until", ["9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59.999999-00:01"])
+def test_a_snooze_past_the_last_storable_year_in_utc_is_422(api, store, until):
+    ticket = make_ticket(store)
+    refused = api.patch(f"/tickets/{ticket.id}", {"status": "snoozed", "snoozed_until": until})
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["snoozed_until"]
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status == "open"
 
 
 def test_patch_is_all_or_nothing(api, store):

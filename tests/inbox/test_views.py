@@ -231,6 +231,7 @@ def test_bulk_assign_and_snooze(client, shops):
     ({"ticket_ids": [1], "status": "gone"}, "status"),
     ({"ticket_ids": [1]}, "status"),
     ({"ticket_ids": [1], "status": "snoozed"}, "snoozed_until"),
+    ({"ticket_ids": [1], "status": "snoozed", "snoozed_until": "9999-12-31T23:59:59-12:00"}, "snoozed_until"),
     ({"ticket_ids": ["1"], "status": "open"}, "ticket_ids"),
     ({"ticket_ids": [1], "status": "open", "drop": "tables"}, "drop"),
 ])
