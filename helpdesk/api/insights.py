@@ -1,5 +1,7 @@
 """Rating reports (stars and reasons per agent, team or store over time) and the recurring
 questions report (opening messages grouped into topics, with missing saved replies)."""
+from datetime import date
+
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -17,9 +19,15 @@ from helpdesk.schemas import StrictSchema
 from inbox import rating_reports
 
 
+#: Days a report may start or end on: the range and its default start are computed with a
+#: margin of years, which datetime's first (1) and last (9999) years would not leave.
+_DAYS = validate.Range(min=date(1970, 1, 1), max=date(9000, 12, 31))
+
+
 class _RangeArgs(StrictSchema):
-    date_from = fields.Date(metadata={"description": "First day (YYYY-MM-DD, UTC); default 29 days before date_to."})
-    date_to = fields.Date(metadata={"description": "Last day, included; default today."})
+    date_from = fields.Date(validate=_DAYS,
+                            metadata={"description": "First day (YYYY-MM-DD, UTC); default 29 days before date_to."})
+    date_to = fields.Date(validate=_DAYS, metadata={"description": "Last day, included; default today."})
 
     max_days = rating_reports.MAX_DAYS
 

@@ -2,6 +2,8 @@
 own numbers, admins only for recurring questions, queued reports for large ranges."""
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from helpdesk import topics
 from helpdesk.actions.tickets import assign
 from helpdesk.actions.visitors import rate_ticket
@@ -39,6 +41,18 @@ def test_rating_report_query_is_validated(api):
     assert body["status"] == 422 and list(body["errors"]) == ["date_from"]
     body = api.get("/reports/ratings", query={"date_from": "2020-01-01", "date_to": "2026-01-01"}).json
     assert body["status"] == 422 and list(body["errors"]) == ["date_from"]
+
+
+@pytest.mark.parametrize("path", ["/reports/ratings", "/reports/recurring-questions"])
+@pytest.mark.parametrize("query, field", [
+    ({"date_to": "9999-12-31"}, "date_to"),
+    ({"date_from": "9999-12-30", "date_to": "9999-12-31"}, "date_to"),
+    ({"date_to": "0001-01-05"}, "date_to"),
+    ({"date_from": "0001-01-01", "date_to": "0001-01-02"}, "date_from"),
+])
+def test_days_at_the_ends_of_the_calendar_are_422(admin_api, path, query, field):
+    body = admin_api.get(path, query=query).json
+    assert body["status"] == 422 and field in body["errors"]
 
 
 def test_recurring_questions_for_admins_only(api, admin_api, store):
