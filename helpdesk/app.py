@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from helpdesk import config as config_mod
-from helpdesk import events, logs
+from helpdesk import events, logs, prepared
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,6 +83,7 @@ def create_app(overrides=None, *, main=True):
     with app.app_context():
         for engine in db.engines.values():
             _ping_when_idle(engine, app.config["DATABASE_PING_AFTER"])
+            prepared.init_engine(engine)
     from helpdesk.models.base import include_in_migrations
 
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True,

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Availability, agent_stores
+from helpdesk.prepared import prepare
 
 #: Seconds after an agent's last device disconnects before they are marked away.
 AWAY_GRACE_SECONDS = 60
@@ -40,7 +41,7 @@ def available_exists(store_id):
 
 # Built once: a statement object keeps its cache key, so the per-message check skips
 # rebuilding and re-hashing the query (most of its cost, not the database's).
-_ANYONE_AVAILABLE = select(available_exists(bindparam("store_id")))
+_ANYONE_AVAILABLE = prepare(select(available_exists(bindparam("store_id"))))
 
 
 def anyone_available(store_id):

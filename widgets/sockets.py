@@ -36,6 +36,7 @@ from helpdesk.actions.visitors import (
 )
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Channel, Store, Ticket, Visitor
+from helpdesk.prepared import prepare
 from helpdesk.schemas import PublicMessageSchema
 from helpdesk.socket_handlers import error, handler_factory, is_id
 from inbox.presence import available_exists, store_is_online
@@ -71,11 +72,11 @@ def _flooding(uid):
 # costs the other events next to nothing and saves a message a round trip: whether an agent
 # is available, whether the message's client_id was stored already (a resend), and whether
 # the store has webhook subscribers.
-_VISITOR = (select(Visitor, stored_by_contact(Visitor.contact_id).label("stored_id"),
-                   subscribed(Visitor.store_id).label("webhooks"))
-            .where(Visitor.id == bindparam("visitor_id"))
-            .options(joinedload(Visitor.contact), joinedload(Visitor.store),
-                     with_expression(Visitor.agents_available, available_exists(Visitor.store_id))))
+_VISITOR = prepare(select(Visitor, stored_by_contact(Visitor.contact_id).label("stored_id"),
+                          subscribed(Visitor.store_id).label("webhooks"))
+                   .where(Visitor.id == bindparam("visitor_id"))
+                   .options(joinedload(Visitor.contact), joinedload(Visitor.store),
+                            with_expression(Visitor.agents_available, available_exists(Visitor.store_id))))
 
 
 # A chat message also needs the conversation it joins: the contact's continuable chat

@@ -19,6 +19,7 @@ from helpdesk.actions.contacts import LOOK_UP
 from helpdesk.actions.tickets import with_tags
 from helpdesk.extensions import db
 from helpdesk.models import CONTINUABLE_STATUSES, Agent, Contact, EmailHeader, Tag, Ticket, ticket_tags
+from helpdesk.prepared import prepare
 
 _SUBJECT_TAG = re.compile(r"\[#(\d{1,10})\]")
 MAX_ID_LENGTH = 255
@@ -26,11 +27,11 @@ MAX_ID_LENGTH = 255
 # key) costs about as much as running it. A ticket named by reply token or subject tag comes
 # with its tags (the ``ticket.updated`` payload lists them) but not with its contact: a
 # ticket the sender may continue is the sender's, already loaded by the intake.
-_BY_TICKET_ID = with_tags(select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True)))).options(
-    lazyload(Ticket.contact))
+_BY_TICKET_ID = prepare(with_tags(select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True)))).options(
+    lazyload(Ticket.contact)))
 _HEADERS = EmailHeader.__table__
-_SEEN = select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
-    _HEADERS.c.store_id == bindparam("store_id"), _HEADERS.c.dedupe_key == bindparam("dedupe_key"))
+_SEEN = prepare(select(_HEADERS.c.ticket_id, _HEADERS.c.message_id).where(
+    _HEADERS.c.store_id == bindparam("store_id"), _HEADERS.c.dedupe_key == bindparam("dedupe_key")))
 
 
 # A reply: the duplicate check, the Message-ID lookup with each named ticket (its assignee
@@ -49,7 +50,7 @@ _TAG_COLUMNS, _TAG_KEYS = labelled_columns(_TAGS, "g_")
 _SENDER_COLUMNS, _SENDER_KEYS = labelled_columns(_SENDERS, "s_")
 # Whether the store has webhook subscribers rides along too (``webhooks_out.known_subscribed``):
 # a reply's events then cost a store without them no query of their own.
-_SEEN_OR_NAMED = (
+_SEEN_OR_NAMED = prepare(
     select(_HEADERS.c.dedupe_key, _HEADERS.c.message_id, _HEADERS.c.rfc_message_id,
            *_TICKET_COLUMNS, *_ASSIGNEE_COLUMNS, *_TAG_COLUMNS, *_SENDER_COLUMNS,
            subscribed(bindparam("store_id")).label("webhooks"))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from helpdesk.extensions import db
+from helpdesk.prepared import prepare
 
 _IN_ACTION = "helpdesk_in_action"
 
@@ -219,5 +220,5 @@ def _insert_of(table):
     """One INSERT construct per table, kept: building it again costs more than it should."""
     statement = _INSERTS.get(table)
     if statement is None:
-        statement = _INSERTS[table] = insert(table)
+        statement = _INSERTS[table] = prepare(insert(table))
     return statement

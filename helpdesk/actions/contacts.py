@@ -4,11 +4,12 @@ from sqlalchemy import bindparam, select, update
 from helpdesk import events
 from helpdesk.actions import ActionError, action, insert_loaded
 from helpdesk.extensions import db
+from helpdesk.prepared import prepare
 from helpdesk.models import Contact, ContactIdentity, Ticket, Visitor, utcnow
 from helpdesk.text import clean_text
 
 # Built once: every inbound email and contact-form message looks its sender up by address.
-_BY_EMAIL = (
+_BY_EMAIL = prepare(
     select(Contact)
     .where(Contact.store_id == bindparam("store_id"), Contact.email == bindparam("email"),
            Contact.merged_into_id.is_(None))

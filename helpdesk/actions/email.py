@@ -41,6 +41,7 @@ from helpdesk.models import (
     Ticket,
     utcnow,
 )
+from helpdesk.prepared import prepare
 from helpdesk.text import clean_text, preview
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ _CID_SRC = re.compile(r"""(src=["'])cid:([^"']+)(["'])""", re.IGNORECASE)
 _REMOTE_IMG = re.compile(r"""<img[^>]+src=["']https?:""", re.IGNORECASE)
 # Built once: it runs for every inbound message. Core, not ORM: the row is written, never
 # read back.
-_INSERT_HEADER = insert(EmailHeader.__table__)
+_INSERT_HEADER = prepare(insert(EmailHeader.__table__))
 
 
 @dataclass

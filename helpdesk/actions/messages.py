@@ -24,6 +24,7 @@ from helpdesk.models import (
     TicketStatus,
     utcnow,
 )
+from helpdesk.prepared import prepare
 from helpdesk.text import clean_text, preview, text_to_html
 
 _MENTION = re.compile(r"(?<![\w@])@([\w.+-]+(?:@[\w-]+\.[\w.-]+)?)")
@@ -66,9 +67,9 @@ def known_stored(contact_id, client_id, message_id):
         transaction_cache(_STORED)[(contact_id, client_id)] = message_id
 
 
-_RESENT_BY_CONTACT = select(stored_by_contact(bindparam("contact_id")))
-_RESENT_ON_TICKET = select(_MESSAGES.c.id).where(
-    _MESSAGES.c.client_id == bindparam("client_id"), _MESSAGES.c.ticket_id == bindparam("ticket_id")).limit(1)
+_RESENT_BY_CONTACT = prepare(select(stored_by_contact(bindparam("contact_id"))))
+_RESENT_ON_TICKET = prepare(select(_MESSAGES.c.id).where(
+    _MESSAGES.c.client_id == bindparam("client_id"), _MESSAGES.c.ticket_id == bindparam("ticket_id")).limit(1))
 _CONTINUABLE = "helpdesk_continuable_tickets"
 
 
@@ -99,11 +100,11 @@ def known_continuable(contact_id, channel, ticket):
     transaction_cache(_CONTINUABLE)[(contact_id, Channel(channel))] = ticket
 
 
-_CONTINUABLE_TICKET = with_continuable_ticket(
-    select(Ticket).where(Ticket.id == continuable_id(bindparam("contact_id"), bindparam("channel"))))
+_CONTINUABLE_TICKET = prepare(with_continuable_ticket(
+    select(Ticket).where(Ticket.id == continuable_id(bindparam("contact_id"), bindparam("channel")))))
 
 
-_TOUCH_TICKET = (
+_TOUCH_TICKET = prepare(
     update(_TICKETS)
     .where(_TICKETS.c.id == bindparam("ticket_id"))
     .values(last_activity_at=bindparam("at"), last_message_preview=bindparam("preview"))

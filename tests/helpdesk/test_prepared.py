@@ -1,0 +1,68 @@
+"""Server-side prepared statements for the hot paths (helpdesk.prepared)."""
+import pytest
+from sqlalchemy import bindparam, func, select, text
+
+from helpdesk.extensions import db
+from helpdesk.models import Tag
+from helpdesk.prepared import prepare, rewrite
+from tests.factories import make_store
+
+
+def on_postgresql():
+    return db.engine.dialect.name == "postgresql"
+
+
+def prepared_statements():
+    """The statements this session's connection holds prepared on the server."""
+    return set(db.session.scalars(text("SELECT statement FROM pg_prepared_statements")))
+
+
+def test_parameters_are_numbered_in_order_of_first_use_and_percent_signs_unescaped():
+    body, args = rewrite("SELECT a FROM t WHERE b = %(x)s AND c LIKE 'a%%' AND (d = %(y)s OR e = %(x)s)")
+    assert body == "SELECT a FROM t WHERE b = $1 AND c LIKE 'a%' AND (d = $2 OR e = $1)"
+    assert args == "%(x)s, %(y)s"
+    assert rewrite("SELECT 1") == ("SELECT 1", "")
+
+
+def test_a_marked_statement_is_prepared_once_and_answers_like_the_plain_one():
+    db.session.add_all([Tag(name=name) for name in ("returns", "refund%", "sizes")])
+    db.session.commit()
+    plain = select(Tag.name).where(Tag.name.like(bindparam("pattern")), Tag.id > bindparam("above")) \
+        .order_by(Tag.name)
+    marked = prepare(plain)
+    for pattern in ("re%", "s%", "refund\\%"):
+        expected = db.session.scalars(plain, {"pattern": pattern, "above": 0}).all()
+        assert db.session.scalars(marked, {"pattern": pattern, "above": 0}).all() == expected
+    assert db.session.scalars(marked, {"pattern": "re%", "above": 0}).all() == ["refund%", "returns"]
+    if on_postgresql():
+        held = [s for s in prepared_statements() if "FROM tags" in s and "LIKE $1" in s]
+        assert len(held) == 1, held  # three executions, one PREPARE
+
+
+def test_a_statement_postgresql_cannot_prepare_runs_as_text_and_the_transaction_goes_on():
+    db.session.add(Tag(name="kept"))
+    db.session.flush()
+    # SELECT $1: PREPARE cannot tell the parameter's type.
+    untyped = prepare(select(bindparam("value").label("value")))
+    for _ in range(2):
+        assert db.session.execute(untyped, {"value": "as text"}).scalar() == "as text"
+    assert db.session.scalar(select(func.count()).select_from(Tag)) == 1
+    db.session.commit()
+    assert db.session.scalar(select(Tag.name)) == "kept"
+    if on_postgresql():
+        assert not [s for s in prepared_statements() if s.startswith("SELECT $1")]
+
+
+def test_a_hot_lookup_runs_prepared_on_postgresql():
+    if not on_postgresql():
+        pytest.skip("prepared statements are a PostgreSQL matter")
+    from helpdesk.actions.contacts import _BY_EMAIL
+    from helpdesk.models import Contact
+
+    store = make_store("Linen & Co")
+    db.session.add(Contact(store_id=store.id, email="dana@example.com", name="Dana"))
+    db.session.commit()
+    for _ in range(2):
+        found = db.session.scalars(_BY_EMAIL, {"store_id": store.id, "email": "dana@example.com"}).first()
+        assert found.name == "Dana"
+    assert [s for s in prepared_statements() if "FROM contacts" in s and "contacts.email = $2" in s]
