@@ -10,11 +10,12 @@ import logging
 import socket
 
 from imapclient import IMAPClient
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from connectors.email.parser import MAX_EMAIL_BYTES
 from helpdesk.extensions import db
 from helpdesk.models import MailboxFolder, utcnow
+from helpdesk.prepared import prepare
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,19 @@ def connect(mailbox):
                         ssl=bool(mailbox.imap_ssl), timeout=TIMEOUT)
     client.login(mailbox.imap_username, mailbox.imap_password or "")
     return client
+
+
+_FOLDERS = MailboxFolder.__table__
+_READ_UP_TO = prepare(update(_FOLDERS).where(_FOLDERS.c.id == bindparam("folder_id"))
+                      .values(last_uid=bindparam("uid"), last_synced_at=bindparam("at")))
+
+
+def read_up_to(folder_id, uid):
+    """Mark the folder read up to ``uid`` in the current transaction: the message's own, so
+    the mail and the mark land together (one commit per message, and a crash between two
+    commits can never leave one without the other). One UPDATE by key: through the ORM the
+    folder's row, expired by the previous message's commit, would be read back first."""
+    db.session.execute(_READ_UP_TO, {"folder_id": folder_id, "uid": uid, "at": utcnow()})
 
 
 def _folder_state(mailbox, name):
@@ -79,7 +93,7 @@ def _poll_folders(mailbox, client, counts):
                             extra={"mailbox_id": mailbox.id, "folder": folder})
             state.uidvalidity, state.last_uid = uidvalidity, 0
             db.session.commit()
-        last = int(state.last_uid or 0)
+        last, folder_id = int(state.last_uid or 0), state.id
         # "n:*" always matches the highest UID, even when it is below n: filter.
         uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
         for start in range(0, len(uids), FETCH_BATCH):
@@ -90,29 +104,25 @@ def _poll_folders(mailbox, client, counts):
             for uid in batch:
                 key = f"imap:{folder}:{uidvalidity}:{uid}"
 
-                def read_up_to(uid=uid):
-                    # Committed in the message's own transaction: the mail and the folder's
-                    # "read up to here" land together (one commit per message, and a crash
-                    # between two commits can no longer leave one without the other).
-                    state.last_uid = uid
-                    state.last_synced_at = utcnow()
+                def mark(uid=uid):
+                    read_up_to(folder_id, uid)
 
                 if uid not in small:
                     size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
                     log.warning("inbound email refused: too large",
                                 extra={"mailbox_id": mailbox.id, "uid": uid, "size": size})
-                    read_up_to()
+                    mark()
                     outcome = quarantine(mailbox, None, source="imap", delivery_key=key,
                                          reason=f"message of {size} bytes is over the {MAX_EMAIL_BYTES} "
                                                 "byte limit (left on the server)").outcome
                 else:
                     raw = (bodies.get(uid) or {}).get(b"BODY[]") or b""
                     try:
-                        outcome = ingest_email(mailbox, raw, source="imap", with_intake=read_up_to).outcome
+                        outcome = ingest_email(mailbox, raw, source="imap", with_intake=mark).outcome
                     except Exception as exc:  # noqa: BLE001 -- never block the mailbox
                         db.session.rollback()
                         log.exception("inbound email failed", extra={"mailbox_id": mailbox.id, "uid": uid})
-                        read_up_to()  # the rollback undid it
+                        mark()  # the rollback undid it
                         outcome = quarantine(mailbox, raw, source="imap", delivery_key=key,
                                              reason=f"internal error: {type(exc).__name__}").outcome
                 counts[outcome] = counts.get(outcome, 0) + 1

@@ -8,7 +8,7 @@ the outer transaction instead of committing on its own.
 import functools
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
@@ -214,6 +214,22 @@ def transaction_cache(name):
 
 
 _INSERTS = {}
+_ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+
+
+def replayable_transaction():
+    """Declare that the current transaction's work can be done again from a durable copy of
+    its input, so its COMMIT need not wait for the disk (PostgreSQL: the write-ahead log is
+    flushed a moment later; elsewhere nothing changes). Only for an outermost transaction
+    whose input stays unconsumed until this commit: the IMAP poller's read mark commits with
+    the mail, a stored delivery stays pending until it is processed.
+
+    A crash of the database server (not of the app) can lose the last such commits -- well
+    under a second of them -- and their input is then read again. Nothing else is at risk:
+    an ordinary commit flushes the log up to itself, so no durable change ever depends on a
+    lost one. What was sent meanwhile (an event, an acknowledgement email) may go twice."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_ASYNCHRONOUS_COMMIT)
 
 
 def _insert_of(table):

@@ -4,7 +4,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, text
 
 from connectors.email import tokens
 from helpdesk.actions.email import (
@@ -387,3 +388,36 @@ def test_control_characters_and_absurd_addresses_never_reach_the_database(mailbo
     assert message.body_text == "Body with  NUL." and message.ticket.subject == "Hi there"
     assert message.author_contact.email == "real@example.com"
     assert message.meta["email"]["message_id"] == "nulid@example.com"
+
+
+@pytest.fixture
+def commit_settings():
+    """``synchronous_commit`` as each COMMIT of the session finds it (PostgreSQL)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    seen = []
+
+    def record(session):
+        seen.append(session.execute(text("SHOW synchronous_commit")).scalar())
+
+    sa_event.listen(db.session, "before_commit", record)
+    yield seen
+    sa_event.remove(db.session, "before_commit", record)
+
+
+def test_mail_that_can_be_read_again_commits_without_waiting_for_the_disk(mailbox, store, commit_settings):
+    from helpdesk.actions.messages import receive_message_from_address
+
+    # The IMAP poller's read mark commits with the mail: a lost commit leaves it unread.
+    assert ingest_email(mailbox, mail(), source="imap", with_intake=lambda: None).outcome == "created"
+    assert commit_settings == ["off"]
+    # A stored delivery stays pending until its processing commits.
+    row, _created = accept_delivery(mailbox, mail(subject="Second"), source="raw", delivery_key="d-1")
+    assert db.session.get(InboundEmail, row.id).status == InboundEmail.DONE
+    assert commit_settings[1:] == ["on", "off"]  # the delivery itself waits for the disk
+    # Mail nobody could read again, and everything else, waits for the disk as always.
+    del commit_settings[:]
+    assert ingest_email(mailbox, mail(subject="Third"), source="raw").outcome == "created"
+    receive_message_from_address(store, email="lee@example.com", name="Lee", channel="form", text="Hello")
+    assert commit_settings == ["on", "on"]
+    assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"
