@@ -100,8 +100,19 @@ def _do_execute(cursor, statement, parameters, context):
     return True
 
 
+def _handle_error(context):
+    """A prepared statement whose result columns changed type since it was prepared (a
+    migration ran while this process kept its connections) fails on every execution: the
+    connections are dropped as if disconnected, so the next ones prepare it afresh. The
+    statement that hit it fails once, like any statement on a lost connection."""
+    original = context.original_exception
+    if getattr(original, "pgcode", None) == "0A000" and "cached plan must not change result type" in str(original):
+        context.is_disconnect = True
+
+
 def init_engine(engine):
     """Prepare marked statements on ``engine`` if it is PostgreSQL through psycopg2."""
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg2":
         if not event.contains(engine, "do_execute", _do_execute):
             event.listen(engine, "do_execute", _do_execute)
+            event.listen(engine, "handle_error", _handle_error)

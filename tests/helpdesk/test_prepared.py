@@ -66,3 +66,30 @@ def test_a_hot_lookup_runs_prepared_on_postgresql():
         found = db.session.scalars(_BY_EMAIL, {"store_id": store.id, "email": "dana@example.com"}).first()
         assert found.name == "Dana"
     assert [s for s in prepared_statements() if "FROM contacts" in s and "contacts.email = $2" in s]
+
+
+def test_a_statement_prepared_before_a_column_changed_type_heals_on_a_new_connection():
+    if not on_postgresql():
+        pytest.skip("prepared statements are a PostgreSQL matter")
+    from sqlalchemy import Column, Integer, MetaData, Table
+    from sqlalchemy.exc import DBAPIError
+
+    scratch = Table("prepared_scratch", MetaData(), Column("id", Integer, primary_key=True), Column("v", Integer))
+    scratch.create(db.engine)
+    try:
+        db.session.execute(scratch.insert().values(id=1, v=7))
+        db.session.commit()
+        read = prepare(select(scratch.c.v).where(scratch.c.id == bindparam("id")))
+        assert db.session.scalar(read, {"id": 1}) == 7
+        db.session.commit()
+        with db.engine.begin() as other:  # a migration, from another process
+            other.execute(text("ALTER TABLE prepared_scratch ALTER COLUMN v TYPE bigint"))
+        with pytest.raises(DBAPIError) as failed:
+            db.session.scalar(read, {"id": 1})
+        assert failed.value.connection_invalidated
+        db.session.rollback()
+        assert db.session.scalar(read, {"id": 1}) == 7  # prepared afresh
+    finally:
+        db.session.rollback()
+        db.session.remove()
+        scratch.drop(db.engine)
