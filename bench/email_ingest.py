@@ -212,11 +212,29 @@ def seed_headers(db):
 
 
 def explain(db, query, **params):
-    """EXPLAIN (ANALYZE) of ``query`` with ``params`` for its bind parameters."""
+    """EXPLAIN (ANALYZE) of ``query`` with ``params`` for its bind parameters. A statement
+    the intake runs prepared (helpdesk.prepared) is explained as PostgreSQL runs it after a
+    few executions: its generic plan, which knows no parameter's value."""
     from sqlalchemy import text
+
+    from helpdesk.prepared import rewrite
 
     if params:
         query = query.params(**params)
+    if query.get_execution_options().get("helpdesk_prepare"):
+        expanded = query.compile(db.engine).construct_expanded_state()
+        body, args = rewrite(expanded.statement)
+        cursor = db.session.connection().connection.dbapi_connection.cursor()
+        cursor.execute("PREPARE bench_explain AS " + body)
+        try:
+            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            execute = f"EXECUTE bench_explain({args})" if args else "EXECUTE bench_explain"
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + execute, expanded.parameters)
+            rows = [r[0] for r in cursor.fetchall()]
+        finally:
+            cursor.execute("DEALLOCATE bench_explain")
+            cursor.execute("RESET plan_cache_mode")
+        return "\n".join("    " + r for r in ["(prepared: the generic plan)"] + rows)
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True, "render_postcompile": True})
     rows = db.session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars().all()
     return "\n".join("    " + r for r in rows)
