@@ -312,7 +312,6 @@ def replies(args):
             {"n": len(corpus) * args.rounds}).all()
         db.session.commit()
         store_ids = {row.ticket_id: row.store_id for row in targets}
-        sample = targets[0]
         sys.stderr.write(explain_intake(db, targets[0]))
         db.session.rollback()
 
