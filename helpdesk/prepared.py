@@ -16,14 +16,16 @@ text on this connection, without harm to the transaction.
 import hashlib
 import logging
 import re
+from collections import OrderedDict
 
 from sqlalchemy import event
 
 log = logging.getLogger(__name__)
 
-#: Per connection, at most this many statements are kept prepared (a statement with an
-#: expanding IN list is one statement per length of the list).
-MAX_PREPARED = 200
+#: Per connection, at most this many statements are kept prepared; past that the least
+#: recently used one is deallocated. (A statement with an expanding IN list is one statement
+#: per length of the list: ``padded`` keeps those few.)
+MAX_PREPARED = 100
 _OPTION = "helpdesk_prepare"
 _KEY = "helpdesk_prepared"
 _PARAM = re.compile(r"%\((\w+)\)s|%%")
@@ -32,6 +34,16 @@ _PARAM = re.compile(r"%\((\w+)\)s|%%")
 def prepare(statement):
     """``statement``, marked to be prepared on PostgreSQL (elsewhere nothing changes)."""
     return statement.execution_options(**{_OPTION: True})
+
+
+def padded(values):
+    """``values`` (a non-empty list for an expanding IN) padded to the next power of two by
+    repeating its last value: the same answer, and a statement prepared for a few lengths
+    instead of one for every length a sender's References header happens to have."""
+    size = 1
+    while size < len(values):
+        size *= 2
+    return list(values) + [values[-1]] * (size - len(values))
 
 
 def rewrite(statement):
@@ -82,21 +94,27 @@ def _do_execute(cursor, statement, parameters, context):
         return None
     # Per DBAPI connection: a prepared statement lives as long as its server session.
     fairy = context.root_connection.connection
-    prepared = fairy.info.setdefault(_KEY, {})
+    prepared = fairy.info.get(_KEY)
+    if prepared is None:
+        prepared = fairy.info[_KEY] = OrderedDict()
     entry = prepared.get(statement)
     if entry is None:
-        if len(prepared) >= MAX_PREPARED:
-            return None
         body, args = rewrite(statement)
         name = "helpdesk_" + hashlib.blake2b(statement.encode(), digest_size=12).hexdigest()
         if _prepare(cursor, fairy.dbapi_connection.autocommit, name, body):
-            entry = f"EXECUTE {name}({args})" if args else f"EXECUTE {name}"
+            entry = (f"EXECUTE {name}({args})" if args else f"EXECUTE {name}", name)
         else:
-            entry = False
+            entry = (False, None)
         prepared[statement] = entry
-    if entry is False:
+        if len(prepared) > MAX_PREPARED:
+            _statement, (_execute, oldest) = prepared.popitem(last=False)
+            if oldest is not None:
+                cursor.execute(f"DEALLOCATE {oldest}")
+    else:
+        prepared.move_to_end(statement)
+    if entry[0] is False:
         return None
-    cursor.execute(entry, parameters)
+    cursor.execute(entry[0], parameters)
     return True
 
 

@@ -19,7 +19,7 @@ from helpdesk.actions.contacts import LOOK_UP
 from helpdesk.actions.tickets import with_tags
 from helpdesk.extensions import db
 from helpdesk.models import CONTINUABLE_STATUSES, Agent, Contact, EmailHeader, Tag, Ticket, ticket_tags
-from helpdesk.prepared import prepare
+from helpdesk.prepared import padded, prepare
 
 _SUBJECT_TAG = re.compile(r"\[#(\d{1,10})\]")
 MAX_ID_LENGTH = 255
@@ -111,8 +111,8 @@ def lookup(store, email, dedupe_key, sender=None):
     if not keys:
         row = db.session.execute(_SEEN, {"store_id": store.id, "dedupe_key": dedupe_key}).first()
         return Lookup(tuple(row) if row is not None else None, sender=LOOK_UP)
-    rows = db.session.execute(_SEEN_OR_NAMED, {"store_id": store.id, "dedupe_key": dedupe_key, "keys": keys,
-                                               "sender": sender}).all()
+    rows = db.session.execute(_SEEN_OR_NAMED, {"store_id": store.id, "dedupe_key": dedupe_key,
+                                               "keys": padded(keys), "sender": sender}).all()
     seen, named_ids, tickets, tags, senders = None, {}, {}, {}, {}
     wanted = set(keys)
     for row in rows:
@@ -173,7 +173,7 @@ def find_ticket(store, email, contact, named):
     if not pointed:
         return None, None, refused
     found = {t.id: t for t in db.session.scalars(
-        _BY_TICKET_ID, {"ids": sorted({ticket_id for _, ticket_id in pointed})}).unique()}
+        _BY_TICKET_ID, {"ids": padded(sorted({ticket_id for _, ticket_id in pointed}))}).unique()}
     for how, ticket_id in pointed:
         if ticket_id in tried:
             continue

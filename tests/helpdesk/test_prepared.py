@@ -4,7 +4,7 @@ from sqlalchemy import bindparam, func, select, text
 
 from helpdesk.extensions import db
 from helpdesk.models import Tag
-from helpdesk.prepared import prepare, rewrite
+from helpdesk.prepared import padded, prepare, rewrite
 from tests.factories import make_store
 
 
@@ -93,3 +93,28 @@ def test_a_statement_prepared_before_a_column_changed_type_heals_on_a_new_connec
         db.session.rollback()
         db.session.remove()
         scratch.drop(db.engine)
+
+
+def test_an_expanding_list_is_padded_to_a_power_of_two_with_its_last_value():
+    assert padded([5]) == [5]
+    assert padded([1, 2, 3]) == [1, 2, 3, 3]
+    assert padded(list(range(5))) == [0, 1, 2, 3, 4, 4, 4, 4]
+    assert padded([1, 2]) == [1, 2]
+
+
+def test_past_the_limit_the_least_recently_used_statement_is_deallocated(monkeypatch):
+    from helpdesk import prepared as module
+
+    monkeypatch.setattr(module, "MAX_PREPARED", 3)
+    db.session.add_all([Tag(name=f"t{i}") for i in range(6)])
+    db.session.commit()
+    # Five different statements (each its own label): more than the connection keeps.
+    statements = [prepare(select(Tag.name.label(f"name_{n}")).where(Tag.name >= bindparam("start"))
+                          .order_by(Tag.name).limit(n)) for n in range(1, 6)]
+    for _ in range(2):
+        for n, statement in enumerate(statements, start=1):
+            assert db.session.scalars(statement, {"start": "t1"}).all() == [f"t{i}" for i in range(1, 6)][:n]
+        assert db.session.scalars(statements[0], {"start": "t4"}).all() == ["t4"]
+    if on_postgresql():
+        held = [s for s in prepared_statements() if "FROM tags" in s and "AS name_" in s]
+        assert len(held) == 3, held
