@@ -83,7 +83,8 @@ def create_app(overrides=None, *, main=True):
     with app.app_context():
         for engine in db.engines.values():
             _ping_when_idle(engine, app.config["DATABASE_PING_AFTER"])
-            prepared.init_engine(engine)
+            if app.config["DATABASE_PREPARE"]:
+                prepared.init_engine(engine)
     from helpdesk.models.base import include_in_migrations
 
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True,

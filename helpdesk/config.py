@@ -7,6 +7,17 @@ refuses to start without a real secret key.
 import os
 import secrets
 
+
+def _flag(raw):
+    """A yes/no setting: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"not a yes/no value: {raw!r}")
+
+
 #: Settings read from the environment: name -> (default, parser, description).
 #: The README's configuration table is generated from the same descriptions.
 SETTINGS = {
@@ -15,6 +26,8 @@ SETTINGS = {
                                "default `instance/` in the checkout."),
     "DATABASE_URL": (None, str, "SQLAlchemy URL; default a SQLite file `instance/helpdesk.db` (WAL mode)."),
     "REDIS_URL": (None, str, "Redis URL: jobs go to rq and Socket.IO shares rooms through it. Unset: jobs in-process."),
+    "DATABASE_PREPARE": (True, _flag, "PostgreSQL: prepare the chat and email hot paths' statements "
+                         "once per connection. Set `false` behind a transaction-pooling PgBouncer."),
     "SECRET_KEY": (None, str, "Signs sessions and visitor tokens. Required in production."),
     "UPLOAD_FOLDER": (None, str, "Where attachments are stored; default `instance/uploads`."),
     "SOCKETIO_ASYNC_MODE": (None, str, "`eventlet`, `gevent` or `threading`; default: what `serve` chooses (eventlet)."),
@@ -56,7 +69,10 @@ def load(instance_path, overrides=None):
     env = {}
     for name, (default, parser, _doc) in SETTINGS.items():
         raw = os.environ.get(name)
-        env[name] = parser(raw) if raw not in (None, "") else default
+        try:
+            env[name] = parser(raw) if raw not in (None, "") else default
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
     env.update({k: v for k, v in overrides.items() if k in SETTINGS})
 
     mode = env["HELPDESK_ENV"]
@@ -97,6 +113,7 @@ def load(instance_path, overrides=None):
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         # A pooled connection idle this long (seconds) is pinged before use (helpdesk.app).
         "DATABASE_PING_AFTER": 5.0,
+        "DATABASE_PREPARE": env["DATABASE_PREPARE"],
     }
     cfg["SECRET_KEY"] = _secret_key(env["SECRET_KEY"], production, instance_path, mode)
     cfg.update(overrides)

@@ -128,6 +128,19 @@ def test_environment_values_are_parsed_and_empty_means_default(clean_env, tmp_pa
     assert cfg["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
 
 
+@pytest.mark.parametrize("raw, expected", [("", True), ("false", False), ("0", False), ("Off", False),
+                                           ("yes", True), ("1", True)])
+def test_prepared_statements_are_a_yes_no_setting(clean_env, tmp_path, raw, expected):
+    clean_env.setenv("DATABASE_PREPARE", raw)
+    assert config.load(str(tmp_path))["DATABASE_PREPARE"] is expected
+
+
+def test_a_yes_no_setting_refuses_anything_else(clean_env, tmp_path):
+    clean_env.setenv("DATABASE_PREPARE", "maybe")
+    with pytest.raises(config.ConfigError, match="DATABASE_PREPARE|yes/no"):
+        config.load(str(tmp_path))
+
+
 def test_overrides_win_over_the_environment(clean_env, tmp_path):
     clean_env.setenv("JOBS_MODE", "thread")
     cfg = config.load(str(tmp_path), {"JOBS_MODE": "sync", "HELPDESK_ENV": "testing", "EXTRA_FLAG": 1})

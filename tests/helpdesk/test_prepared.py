@@ -17,6 +17,15 @@ def prepared_statements():
     return set(db.session.scalars(text("SELECT statement FROM pg_prepared_statements")))
 
 
+def test_the_app_prepares_on_postgresql_unless_told_not_to(app):
+    from sqlalchemy import event
+
+    from helpdesk.prepared import _do_execute
+
+    assert app.config["DATABASE_PREPARE"] is True
+    assert event.contains(db.engine, "do_execute", _do_execute) is on_postgresql()
+
+
 def test_parameters_are_numbered_in_order_of_first_use_and_percent_signs_unescaped():
     body, args = rewrite("SELECT a FROM t WHERE b = %(x)s AND c LIKE 'a%%' AND (d = %(y)s OR e = %(x)s)")
     assert body == "SELECT a FROM t WHERE b = $1 AND c LIKE 'a%' AND (d = $2 OR e = $1)"
