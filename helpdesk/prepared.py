@@ -106,7 +106,7 @@ def _do_execute(cursor, statement, parameters, context):
         else:
             entry = (False, None)
         prepared[statement] = entry
-        if len(prepared) > MAX_PREPARED:
+        while len(prepared) > MAX_PREPARED:
             _statement, (_execute, oldest) = prepared.popitem(last=False)
             if oldest is not None:
                 cursor.execute(f"DEALLOCATE {oldest}")

@@ -85,22 +85,23 @@ def test_a_statement_prepared_before_a_column_changed_type_heals_on_a_new_connec
 
     scratch = Table("prepared_scratch", MetaData(), Column("id", Integer, primary_key=True), Column("v", Integer))
     scratch.create(db.engine)
+    # A connection of its own, held throughout: the one that prepared the statement.
+    conn = db.engine.connect()
     try:
-        db.session.execute(scratch.insert().values(id=1, v=7))
-        db.session.commit()
+        conn.execute(scratch.insert().values(id=1, v=7))
         read = prepare(select(scratch.c.v).where(scratch.c.id == bindparam("id")))
-        assert db.session.scalar(read, {"id": 1}) == 7
-        db.session.commit()
+        assert conn.scalar(read, {"id": 1}) == 7
+        conn.commit()
         with db.engine.begin() as other:  # a migration, from another process
             other.execute(text("ALTER TABLE prepared_scratch ALTER COLUMN v TYPE bigint"))
         with pytest.raises(DBAPIError) as failed:
-            db.session.scalar(read, {"id": 1})
+            conn.scalar(read, {"id": 1})
         assert failed.value.connection_invalidated
-        db.session.rollback()
-        assert db.session.scalar(read, {"id": 1}) == 7  # prepared afresh
+        conn.rollback()
+        assert conn.scalar(read, {"id": 1}) == 7  # a new connection, prepared afresh
+        conn.commit()
     finally:
-        db.session.rollback()
-        db.session.remove()
+        conn.close()
         scratch.drop(db.engine)
 
 
