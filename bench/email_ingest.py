@@ -7,8 +7,9 @@
 New mail: every message of tests/fixtures/email (59 real-world-shaped ones: bounces,
 auto-replies, attachments, inline images, charsets, malformed MIME) goes through
 ``helpdesk.actions.email.ingest_email`` -- the function the IMAP poller and the webhook job
-call -- as the poller calls it (the folder's read mark committed with each message), once per round, with Message-IDs renamed per round so each round is new mail (and
-the replies inside the corpus thread onto that round's tickets). Outcomes of the first
+call -- as the poller calls it (the folder's read mark committed with each message), once
+per round, with Message-IDs renamed per round so each round is new mail (and the replies
+inside the corpus thread onto that round's tickets). Outcomes of the first
 round are checked against the corpus manifest; a mismatch or an exception is a failure.
 
 Replies (PostgreSQL): the inbox benchmark's generator seeds 1,000,000 tickets and 5,000,000

@@ -66,24 +66,22 @@ def rewrite(statement):
 
 def _prepare(cursor, autocommit, name, body):
     """PREPARE ``body`` as ``name``; False when PostgreSQL refuses it (and the transaction
-    is as it was)."""
+    is as it was: inside one, the attempt runs in a savepoint)."""
     import psycopg2
 
-    if autocommit:  # no transaction for a failure to abort
-        try:
-            cursor.execute(f"PREPARE {name} AS {body}")
-            return True
-        except psycopg2.Error:
-            return False
-    cursor.execute("SAVEPOINT helpdesk_prepare")
+    savepoint = not autocommit
+    if savepoint:
+        cursor.execute("SAVEPOINT helpdesk_prepare")
     try:
         cursor.execute(f"PREPARE {name} AS {body}")
     except psycopg2.Error as exc:
-        cursor.execute("ROLLBACK TO SAVEPOINT helpdesk_prepare")
+        if savepoint:
+            cursor.execute("ROLLBACK TO SAVEPOINT helpdesk_prepare")
         log.warning("statement not prepared", extra={"statement": name, "error": str(exc).strip()})
         return False
     finally:
-        cursor.execute("RELEASE SAVEPOINT helpdesk_prepare")
+        if savepoint:
+            cursor.execute("RELEASE SAVEPOINT helpdesk_prepare")
     return True
 
 

@@ -4,8 +4,8 @@ from sqlalchemy import bindparam, select, update
 from helpdesk import events
 from helpdesk.actions import ActionError, action, insert_loaded
 from helpdesk.extensions import db
-from helpdesk.prepared import prepare
 from helpdesk.models import Contact, ContactIdentity, Ticket, Visitor, utcnow
+from helpdesk.prepared import prepare
 from helpdesk.text import clean_text
 
 # Built once: every inbound email and contact-form message looks its sender up by address.
