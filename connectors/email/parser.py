@@ -56,22 +56,27 @@ _MIME_TOKEN = r"[!#$%&+\-.0-9A-Z^_`a-z{|}~]+"  # RFC 2045 token, without ' and *
 # encoded words or RFC 2231 parameters.
 _SIMPLE_CONTENT_TYPE = re.compile(
     rf'[ \t]*{_MIME_TOKEN}/{_MIME_TOKEN}((?:[ \t]*;[ \t]*{_MIME_TOKEN}=(?:{_MIME_TOKEN}|"[ !#-\[\]-~]*"))*)[ \t]*')
+# ``disposition; name=value; name="value"``, as well-formed as above.
+_SIMPLE_DISPOSITION = re.compile(
+    rf'[ \t]*({_MIME_TOKEN})((?:[ \t]*;[ \t]*{_MIME_TOKEN}=(?:{_MIME_TOKEN}|"[ !#-\[\]-~]*"))*)[ \t]*')
 _PARAMETER_NAME = re.compile(rf";[ \t]*({_MIME_TOKEN})=")
+_SIMPLE_FORMS = {"content-type": _SIMPLE_CONTENT_TYPE, "content-disposition": _SIMPLE_DISPOSITION}
 
 
-def _simple_content_type(value):
-    """A well-formed Content-Type as plain text, else None.
+def _simple_parameter_header(name, value):
+    """A well-formed Content-Type or Content-Disposition as plain text, else None.
 
     Every reader of Content-Type (``get_content_type``, ``get_param``, ``get_boundary``, the
-    feed parser itself) reads it as a string; for a well-formed value the plain text reads
-    exactly as the header registry's object does, which costs a full parse per MIME part."""
+    feed parser itself) and of Content-Disposition (``get_filename``, ``is_attachment``
+    below) reads it as a string; for a well-formed value the plain text reads exactly as the
+    header registry's object does, which costs a full parse per MIME part."""
     if not isinstance(value, str):
         return None
     value = "".join(_LINESEP.split(value))
-    match = _SIMPLE_CONTENT_TYPE.fullmatch(value)
+    match = _SIMPLE_FORMS[name].fullmatch(value)
     if match is None or "=?" in value:
         return None
-    names = [n.lower() for n in _PARAMETER_NAME.findall(match.group(1))]
+    names = [n.lower() for n in _PARAMETER_NAME.findall(match.group(match.lastindex))]
     return value if len(names) == len(set(names)) else None
 
 
@@ -83,16 +88,26 @@ class _ParsedMessage(EmailMessage):
         cache = self.__dict__.setdefault("_parsed_headers", {})
         key = name.lower()
         if key not in cache:
-            cache[key] = self._content_type() if key == "content-type" else super().get(name, None)
+            cache[key] = self._parameter_header(key) if key in _SIMPLE_FORMS else super().get(name, None)
         value = cache[key]
         return failobj if value is None else value
 
-    def _content_type(self):
+    def _parameter_header(self, key):
         for name, value in self._headers:
-            if name.lower() == "content-type":
-                simple = _simple_content_type(value)
+            if name.lower() == key:
+                simple = _simple_parameter_header(key, value)
                 return simple if simple is not None else self.policy.header_fetch_parse(name, value)
         return None
+
+    def is_attachment(self):
+        # The stock method reads the parsed header's ``content_disposition``; a well-formed
+        # value is kept as text (above), whose first token is the same thing.
+        value = self.get("content-disposition")
+        if value is None:
+            return False
+        if isinstance(value, headerregistry.BaseHeader):  # (a str too)
+            return value.content_disposition == "attachment"
+        return value.split(";", 1)[0].strip().lower() == "attachment"
 
     def _changed(self):
         self.__dict__.pop("_parsed_headers", None)

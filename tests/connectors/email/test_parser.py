@@ -64,7 +64,33 @@ def test_a_well_formed_content_type_reads_as_the_header_registry_reads_it(value)
         return [call() for call in calls]
 
     assert readings(parser._ParsedMessage(parser.POLICY)) == readings(EmailMessage(policy.default))
-    assert (parser._simple_content_type(value) is not None) == (value in WELL_FORMED_CONTENT_TYPES)
+    assert (parser._simple_parameter_header("content-type", value) is not None) == (value in WELL_FORMED_CONTENT_TYPES)
+
+
+WELL_FORMED_DISPOSITIONS = [
+    "attachment", "inline", 'attachment; filename="invoice.pdf"', "ATTACHMENT; FILENAME=a.txt",
+    'inline;\r\n\tfilename="photo 1.jpg"', "attachment; filename=x.png; size=1024",
+    'attachment; filename="O\'Brien;notes.txt"', 'attachment; filename=""',
+]
+OTHER_DISPOSITIONS = [
+    "attachment filename=x.txt", "attachment; filename=", 'attachment; filename="x.txt',
+    "attachment; filename*=utf-8''%E2%82%AC.txt", 'attachment; filename="=?utf-8?B?w6k=?="',
+    "attachment; filename=a; filename=b", "attachment;", "attachment (comment)", "", "; filename=x",
+    "inline; filename='x.txt'",
+]
+
+
+@pytest.mark.parametrize("value", WELL_FORMED_DISPOSITIONS + OTHER_DISPOSITIONS)
+def test_a_well_formed_disposition_reads_as_the_header_registry_reads_it(value):
+    def readings(msg):
+        msg._headers = [("Content-Type", "text/plain"), ("Content-Disposition", value)]
+        calls = (msg.is_attachment, msg.get_content_disposition, msg.get_filename,
+                 lambda: msg.get_params(header="content-disposition"), lambda: msg.get_param("size", header="content-disposition"))
+        return [call() for call in calls]
+
+    assert readings(parser._ParsedMessage(parser.POLICY)) == readings(EmailMessage(policy.default))
+    assert (parser._simple_parameter_header("content-disposition", value) is not None) == (
+        value in WELL_FORMED_DISPOSITIONS)
 
 
 def test_bodies_read_later_are_the_bodies_read_at_once(subtests):
