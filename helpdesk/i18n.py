@@ -376,6 +376,10 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 MIN_WORDS = 3
 #: Below this normalised probability the text is too mixed to say.
 MIN_CONFIDENCE = 0.6
+#: Only the start of a text is classified: a hundred words tell the language as well as a
+#: thousand, and the cost grows with the length (0.14 ms for 600 characters, 0.41 ms for
+#: 2,000: an email reply, quoted history and all, is often the longer).
+SAMPLE_LENGTH = 600
 
 
 def _model():
@@ -391,11 +395,12 @@ def _model():
 
 def detect_language(text):
     """The ISO 639-1 code of the language ``text`` is written in, or None when it is too short
-    or too uncertain to say. Offline (py3langid's bundled model), a few ms per message."""
-    if not text or len(_WORD.findall(text[:2000])) < MIN_WORDS:
+    or too uncertain to say. Offline (py3langid's bundled model), from the text's first
+    ``SAMPLE_LENGTH`` characters."""
+    if not text or len(_WORD.findall(text[:SAMPLE_LENGTH])) < MIN_WORDS:
         return None
     # Links and addresses are no language; they pull short texts towards English.
-    sample = re.sub(r"\S+@\S+|\bhttps?://\S+", " ", text[:2000])
+    sample = re.sub(r"\S+@\S+|\bhttps?://\S+", " ", text[:SAMPLE_LENGTH])
     code, prob = _model().classify(sample)
     return code if prob >= MIN_CONFIDENCE else None
 

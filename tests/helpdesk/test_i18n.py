@@ -292,6 +292,14 @@ def test_detection_needs_a_few_words():
     assert i18n.detect_language("https://shop.example/p/1 a@b.example") is None
 
 
+def test_the_language_is_read_from_the_start_of_a_long_text():
+    start = ("Guten Tag, leider ist meine Bestellung immer noch nicht angekommen. "
+             "Können Sie bitte nachsehen, wo das Paket gerade ist? ") * 5
+    rest = "Мені потрібна допомога з поверненням товару, який я купила минулого тижня. " * 20
+    assert i18n.detect_language(rest) == "uk"
+    assert i18n.detect_language(start[:i18n.SAMPLE_LENGTH] + rest) == "de"
+
+
 # ---- field messages in the reader's language --------------------------------------------
 
 def test_marshmallow_messages_are_translated_with_their_numbers(app):
