@@ -124,7 +124,9 @@ _PUBLIC_MESSAGE = PublicMessageSchema()
 _CONTACT = ContactSchema()
 
 
-def _visitor_message(message):
+def _visitor_message(message, agents_view=None):
+    if agents_view is not None:
+        return _PUBLIC_MESSAGE.from_agents_view(agents_view, message)
     return _PUBLIC_MESSAGE.dump(message)
 
 
@@ -186,10 +188,10 @@ def message_created(message):
     if message.hidden:
         # A blocked contact's message: stored for audit, shown to nobody live.
         return
-    _queue("message.created", {"message": _agent_message(message)},
-           _agents_rooms(ticket) + [ticket_room(ticket.id)])
+    agents_view = _agent_message(message)
+    _queue("message.created", {"message": agents_view}, _agents_rooms(ticket) + [ticket_room(ticket.id)])
     if message.kind == MessageKind.MESSAGE:
-        public = {"message": _visitor_message(message)}
+        public = {"message": _visitor_message(message, agents_view)}
         if ticket.visitor_id is not None:
             _queue("message.created", public, [visitor_room(ticket.visitor.uid)])
         # Outside systems get what the shopper may see: never notes or timeline events.
