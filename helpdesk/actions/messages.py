@@ -115,9 +115,15 @@ _TOUCH_TICKET = prepare(
 _TOUCH_TICKET_BY_CUSTOMER = _TOUCH_TICKET.values(last_customer_message_at=bindparam("customer_at"))
 
 
-def _store_message(**values):
-    """A new message, written at once (``insert_loaded``); its attachments start empty."""
-    return insert_loaded(Message, attachments=[], **values)
+def _store_message(ticket, author, **values):
+    """A new message on ``ticket`` by ``author`` (an Agent or a Contact), written at once
+    (``insert_loaded``). Its ticket, author and (empty) attachments are set as loaded, so the
+    event payloads read them without going through the lazy loaders."""
+    agent = author if isinstance(author, Agent) else None
+    contact = None if agent is not None else author
+    return insert_loaded(Message, ticket_id=ticket.id, ticket=ticket, attachments=[],
+                         author_agent_id=agent.id if agent else None, author_agent=agent,
+                         author_contact_id=contact.id if contact else None, author_contact=contact, **values)
 
 
 def _touch_ticket(ticket, at, text, customer=False, **changes):
@@ -237,9 +243,8 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
 
     now = utcnow()
     message = _store_message(
-        ticket_id=ticket.id,
+        ticket, contact,
         author_type=AuthorType.CONTACT,
-        author_contact_id=contact.id,
         body_text=text,
         body_html=html if html is not None else text_to_html(text),
         client_id=client_id,
@@ -303,9 +308,8 @@ def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
     text = _checked_text(text) if not (attachment_ids or meta) else clean_text(text)
     now = utcnow()
     message = _store_message(
-        ticket_id=ticket.id,
+        ticket, agent,
         author_type=AuthorType.AGENT,
-        author_agent_id=agent.id,
         body_text=text,
         body_html=text_to_html(text),
         client_id=client_id,
