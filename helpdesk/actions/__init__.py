@@ -192,9 +192,12 @@ def _new_persistent(mapper, values, related):
     obj = mapper.class_manager.new_instance()
     instance_dict(obj).update(values)
     make_transient_to_detached(obj)
+    # Added before its relationships are set: adding walks the save-update cascade through
+    # every related object already loaded (the ticket, its contact, store and tags...), all
+    # of them in the session already.
+    db.session.add(obj)
     for key, value in related.items():
         set_committed_value(obj, key, value)
-    db.session.add(obj)
     return obj
 
 
