@@ -10,10 +10,12 @@ The last line is machine-comparable:
 """
 import argparse
 import asyncio
+import atexit
 import gc
 import os
 import random
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -213,6 +215,7 @@ def main():
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="chat-bench-")
+    atexit.register(shutil.rmtree, workdir, True)  # its database grows by tens of MB a run
     env = dict(os.environ)
     env.update({
         "HELPDESK_INSTANCE_PATH": workdir,
