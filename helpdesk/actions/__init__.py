@@ -108,7 +108,8 @@ def insert_loaded(model, **values):
     object of the session with its columns loaded: reading one does not go back to the
     database. Columns not given get their column default, else NULL; a column with only a
     database-side default is left to the database (and loaded when first read). Relationship
-    values given (an empty ``tags`` list, say) are set on the object as its loaded state.
+    values given (an empty ``tags`` list, the ticket a message is on) are set on the object as
+    its loaded state; objects among them must be in the session already (nothing cascades).
 
     Why not ``session.add`` and a flush: on the hot paths (each chat message, each email)
     the unit of work costs about three times the INSERT it sends. Later changes to the
@@ -193,8 +194,8 @@ def _new_persistent(mapper, values, related):
     instance_dict(obj).update(values)
     make_transient_to_detached(obj)
     # Added before its relationships are set: adding walks the save-update cascade through
-    # every related object already loaded (the ticket, its contact, store and tags...), all
-    # of them in the session already.
+    # every related object already loaded (the ticket, its contact, store and tags...), and
+    # the callers' related objects are in the session already.
     db.session.add(obj)
     for key, value in related.items():
         set_committed_value(obj, key, value)
