@@ -41,6 +41,8 @@ WORDS = ("order parcel delivery size return refund shirt dress colour red blue b
          "sweater jacket coat waist length fit small medium large").split()
 #: Rare words planted in a few messages, so search has selective terms too.
 RARE = ["zanzibar", "quokka", "marzipan", "kilimanjaro"]
+#: Tags and the share of tickets carrying each: the queue's tag filter, common to rare.
+TAGS = [("refund", 0.10), ("vip", 0.02), ("damaged", 0.005), ("recall", 0.0001)]
 FIRST = "Ira Max Lena Olga Dana Taras Marta Jonas Eva Noah Lea Paul Anna Ivan Sara Tom".split()
 LAST = "Shopper Buyer Koval Smith Novak Weber Garcia Rossi Horvat Meyer Berg Lund".split()
 
@@ -213,6 +215,24 @@ def seed(db, n_tickets, per_ticket, rng):
         raw.close()
 
 
+def seed_tags(db, n_tickets, rng):
+    """TAGS on the seeded tickets (each ticket draws each tag on its own)."""
+    from sqlalchemy import text
+
+    db.session.execute(text("TRUNCATE tags RESTART IDENTITY CASCADE"))
+    for tag_id, (name, _share) in enumerate(TAGS, 1):
+        db.session.execute(text("INSERT INTO tags (id, name) VALUES (:i, :n)"), {"i": tag_id, "n": name})
+    db.session.commit()
+    rows = [(ticket_id, tag_id) for ticket_id in range(1, n_tickets + 1)
+            for tag_id, (_name, share) in enumerate(TAGS, 1) if rng.random() < share]
+    raw = db.engine.raw_connection()
+    try:
+        copy_rows(raw.cursor(), "ticket_tags", ["ticket_id", "tag_id"], iter(rows), len(rows), "tags")
+        raw.commit()
+    finally:
+        raw.close()
+
+
 def _drop_secondary_indexes(db):
     """The trigram indexes and the models' non-unique indexes on the big tables."""
     from sqlalchemy import text
@@ -321,7 +341,7 @@ def main():
 
     _create_database(args.database_url)
     os.environ.setdefault("HELPDESK_ENV", "development")
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from helpdesk import create_app
     from helpdesk.extensions import db
@@ -338,6 +358,8 @@ def main():
             sys.stderr.write(f"seeding {args.tickets:,} tickets and {args.tickets * args.messages_per_ticket:,} "
                              f"messages into {db.engine.url.render_as_string(hide_password=True)}\n")
             seed(db, args.tickets, args.messages_per_ticket, rng)
+        if not db.session.scalar(text("SELECT EXISTS (SELECT 1 FROM ticket_tags)")):
+            seed_tags(db, args.tickets, random.Random(args.seed + 1))
         ensure_indexes(db, trigram=not args.no_trigram)
         results = run(db, args, rng, Agent)
     list_all = [ms for name, kind, values in results if kind == "list" for ms in values]
@@ -401,6 +423,9 @@ def run(db, args, rng, Agent):
         ("all, pending", {"status": "pending"}),
         ("all, any status", {}),
         ("mine, chat, open", {"status": "open", "assignee": "me", "channel": "chat"}),
+        ("tag 10%, open", {"status": "open", "tag": "refund"}),
+        ("tag 0.5%, open", {"status": "open", "tag": "damaged"}),
+        ("tag 0.01%", {"tag": "recall"}),
     ]
     searches = [("common word", "refund"), ("rare word", RARE[0]), ("contact name", "Olga Novak"),
                 ("email", "marta.12"), ("order number", "#100042"), ("rare + open", RARE[1])]
