@@ -18,6 +18,7 @@ from helpdesk.actions import ActionError
 from helpdesk.actions.agents import visible_store_ids
 from helpdesk.actions.messages import add_note, mark_read, reply
 from helpdesk.actions.routing import pass_offer
+from helpdesk.dumps import compiled
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Agent
 from helpdesk.schemas import MessageSchema
@@ -27,6 +28,7 @@ from inbox import queries
 
 NS = events.INBOX_NS
 
+_MESSAGE = compiled(MessageSchema())  # an agent's reply is acknowledged with it
 _sid_agent = {}  # sid -> agent id (this process)
 _devices = Counter()  # agent id -> connected devices (this process)
 _lock = threading.Lock()
@@ -142,7 +144,7 @@ def on_send(agent, data):
         card = product_card(data["product_card"]) if data.get("product_card") is not None else None
         meta = {"product_card": card} if card else None
         message = reply(ticket, agent, body, client_id=client_id, attachment_ids=attachments, meta=meta)
-    return {"ok": True, "message": MessageSchema().dump(message)}
+    return {"ok": True, "message": _MESSAGE(message)}
 
 
 def _link(value):

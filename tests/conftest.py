@@ -10,7 +10,11 @@ import socket
 import threading
 import time
 
-import pytest
+# Set before the app is imported: every payload a test builds is dumped both ways and
+# compared (helpdesk.dumps), so the suite checks the compiled schemas against marshmallow.
+os.environ.setdefault("HELPDESK_CHECK_DUMPS", "1")
+
+import pytest  # noqa: E402
 from sqlalchemy import text
 
 from helpdesk.events import event_sent

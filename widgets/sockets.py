@@ -34,6 +34,7 @@ from helpdesk.actions.visitors import (
     record_page_view,
     set_attributes,
 )
+from helpdesk.dumps import compiled
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Channel, Store, Ticket, Visitor
 from helpdesk.prepared import prepare
@@ -49,7 +50,7 @@ NS = events.WIDGET_NS
 FLOOD_MAX_MESSAGES = 20
 FLOOD_WINDOW_SECONDS = 30
 
-_PUBLIC = PublicMessageSchema()
+_PUBLIC = compiled(PublicMessageSchema())
 _connections = {}  # sid -> visitor id (this process)
 _recent = defaultdict(deque)
 _recent_lock = threading.Lock()
@@ -157,7 +158,7 @@ def on_message(visitor, data):
         subject=prechat.get("topic") if isinstance(prechat.get("topic"), str) else "",
         attachment_ids=attachment_ids, offline=offline,
     )
-    return {"ok": True, "duplicate": not created, "offline": offline, "message": _PUBLIC.dump(message)}
+    return {"ok": True, "duplicate": not created, "offline": offline, "message": _PUBLIC(message)}
 
 
 @handler("resume")

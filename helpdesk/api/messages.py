@@ -9,9 +9,13 @@ from helpdesk.api.auth import current_agent
 from helpdesk.api.errors import load_json, load_query
 from helpdesk.api.openapi import operation
 from helpdesk.api.pagination import MessagePageSchema
+from helpdesk.dumps import compiled
 from helpdesk.extensions import db
 from helpdesk.models import Message
 from helpdesk.schemas import MessageCreateArgs, MessageListArgs, MessageSchema
+
+# A ticket's timeline, read on every open and after every reconnection (helpdesk.dumps).
+_MESSAGE_PAGE = compiled(MessagePageSchema())
 
 
 @bp.get(f"/tickets/<{ID}:ticket_id>/messages")
@@ -29,7 +33,7 @@ def list_messages(ticket_id):
         .order_by(Message.id)
         .limit(limit + 1)
     ).unique().all()
-    return MessagePageSchema().dump({"items": rows[:limit], "has_more": len(rows) > limit})
+    return _MESSAGE_PAGE({"items": rows[:limit], "has_more": len(rows) > limit})
 
 
 @bp.post(f"/tickets/<{ID}:ticket_id>/messages")

@@ -11,11 +11,17 @@ from helpdesk.api.auth import current_agent
 from helpdesk.api.errors import INT_MAX, load_json, load_query
 from helpdesk.api.openapi import operation
 from helpdesk.api.pagination import TicketPageSchema, activity_cursor, after_activity_cursor, page
+from helpdesk.dumps import compiled
 from helpdesk.extensions import db
 from helpdesk.models import Tag, Ticket, ticket_tags
 from helpdesk.schemas import TicketCreateArgs, TicketListArgs, TicketSchema, TicketUpdateArgs, TransferArgs
 from helpdesk.text import clean_text
 from inbox.queries import not_practice, search_tickets
+
+# Every page of the queue (helpdesk.dumps): through marshmallow's generic walk, dumping 50
+# tickets costs about 2 ms.
+_TICKET_PAGE = compiled(TicketPageSchema())
+
 
 def ticket_query(agent, args):
     """The queue as ``agent`` may see it, filtered by ``args`` (TicketListArgs) except the
@@ -65,7 +71,7 @@ def ticket_page(query, args):
             query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(limit + 1)
         ).unique().all()
     rows, next_cursor = page(rows, limit, activity_cursor)
-    return TicketPageSchema().dump({"items": rows, "next_cursor": next_cursor})
+    return _TICKET_PAGE({"items": rows, "next_cursor": next_cursor})
 
 
 @bp.get("/tickets")
