@@ -35,6 +35,7 @@ def with_tags(statement):
 
 #: Statuses in which a chat takes one of its agent's ``max_chats`` places.
 _BUSY = (TicketStatus.OPEN, TicketStatus.PENDING)
+_ENDED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 @action
@@ -182,7 +183,8 @@ def transfer(ticket, by_agent, *, to_agent=None, to_team=None, note="", message_
 @action
 def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
     """Move a ticket to ``status``. Resolving stamps ``resolved_at``; snoozing needs a time.
-    Emits ``ticket.updated`` (and ``conversation.status`` to the shopper's widget)."""
+    Emits ``ticket.updated`` (and ``conversation.status`` to the shopper's widget; when an
+    unrated chat ends, ``rating.requested``)."""
     status = TicketStatus(status)
     if status == ticket.status and status != TicketStatus.SNOOZED:
         return ticket
@@ -205,6 +207,11 @@ def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
     add_event(ticket, "status_changed", by_agent, previous=str(previous), status=str(status),
               snoozed_until=snoozed_until.isoformat() if snoozed_until else None)
     events.ticket_updated(ticket, {"status"})
+    if (ticket.channel == Channel.CHAT and status in _ENDED and TicketStatus(previous) not in _ENDED
+            and ticket.rating is None):
+        # The chat has ended, whichever side ended it (the shopper, the agent resolving it,
+        # the inactivity sweep): the shopper's widget asks for stars.
+        events.rating_requested(ticket)
     if (ticket.channel == Channel.CHAT and ticket.assignee_id is not None
             and TicketStatus(previous) in _BUSY and status not in _BUSY):
         # The agent has room for one more chat: offer them (or anyone) the longest waiting.

@@ -194,13 +194,13 @@ def rate_ticket(visitor, ticket, rating, reasons=(), comment=""):
 
 @action
 def end_chat(ticket, *, by_agent=None, by_visitor=None):
-    """Either side ends the chat: the ticket is resolved and the shopper is asked to rate."""
+    """Either side ends the chat: the ticket is resolved and the shopper is asked to rate
+    (``change_status`` asks, as for any chat that ends)."""
     from helpdesk.actions.tickets import change_status
 
     if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         return ticket
     change_status(ticket, TicketStatus.RESOLVED, by_agent)
-    events.rating_requested(ticket)
     return ticket
 
 

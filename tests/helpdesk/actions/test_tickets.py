@@ -88,6 +88,29 @@ def test_status_changes_snooze_and_visitor_status_event(sent_events):
     assert [e["room"] for e in by_event(sent_events, "conversation.status")] == [f"visitor:{visitor.uid}"]
 
 
+def test_a_chat_the_agent_resolves_asks_the_shopper_for_stars_once(sent_events):
+    """Either side may end a chat; the widget asks for a rating either way, once."""
+    store = make_store()
+    agent = make_agent()
+    visitor = make_visitor(store)
+    chat = make_ticket(store, visitor=visitor)
+    sent_events.clear()
+    change_status(chat, "resolved", agent)
+    assert [e["room"] for e in by_event(sent_events, "rating.requested")] == [f"visitor:{visitor.uid}"]
+    assert by_event(sent_events, "rating.requested")[0]["payload"] == {"ticket_id": chat.id}
+    sent_events.clear()
+    change_status(chat, "closed", agent)  # ended already: not asked again
+    assert by_event(sent_events, "rating.requested") == []
+
+    rated = make_ticket(store, make_contact(store, email="rated@example.com"), visitor=make_visitor(store))
+    rated.rating = 5
+    email = make_ticket(store, make_contact(store, email="mail@example.com"), channel="email")
+    sent_events.clear()
+    change_status(rated, "resolved", agent)
+    change_status(email, "resolved", agent)
+    assert by_event(sent_events, "rating.requested") == []
+
+
 def test_update_ticket_is_all_or_nothing():
     store = make_store()
     agent = make_agent()
