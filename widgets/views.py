@@ -106,7 +106,9 @@ def session():
         "visitor": visitor.uid,
         "store": widget_config(store),
         "contact": {"name": contact.name, "has_email": bool(contact.email)} if contact else None,
-        "ticket": {"id": ticket.id, "status": str(ticket.status)} if ticket else None,
+        # ``rated``: a chat an agent resolved while the shopper was away still asks for stars.
+        "ticket": {"id": ticket.id, "status": str(ticket.status), "rated": ticket.rating is not None}
+        if ticket else None,
         "messages": history.messages_after(visitor, 0),
     })
 

@@ -365,6 +365,7 @@
     if (S.ticket && S.ticket.id === ticketId) S.ticket.status = "resolved";
     show(endBtn, false);
     if (S.rated[ticketId] || (rateFor === ticketId && !rate.hidden)) return;
+    store("asked", ticketId);
     system(T.ended);
     rateFor = ticketId;
     rate.reset();
@@ -490,6 +491,8 @@
       focusFirst();
       syncUi();
       toBottom();
+      // A chat that ended while the shopper was away (an agent resolved it): asked once.
+      if (j.ticket && j.ticket.status === "resolved" && !j.ticket.rated && store("asked") !== j.ticket.id) ended(j.ticket.id);
       connect();
       toParent({t: "ready", labels: {open: T.open, close: T.close, title: T.title}});
     }, function () { error(T.unavailable); });

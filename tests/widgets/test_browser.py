@@ -164,9 +164,38 @@ def test_chat_with_an_agent_rate_and_find_the_history_after_reload(shopper, live
         assert frame.locator(".hd-product").count() == 1
         expect(frame.locator("#hd-prechat")).to_be_hidden()
         expect(frame.locator("#hd-end")).to_be_hidden()
+        expect(frame.locator("#hd-rate")).to_be_hidden()  # rated already: not asked again
         assert not page.errors, page.errors
     finally:
         agent.disconnect()
+
+
+def test_a_chat_an_agent_resolved_while_the_shopper_was_away_asks_for_stars_once(shopper, live_server, demo):
+    from helpdesk.actions.tickets import change_status
+
+    store, admin = demo
+    page = shopper(DESKTOP)
+    frame = open_widget(page)
+    frame.locator("#hd-prechat").wait_for()
+    frame.locator("input[name=email]").fill("away@example.test")
+    send(frame, "Is the linen shirt back in stock?")
+    frame.locator(".hd-me:not(.hd-pending)", has_text="linen shirt").wait_for()
+    ticket = db.session.scalars(select(Ticket).order_by(Ticket.id.desc())).first()
+    page.goto("about:blank")  # the shopper leaves; the agent resolves the chat meanwhile
+    change_status(ticket, "resolved", admin)
+
+    page.goto(live_server + "/demo")
+    page.wait_for_selector("#hd-launcher")
+    frame = open_widget(page)
+    frame.locator(".hd-system", has_text="This chat has ended").wait_for()
+    expect(frame.locator("#hd-rate")).to_be_visible()
+    # Asked once: the next page does not ask again, rated or not.
+    page.reload()
+    page.wait_for_selector("#hd-launcher")
+    frame = open_widget(page)
+    frame.locator(".hd-me", has_text="linen shirt").wait_for()
+    expect(frame.locator("#hd-rate")).to_be_hidden()
+    assert not page.errors, page.errors
 
 
 def test_keyboard_opens_and_closes_the_widget(shopper, live_server, demo):

@@ -94,10 +94,29 @@ def test_returning_token_keeps_the_visitor_and_history(client):
     assert again["visitor"] == first["visitor"]
     assert [m["body_text"] for m in again["messages"]] == ["first visit", "welcome back"]
     assert again["contact"]["has_email"] is True and again["ticket"]["status"] == "open"
+    assert again["ticket"]["rated"] is False
     assert db.session.query(Visitor).count() == 1
     # A forged token starts a new, empty visitor instead of failing.
     forged = start(client, store, token=first["token"][:-2] + "xx").get_json()
     assert forged["visitor"] != first["visitor"] and forged["messages"] == []
+
+
+def test_a_chat_resolved_while_the_shopper_was_away_is_returned_as_unrated_until_rated(client):
+    from helpdesk.actions.messages import receive_customer_message
+    from helpdesk.actions.tickets import change_status
+    from helpdesk.actions.visitors import ensure_contact, rate_ticket
+
+    store = make_store()
+    agent = make_agent()
+    token = start(client, store).get_json()["token"]
+    visitor = visitor_from_token(token, store)
+    contact = ensure_contact(store, visitor, email="away@example.test")
+    msg, _ = receive_customer_message(store, contact, "chat", "still there?", client_id="c1", visitor=visitor)
+    change_status(msg.ticket, "resolved", agent)
+    back = start(client, store, token=token).get_json()["ticket"]
+    assert back == {"id": msg.ticket_id, "status": "resolved", "rated": False}
+    rate_ticket(visitor, msg.ticket, 5)
+    assert start(client, store, token=token).get_json()["ticket"]["rated"] is True
 
 
 # ---- uploads ------------------------------------------------------------------------------
