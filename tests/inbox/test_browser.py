@@ -337,11 +337,134 @@ def test_every_top_bar_link_is_on_screen_or_in_the_settings_menu(live_server, ch
             menu = page.locator(".topbar .menu-body")
             for name in names:
                 expect(menu.get_by_text(name, exact=True)).to_be_visible()
+            # The open menu lies on the screen (hung from its summary it ran off a phone's left edge).
+            box = menu.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, box
             if width == 820:
                 screenshot(page, "inbox-tablet-menu.png")
         else:
             for name in names:
                 expect(bar.locator(":scope > a, :scope > form").filter(has_text=name).first).to_be_visible()
+        assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
+def _open_a_shoppers_chat_on_a_phone(live_server, chromium, agent_name, body):
+    """A shopper's chat (Ira Shopper, one message) opened by a new agent on a phone:
+    ``(context, page, the conversation's locator)``."""
+    store = make_store()
+    agent = make_agent(name=agent_name)
+    shopper = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    ack = shopper.call("message", {"client_id": uuid.uuid4().hex, "body": body, "prechat": {"name": "Ira Shopper"}})
+    shopper.disconnect()
+    ticket_id = ack["message"]["ticket_id"]
+    ctx, page = sign_in(chromium, live_server, agent, PHONE)
+    page.locator(f'.ticket-row[data-ticket-id="{ticket_id}"] .row-open').click()
+    return ctx, page, page.locator(f"#conv-{ticket_id}")
+
+
+def test_a_notes_header_wraps_between_its_pieces_on_a_phone(live_server, chromium):
+    """In a narrow bubble the header of a note (label, author, language, time) wraps between
+    its pieces; no piece is squeezed until its own text breaks, as the language badge did
+    (one letter a line)."""
+    ctx, page, conv = _open_a_shoppers_chat_on_a_phone(live_server, chromium, "Alexandra Montgomery-Whitfield",
+                                                       "Where is my parcel? It has been a week.")
+    try:
+        conv.locator('[data-field="note"]').check()
+        conv.locator("textarea").fill("The parcel is stuck at the depot; the carrier promised delivery on Monday.")
+        conv.locator("textarea").press("Enter")
+        head = conv.locator(".tl-msg.note .msg-head")
+        head.wait_for(timeout=TIMEOUT)
+        squeezed = head.evaluate("""h => [...h.children].filter(el => {
+            const r = el.getBoundingClientRect();
+            return r.width > 0 && r.height > 1.8 * parseFloat(getComputedStyle(el).fontSize);
+          }).map(el => el.className + ': ' + el.textContent)""")
+        assert squeezed == []
+        screenshot(page, "inbox-phone-note.png")
+        assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
+def test_a_phones_conversation_header_leaves_the_timeline_room_and_keeps_every_action(live_server, chromium):
+    """On a phone the header is two rows: back, name and Details; then Claim, Transfer, Book a
+    visit and the status on one line (they took two, leaving the messages a third of the
+    screen). Every action keeps its name, stays on the screen and is reached by Tab in order."""
+    ctx, page, conv = _open_a_shoppers_chat_on_a_phone(live_server, chromium, "Tess Agent",
+                                                       "Is the red set in stock in M?")
+    try:
+        conv.locator(".tl-msg.in").wait_for(timeout=TIMEOUT)
+        head = conv.locator(".conv-head")
+        # Unassigned, so Claim shows too: the widest the usual header gets.
+        controls = [head.get_by_role("button", name=name, exact=True)
+                    for name in ("Back to the list", "Details", "Claim", "Transfer", "Book a visit")]
+        controls.append(head.get_by_role("combobox", name="Status"))
+        for control in controls:
+            expect(control).to_be_visible()
+            box = control.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, box
+        tops = conv.locator(".conv-actions").evaluate("""a => [...new Set([...a.children]
+            .filter(el => el.getClientRects().length).map(el => Math.round(el.getBoundingClientRect().top)))]""")
+        assert max(tops) - min(tops) <= 2, tops  # one row of actions
+        head_height = head.bounding_box()["height"]
+        timeline_height = conv.locator(".timeline").bounding_box()["height"]
+        assert head_height <= 105, head_height
+        assert timeline_height >= 0.5 * PHONE["height"], timeline_height
+        controls[0].focus()
+        order = []
+        for _ in controls[1:]:
+            page.keyboard.press("Tab")
+            order.append(page.evaluate("document.activeElement.getAttribute('aria-label') || "
+                                       "document.activeElement.textContent.trim()"))
+        assert order == ["Details", "Claim", "Transfer", "Book a visit", "Status"]
+        screenshot(page, "inbox-phone-conversation-head.png")
+        assert serious_violations(page) == []
+        assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, {"width": 1280, "height": 800}])
+def test_the_queue_filters_show_their_whole_labels_on_a_desktop(live_server, chromium, viewport):
+    """Status and channel filters are as wide as their longest option ("All channels" showed
+    as "All chan…" in a third of the row), with the tag field beside them on the same line."""
+    agent = make_agent(name="Tess Agent")
+    ctx, page = sign_in(chromium, live_server, agent, viewport)
+    try:
+        row = page.locator("#filters .filter-row")
+        # A select's scrollWidth does not measure its text: compare it with a copy left at its
+        # natural width, which fits the longest option.
+        clipped = row.evaluate("""r => [...r.querySelectorAll('select')].map(sel => {
+            const copy = sel.cloneNode(true);
+            copy.style.cssText = 'position:absolute; width:auto; max-width:none; flex:none';
+            r.append(copy);
+            const need = copy.getBoundingClientRect().width;
+            copy.remove();
+            return [sel.name, Math.round(sel.getBoundingClientRect().width), Math.round(need)];
+          }).filter(([, has, need]) => has + 0.5 < need)""")
+        assert clipped == []
+        boxes = [el.bounding_box() for el in row.locator("select, input").all()]
+        assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) <= 2, boxes  # one line
+        assert boxes[-1]["width"] >= 40 and boxes[-1]["x"] + boxes[-1]["width"] <= row.bounding_box()["x"] + \
+            row.bounding_box()["width"] + 0.5, boxes
+        assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
+def test_the_report_filters_sit_in_one_row_on_a_desktop(live_server, chromium):
+    """The report pages' filter form is a row of fields, not the inbox's sticky search column
+    (a shared class name once stacked the fields down the right edge)."""
+    admin = make_agent(name="Ada Admin", role="admin")
+    ctx, page = sign_in(chromium, live_server, admin, DESKTOP)
+    try:
+        for path in ("/inbox/reports/", "/inbox/reports/ratings"):
+            page.goto(live_server + path)
+            form = page.locator("main.reports form.filters")
+            bottoms = form.evaluate("f => [...f.children].map(el => Math.round(el.getBoundingClientRect().bottom))")
+            assert max(bottoms) - min(bottoms) <= 4, (path, bottoms)
+            assert form.evaluate("f => getComputedStyle(f).position") == "static"
         assert page.js_errors == []
     finally:
         ctx.close()

@@ -79,6 +79,19 @@ def test_home_nudge_posts_and_faq(live_server, chromium):
         screenshot(page, "home-phone.png")
         wide = page.evaluate("""[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 376 && e.getClientRects().length).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 12)""")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, wide
+
+        # Posts longer than the screen scroll inside the dialog; its Close stays on screen.
+        for n in range(6):
+            create_post(admin, title=f"Update {n}", body="A longer announcement for the whole team. " * 6)
+        page.get_by_role("button", name="Posts").click()
+        dialog = page.locator("#posts-dialog")
+        dialog.locator(".post", has_text="Update 5").wait_for(timeout=TIMEOUT)
+        assert dialog.evaluate("d => d.scrollHeight > d.clientHeight")
+        close = dialog.get_by_role("button", name="Close").last
+        box = close.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE_375["height"], box
+        close.click()
+        expect(dialog).to_be_hidden()
         assert page.js_errors == []
     finally:
         context.close()
