@@ -54,16 +54,19 @@ def unread_condition():
 
 
 def unread_by_ticket(agent, ticket_ids):
-    """``{ticket_id: unread customer messages}`` for the tickets of ``ticket_ids`` the agent may see."""
+    """``{ticket_id: (unread customer messages, newest of their ids)}`` for the tickets of
+    ``ticket_ids`` the agent may see. The newest id lets the inbox tell a live
+    ``message.created`` this count already holds from one that came after it."""
     ids = [i for i in ticket_ids if isinstance(i, int)][:200]
     if not ids:
         return {}
-    query = (select(Message.ticket_id, func.count()).join(Ticket, Ticket.id == Message.ticket_id)
+    query = (select(Message.ticket_id, func.count(), func.max(Message.id))
+             .join(Ticket, Ticket.id == Message.ticket_id)
              .where(Message.ticket_id.in_(ids), unread_condition()).group_by(Message.ticket_id))
     store_ids = agent.accessible_store_ids()
     if store_ids is not None:
         query = query.where(Ticket.store_id.in_(store_ids))
-    return {ticket_id: n for ticket_id, n in db.session.execute(query)}
+    return {ticket_id: (n, newest) for ticket_id, n, newest in db.session.execute(query)}
 
 
 #: Up to this many unread tickets are looked up by id for the sidebar counts; more (an

@@ -120,10 +120,12 @@ def home():
 @bp.get("/api/unread")
 @login_required
 def unread():
-    """Unread customer messages per ticket: ``?ids=1,2,3`` (at most 200)."""
+    """Unread customer messages per ticket: ``?ids=1,2,3`` (at most 200); ``newest``: the
+    id of the newest message each count holds."""
     ids = [int(i) for i in (request.args.get("ids") or "").split(",") if i.strip().isdigit() and len(i) < 10]
     found = queries.unread_by_ticket(_agent(), ids)
-    return jsonify({"unread": {str(k): v for k, v in found.items()}})
+    return jsonify({"unread": {str(k): n for k, (n, _newest) in found.items()},
+                    "newest": {str(k): newest for k, (_n, newest) in found.items()}})
 
 
 # ---- context panel --------------------------------------------------------------------

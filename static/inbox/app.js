@@ -145,7 +145,7 @@ class Inbox {
     const fromContact = message.author_type === 'contact' && message.kind === 'message';
     if (!fromContact || !added) return;
     const seen = conv && conv.isSeen();
-    if (!seen) this.queue.bumpUnread(message.ticket_id);
+    if (!seen) this.queue.bumpUnread(message.ticket_id, message.id);
     this.queue.refreshCounts();
     const name = message.author ? message.author.name : '';
     // Sound and desktop notifications for my conversations and unclaimed ones, not colleagues'.

@@ -21,6 +21,11 @@ export class Queue {
     this.me = boot.me;
     this.tickets = new Map(); // id -> ticket (those in the list)
     this.unread = new Map(); // id -> unread customer messages
+    // id -> ids of messages counted live since the last lookup. A lookup answers with the
+    // newest id it counted, so a live message that lands before or after the answer is
+    // counted once either way.
+    this.liveUnread = new Map();
+    this.countedUpTo = new Map(); // id -> newest message id the badge holds
     this.typing = new Set();
     this.selected = new Set();
     this.view = { kind: 'all', id: null };
@@ -195,7 +200,13 @@ export class Queue {
     if (!ids.length) return;
     try {
       const res = await api.get(`/inbox/api/unread?ids=${ids.join(',')}`);
-      for (const id of ids) this.unread.set(id, res.unread[String(id)] || 0);
+      for (const id of ids) {
+        const newest = Math.max(res.newest[String(id)] || 0, this.countedUpTo.get(id) || 0);
+        const later = (this.liveUnread.get(id) || []).filter((m) => m > newest);
+        this.unread.set(id, (res.unread[String(id)] || 0) + later.length);
+        this.countedUpTo.set(id, Math.max(newest, ...later));
+        this.liveUnread.delete(id);
+      }
     } catch (err) { /* badges stay as they were */ }
   }
 
@@ -319,12 +330,17 @@ export class Queue {
     if (changed) this.render();
   }
 
-  bumpUnread(ticketId) {
+  bumpUnread(ticketId, messageId) {
+    // Counted already: by the lookup, or live before (a reconnect replays what it missed).
+    const live = this.liveUnread.get(ticketId) || [];
+    if (messageId <= (this.countedUpTo.get(ticketId) || 0) || live.includes(messageId)) return;
+    this.liveUnread.set(ticketId, [...live, messageId]);
     this.unread.set(ticketId, (this.unread.get(ticketId) || 0) + 1);
     this.rerenderRow(ticketId);
   }
 
   clearUnread(ticketId) {
+    this.liveUnread.delete(ticketId);
     if (!this.unread.get(ticketId)) return;
     this.unread.set(ticketId, 0);
     this.rerenderRow(ticketId);

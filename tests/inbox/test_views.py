@@ -282,7 +282,11 @@ def test_counts_and_unread_per_view_and_ticket(client, shops, restricted, monkey
     assert client.get("/inbox/api/counts?status=nope").status_code == 422
 
     ids = ",".join(str(i) for i in (unread.id, read.id, mine.id))
-    assert client.get(f"/inbox/api/unread?ids={ids}").json["unread"] == {str(unread.id): 1, str(mine.id): 1}
+    found = client.get(f"/inbox/api/unread?ids={ids}").json
+    assert found["unread"] == {str(unread.id): 1, str(mine.id): 1}
+    # The newest id each count holds, so a live message the count already has is not added twice.
+    assert found["newest"] == {str(t.id): max(m.id for m in t.messages if m.author_type == "contact")
+                               for t in (unread, mine)}
 
 
 def test_oversized_ids_and_deeply_nested_json_are_client_errors_not_500s(client, shops):
