@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from helpdesk.actions import Forbidden
 from helpdesk.extensions import db
 from helpdesk.models import (
+    ENDED_STATUSES,
     Agent,
     Attribution,
     AuthorType,
@@ -25,7 +26,6 @@ from helpdesk.models import (
     Store,
     Team,
     Ticket,
-    TicketStatus,
     agent_teams,
 )
 from helpdesk.schemas import format_amount
@@ -288,7 +288,6 @@ def metrics_csv(report):
 ARCHIVE_TABS = ("all", "sales", "top_rated")
 #: Ratings from this many stars up make the "top-rated" tab.
 TOP_RATING = 4
-PAST_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 def archive_query(viewer, *, tab="all", q=None, store_id=None, agent_id=None):
@@ -299,7 +298,7 @@ def archive_query(viewer, *, tab="all", q=None, store_id=None, agent_id=None):
     from inbox.queries import ticket_matches
 
     query = restrict_to_stores(select(Ticket), Ticket.store_id, viewer).where(
-        Ticket.status.in_(PAST_STATUSES), Ticket.is_practice.is_(False))  # academy practice is not history
+        Ticket.status.in_(ENDED_STATUSES), Ticket.is_practice.is_(False))  # academy practice is not history
     own = agent_id if viewer.is_admin else viewer.id
     if agent_id is not None and not viewer.is_admin and agent_id != viewer.id:
         raise Forbidden("Agents see their own conversations only.", "agent")

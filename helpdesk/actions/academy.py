@@ -19,6 +19,7 @@ from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, Forbidden, NotFound, action
 from helpdesk.extensions import db
 from helpdesk.models import (
+    ENDED_STATUSES,
     PRACTICE_STEPS,
     AcademyProgress,
     Agent,
@@ -368,7 +369,7 @@ def practice_shopper_turn(ticket_id):
     from helpdesk.actions.messages import receive_customer_message
 
     ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None or not ticket.is_practice or ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+    if ticket is None or not ticket.is_practice or ticket.status in ENDED_STATUSES:
         return None
     last = db.session.scalar(select(Message).where(
         Message.ticket_id == ticket.id, Message.kind == MessageKind.MESSAGE).order_by(Message.id.desc()).limit(1))

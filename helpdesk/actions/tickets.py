@@ -7,6 +7,7 @@ from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, NotFound, action, insert_loaded
 from helpdesk.extensions import db
 from helpdesk.models import (
+    ENDED_STATUSES,
     Agent,
     AuthorType,
     Channel,
@@ -35,7 +36,6 @@ def with_tags(statement):
 
 #: Statuses in which a chat takes one of its agent's ``max_chats`` places.
 _BUSY = (TicketStatus.OPEN, TicketStatus.PENDING)
-_ENDED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 @action
@@ -198,7 +198,7 @@ def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
         ticket.snoozed_until = None
     previous = ticket.status
     ticket.status = status
-    if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and ticket.resolved_at is None:
+    if status in ENDED_STATUSES and ticket.resolved_at is None:
         ticket.resolved_at = utcnow()
     if status == TicketStatus.OPEN:
         ticket.resolved_at = None
@@ -207,7 +207,7 @@ def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
     add_event(ticket, "status_changed", by_agent, previous=str(previous), status=str(status),
               snoozed_until=snoozed_until.isoformat() if snoozed_until else None)
     events.ticket_updated(ticket, {"status"})
-    if (ticket.channel == Channel.CHAT and status in _ENDED and TicketStatus(previous) not in _ENDED
+    if (ticket.channel == Channel.CHAT and status in ENDED_STATUSES and TicketStatus(previous) not in ENDED_STATUSES
             and ticket.rating is None):
         # The chat has ended, whichever side ended it (the shopper, the agent resolving it,
         # the inactivity sweep): the shopper's widget asks for stars.

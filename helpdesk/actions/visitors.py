@@ -9,7 +9,7 @@ from helpdesk import events
 from helpdesk.actions import ActionError, Forbidden, action
 from helpdesk.actions.contacts import find_or_create_contact
 from helpdesk.extensions import db
-from helpdesk.models import Contact, PageView, Ticket, TicketStatus, Visitor, utcnow
+from helpdesk.models import ENDED_STATUSES, Contact, PageView, Ticket, TicketStatus, Visitor, utcnow
 from helpdesk.text import clean_text
 
 #: How many attributes a shop may set on a visitor, and how long each value may be.
@@ -198,7 +198,7 @@ def end_chat(ticket, *, by_agent=None, by_visitor=None):
     (``change_status`` asks, as for any chat that ends)."""
     from helpdesk.actions.tickets import change_status
 
-    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+    if ticket.status in ENDED_STATUSES:
         return ticket
     change_status(ticket, TicketStatus.RESOLVED, by_agent)
     return ticket

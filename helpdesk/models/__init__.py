@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic autogenerate reads them from here)."""
 from helpdesk.models.base import (  # noqa: F401
     CONTINUABLE_STATUSES,
+    ENDED_STATUSES,
     AuthorType,
     Availability,
     Channel,

@@ -64,6 +64,10 @@ CONTINUABLE_STATUSES = (
 )
 
 
+#: A ticket in one of these states is done with: a chat in them has ended.
+ENDED_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
 class AuthorType(StrEnum):
     CONTACT = "contact"
     AGENT = "agent"
