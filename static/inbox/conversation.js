@@ -421,6 +421,8 @@ export class Conversation {
     const note = this.noteBox.checked;
     this.form.classList.toggle('as-note', note);
     this.textarea.placeholder = note ? t('placeholder_note') : t('placeholder_reply');
+    // The button says what it does: a note goes to colleagues only, never to the shopper.
+    this.form.querySelector('.send-btn').textContent = note ? t('add_note') : t('send');
     if (note) this.stopTyping();
   }
 

@@ -74,6 +74,7 @@ def test_two_agents_and_a_shopper(live_server, chromium):
 
         # A writes an internal note (Enter sends).
         conv_a.locator('[data-field="note"]').check()
+        expect(conv_a.locator(".send-btn")).to_have_text("Add note")  # says it goes to colleagues only
         conv_a.locator("textarea").fill("SECRET: VIP customer, offer free shipping")
         conv_a.locator("textarea").press("Enter")
         conv_a.locator(".tl-msg.note", has_text="VIP customer").wait_for(timeout=TIMEOUT)
