@@ -46,8 +46,11 @@ export class Posts {
 
   published(post) {
     if (post.author && post.author.id === boot.me.id) return; // my own post: already read
-    if (!this.items.some((p) => p.id === post.id)) this.items.unshift({ ...post, read: false });
-    this.setUnread((this.unread || 0) + 1);
+    // A list loaded just after the post was published holds it, and its count too.
+    if (!this.items.some((p) => p.id === post.id)) {
+      this.items.unshift({ ...post, read: false });
+      this.setUnread((this.unread || 0) + 1);
+    }
     this.render();
     this.app.toast(t('post_new', { title: post.title }), 'info', { label: t('open'), run: () => this.open() });
   }
