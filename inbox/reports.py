@@ -1,7 +1,10 @@
 """Report pages of the inbox: monthly metrics with charts (plain SVG, no script needed) and
 CSV export, and the chat archive. Data comes from ``helpdesk.reports``, the same functions
 the REST API uses; agents see their own, admins everyone's."""
+from datetime import date
+
 from flask import Blueprint, abort, render_template, request
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,13 +20,18 @@ from helpdesk.models import Agent, Store, Team
 
 bp = Blueprint("reports", __name__, url_prefix="/inbox/reports")
 
-#: Charted series: (key in a metrics row, label, how to read the value).
+#: Charted series: (key in a metrics row, label, how to read the value, its weight). Counts
+#: have no weight: a month's bar is their sum over the rows (agents, teams, stores). Rates and
+#: averages are weighted by what they are made of, so an agent with no ratings that month
+#: does not pull the month's average rating down to half.
 SERIES = (
-    ("chats", _l("Chats"), lambda row: row["chats"]),
-    ("sales_count", _l("Sales"), lambda row: row["sales_count"]),
-    ("conversion_rate", _l("Conversion rate (%)"), lambda row: round((row["conversion_rate"] or 0) * 100, 1)),
-    ("first_response", _l("First response, average seconds"), lambda row: row["first_response"]["average_seconds"] or 0),
-    ("rating", _l("Average rating"), lambda row: row["rating"]["average"] or 0),
+    ("chats", _l("Chats"), lambda row: row["chats"], None),
+    ("sales_count", _l("Sales"), lambda row: row["sales_count"], None),
+    ("conversion_rate", _l("Conversion rate (%)"), lambda row: (row["conversion_rate"] or 0) * 100,
+     lambda row: row["customers"]),
+    ("first_response", _l("First response, average seconds"),
+     lambda row: row["first_response"]["average_seconds"] or 0, lambda row: row["first_response"]["count"]),
+    ("rating", _l("Average rating"), lambda row: row["rating"]["average"] or 0, lambda row: row["rating"]["count"]),
 )
 
 
@@ -39,23 +47,34 @@ def _invalid_filters(exc):
     return BadRequest("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in translate_errors(messages).items()))
 
 
-def _chart(report, value_of):
-    """Bars per month (summed over the rows' groups) as numbers the template draws in SVG."""
+def _month_name(month):
+    """``"2026-11"`` as the agent's language writes it: "November 2026"."""
+    return format_date(date.fromisoformat(f"{month}-01"), "LLLL yyyy")
+
+
+def _chart(report, value_of, weight_of=None):
+    """Bars per month as numbers the template draws in SVG: a count summed over the rows'
+    groups, a rate or average weighted by ``weight_of`` (None: nothing to average that month).
+    """
     totals = {month: 0 for month in report["months"]}
-    counts = {month: 0 for month in report["months"]}
+    weights = {month: 0 for month in report["months"]}
     for row in report["rows"]:
-        totals[row["month"]] += value_of(row)
-        counts[row["month"]] += 1
-    averaged = report["by"] != "total"
+        weight = 1 if weight_of is None else weight_of(row)
+        totals[row["month"]] += value_of(row) * (1 if weight_of is None else weight)
+        weights[row["month"]] += weight
     bars = []
     for month in report["months"]:
-        value = totals[month]
-        if averaged and counts[month] and value_of not in (SERIES[0][2], SERIES[1][2]):
-            value = round(value / counts[month], 1)  # rates and averages are averaged across groups
-        bars.append({"month": month, "value": value})
-    peak = max((b["value"] for b in bars), default=0) or 1
+        if weight_of is None:
+            value = totals[month]
+        else:
+            value = round(totals[month] / weights[month], 1) if weights[month] else None
+        first_day = date.fromisoformat(f"{month}-01")
+        # Two short lines under a bar ("Nov" over "26"): one line of both overlapped its neighbours'.
+        bars.append({"month": month, "name": _month_name(month), "short": format_date(first_day, "LLL"),
+                     "year": format_date(first_day, "yy"), "value": value})
+    peak = max((b["value"] or 0 for b in bars), default=0) or 1
     for bar in bars:
-        bar["height"] = round(100 * bar["value"] / peak, 1)
+        bar["height"] = round(100 * (bar["value"] or 0) / peak, 1)
     return bars
 
 
@@ -69,10 +88,12 @@ def metrics_page():
         abort(exc.status, description=exc.message)
     if args["format"] == "csv":
         return csv_response(report)
-    charts = [{"key": key, "label": str(label), "bars": _chart(report, fn)} for key, label, fn in SERIES]
+    charts = [{"key": key, "label": str(label), "bars": _chart(report, value_of, weight_of)}
+              for key, label, value_of, weight_of in SERIES]
     admin = current_user.is_admin
     return render_template(
         "inbox/reports.html", report=report, charts=charts, args=args, admin=admin,
+        month_names={month: _month_name(month) for month in report["months"]},
         agents=db.session.scalars(db.select(Agent).order_by(Agent.name)).all() if admin else [],
         teams=db.session.scalars(db.select(Team).order_by(Team.name)).all() if admin else [],
         stores=db.session.scalars(db.select(Store).order_by(Store.name)).all(),

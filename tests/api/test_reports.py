@@ -22,6 +22,11 @@ from tests.factories import make_agent, make_contact, make_store, make_team, mak
 from tests.sql import big_table_stats, query_plans, scans
 
 
+def format_month(when):
+    """A month as an English-speaking agent reads it in the charts and table: "November 2026"."""
+    return when.strftime("%B %Y")
+
+
 @action
 def place_order(store, contact, platform_id, total, currency, *, cancelled=False):
     record = OrderRecord(platform_id=platform_id, number=f"#{platform_id}", currency=currency, total=Decimal(total),
@@ -199,6 +204,38 @@ def test_the_metrics_page_draws_monthly_charts_and_links_the_csv(app, world):
     exported = client.get("/inbox/reports/?format=csv")
     assert exported.mimetype == "text/csv" and "Ola" in exported.get_data(as_text=True)
     assert client.get(f"/inbox/reports/?agent={world['sam'].id}").status_code == 403
+
+
+def _last_bar(html, series):
+    """The ``<title>`` of a chart's last bar (this month): "November 2026: 4.0"."""
+    figure = html.split(f'data-series="{series}"', 1)[1].split("</figure>", 1)[0]
+    return figure.rsplit("<title>", 1)[1].split("</title>", 1)[0]
+
+
+def test_the_charts_weigh_rates_by_what_they_are_made_of(app, world):
+    # Per agent: Ola has two ratings (5 and 3), Sam none. The month's average rating is 4.0,
+    # not (4.0 + 0) / 2; its first response is the mean over the three answered chats.
+    client = app.test_client()
+    login(client, world["admin"])
+    html = client.get("/inbox/reports/?by=agent").get_data(as_text=True)
+    month = format_month(utcnow())
+    assert _last_bar(html, "rating") == f"{month}: 4.0"
+    assert _last_bar(html, "chats") == f"{month}: 3"
+    rows = api_for(app, world["admin"]).get("/reports/metrics?by=agent").get_json()["rows"]
+    # Ola converted both her customers, Sam not his one: 2 of 3, not the mean of 100 % and 0 %.
+    assert {r["group"]["name"]: (r["customers"], r["conversion_rate"]) for r in rows} == {
+        "Ola": (2, 1.0), "Sam": (1, 0.0)}
+    assert _last_bar(html, "conversion_rate") == f"{month}: 66.7"
+    answered = [(r["first_response"]["average_seconds"], r["first_response"]["count"]) for r in rows]
+    expected = round(sum(avg * n for avg, n in answered) / sum(n for _avg, n in answered), 1)
+    assert _last_bar(html, "first_response") == f"{month}: {expected}"
+
+
+def test_an_agent_without_chats_gets_the_table_and_no_empty_charts(app, world):
+    client = app.test_client()
+    login(client, make_agent("Nia"))
+    html = client.get("/inbox/reports/").get_data(as_text=True)
+    assert "<svg" not in html and "Nothing in these months yet." in html
 
 
 def test_the_archive_page_has_the_sale_and_top_rated_tabs(app, world):

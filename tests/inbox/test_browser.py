@@ -457,7 +457,13 @@ def test_the_queue_filters_show_their_whole_labels_on_a_desktop(live_server, chr
 def test_the_report_filters_sit_in_one_row_on_a_desktop(live_server, chromium):
     """The report pages' filter form is a row of fields, not the inbox's sticky search column
     (a shared class name once stacked the fields down the right edge)."""
+    from helpdesk.actions.messages import receive_customer_message, reply
+    from tests.factories import make_contact
+
+    store = make_store()
     admin = make_agent(name="Ada Admin", role="admin")
+    message, _ = receive_customer_message(store, make_contact(store), "chat", "Is the red set in stock?")
+    reply(message.ticket, admin, "It is, in every size.")
     ctx, page = sign_in(chromium, live_server, admin, DESKTOP)
     try:
         for path in ("/inbox/reports/", "/inbox/reports/ratings"):
@@ -466,6 +472,13 @@ def test_the_report_filters_sit_in_one_row_on_a_desktop(live_server, chromium):
             bottoms = form.evaluate("f => [...f.children].map(el => Math.round(el.getBoundingClientRect().bottom))")
             assert max(bottoms) - min(bottoms) <= 4, (path, bottoms)
             assert form.evaluate("f => getComputedStyle(f).position") == "static"
+            if path == "/inbox/reports/":
+                # The export link looks like the button beside it (same box, no underline).
+                show, export = form.get_by_role("button", name="Show"), form.get_by_role("link", name="Export CSV")
+                assert abs(show.bounding_box()["height"] - export.bounding_box()["height"]) <= 2
+                assert export.evaluate("a => getComputedStyle(a).textDecorationLine") == "none"
+                expect(page.locator('.chart[data-series="chats"] title').last).to_have_text(re.compile(r"^\w+ \d{4}: 1$"))
+                screenshot(page, "reports-desktop.png")
         assert page.js_errors == []
     finally:
         ctx.close()
