@@ -372,9 +372,19 @@ def test_a_notes_header_wraps_between_its_pieces_on_a_phone(live_server, chromiu
     ctx, page, conv = _open_a_shoppers_chat_on_a_phone(live_server, chromium, "Alexandra Montgomery-Whitfield",
                                                        "Where is my parcel? It has been a week.")
     try:
+        # The reply box starts at two lines on a phone and grows with a long draft, up to 40%
+        # of the screen.
+        box = conv.locator("textarea")
+        empty = box.bounding_box()["height"]
+        assert empty <= 64, empty
+        box.fill("\n".join(f"line {n}" for n in range(6)))
+        grown = box.bounding_box()["height"]
+        assert empty + 40 <= grown <= 0.4 * PHONE["height"] + 1, (empty, grown)
+        box.fill("\n".join(f"line {n}" for n in range(40)))
+        assert box.bounding_box()["height"] <= 0.4 * PHONE["height"] + 1
         conv.locator('[data-field="note"]').check()
-        conv.locator("textarea").fill("The parcel is stuck at the depot; the carrier promised delivery on Monday.")
-        conv.locator("textarea").press("Enter")
+        box.fill("The parcel is stuck at the depot; the carrier promised delivery on Monday.")
+        box.press("Enter")
         head = conv.locator(".tl-msg.note .msg-head")
         head.wait_for(timeout=TIMEOUT)
         squeezed = head.evaluate("""h => [...h.children].filter(el => {
