@@ -60,7 +60,7 @@ def _chart(report, value_of, weight_of=None):
     weights = {month: 0 for month in report["months"]}
     for row in report["rows"]:
         weight = 1 if weight_of is None else weight_of(row)
-        totals[row["month"]] += value_of(row) * (1 if weight_of is None else weight)
+        totals[row["month"]] += value_of(row) * weight
         weights[row["month"]] += weight
     bars = []
     for month in report["months"]:
@@ -70,7 +70,7 @@ def _chart(report, value_of, weight_of=None):
             value = round(totals[month] / weights[month], 1) if weights[month] else None
         first_day = date.fromisoformat(f"{month}-01")
         # Two short lines under a bar ("Nov" over "26"): one line of both overlapped its neighbours'.
-        bars.append({"month": month, "name": _month_name(month), "short": format_date(first_day, "LLL"),
+        bars.append({"name": _month_name(month), "short": format_date(first_day, "LLL"),
                      "year": format_date(first_day, "yy"), "value": value})
     peak = max((b["value"] or 0 for b in bars), default=0) or 1
     for bar in bars:
