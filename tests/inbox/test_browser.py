@@ -145,6 +145,52 @@ def test_two_agents_and_a_shopper(live_server, chromium):
         ctx_b.close()
 
 
+def test_a_new_chat_counts_one_unread_when_its_live_message_comes_after_the_lookup(live_server, chromium):
+    """The queue badge of a new chat is counted once. The unread lookup that ``ticket.created``
+    starts already holds the first message; its ``message.created``, held back here until the
+    lookup has answered (as a slow socket or a reconnect's replay delivers it), must not count
+    it again. Delivered twice (replayed), it still counts once."""
+    store = make_store()
+    agent = make_agent(name="Tess Agent")
+    ctx, page = sign_in(chromium, live_server, agent, DESKTOP)
+    held, sockets = [], []
+
+    def route(ws):
+        server = ws.connect_to_server()
+        sockets.append(ws)
+
+        def from_server(data):
+            if isinstance(data, str) and '"message.created"' in data:
+                held.append(data)
+            else:
+                ws.send(data)
+        server.on_message(from_server)
+        ws.on_message(lambda data: server.send(data))
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
+    page.reload()
+    page.wait_for_function("document.body.dataset.connected === 'true'", timeout=TIMEOUT)
+    shopper = visitor_client(live_server, visitor_session(live_server, store)["token"])
+    try:
+        with page.expect_response(re.compile(r"/inbox/api/unread\?")) as lookup:
+            ack = shopper.call("message", {"client_id": uuid.uuid4().hex, "body": "Is the red set in M?",
+                                           "prechat": {"name": "Ira Shopper"}})
+        assert lookup.value.json()["unread"] == {str(ack["message"]["ticket_id"]): 1}
+        badge = page.locator(f'.ticket-row[data-ticket-id="{ack["message"]["ticket_id"]}"] .badge')
+        expect(badge).to_have_text("1", timeout=TIMEOUT)
+        assert len(held) == 1
+        for data in held * 2:  # late, then replayed
+            sockets[-1].send(data)
+        # Each delivery is announced to screen readers once it has been handled.
+        expect(page.locator("#live-region")).to_contain_text("Is the red set in M?", timeout=TIMEOUT)
+        page.wait_for_timeout(300)  # the second delivery too
+        expect(badge).to_have_text("1")
+        assert page.js_errors == []
+    finally:
+        shopper.disconnect()
+        ctx.close()
+
+
 def test_one_agent_working_several_chats(live_server, chromium):
     from decimal import Decimal
 
