@@ -47,15 +47,22 @@ def _invalid_filters(exc):
     return BadRequest("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in translate_errors(messages).items()))
 
 
-def _month_name(month):
-    """``"2026-11"`` as the agent's language writes it: "November 2026"."""
-    return format_date(date.fromisoformat(f"{month}-01"), "LLLL yyyy")
+def _month_labels(months):
+    """``{"2026-11": {"name": "November 2026", "short": "Nov", "year": "26"}}`` in the agent's
+    language: the table and the bars' titles use the name; under a bar, short over year (both
+    on one line overlapped the neighbours')."""
+    labels = {}
+    for month in months:
+        first_day = date.fromisoformat(f"{month}-01")
+        labels[month] = {"name": format_date(first_day, "LLLL yyyy"), "short": format_date(first_day, "LLL"),
+                         "year": format_date(first_day, "yy")}
+    return labels
 
 
-def _chart(report, value_of, weight_of=None):
+def _chart(report, labels, value_of, weight_of=None):
     """Bars per month as numbers the template draws in SVG: a count summed over the rows'
     groups, a rate or average weighted by ``weight_of`` (None: nothing to average that month).
-    """
+    ``labels``: ``_month_labels`` of the report's months."""
     totals = {month: 0 for month in report["months"]}
     weights = {month: 0 for month in report["months"]}
     for row in report["rows"]:
@@ -68,10 +75,7 @@ def _chart(report, value_of, weight_of=None):
             value = totals[month]
         else:
             value = round(totals[month] / weights[month], 1) if weights[month] else None
-        first_day = date.fromisoformat(f"{month}-01")
-        # Two short lines under a bar ("Nov" over "26"): one line of both overlapped its neighbours'.
-        bars.append({"name": _month_name(month), "short": format_date(first_day, "LLL"),
-                     "year": format_date(first_day, "yy"), "value": value})
+        bars.append({**labels[month], "value": value})
     peak = max((b["value"] or 0 for b in bars), default=0) or 1
     for bar in bars:
         bar["height"] = round(100 * (bar["value"] or 0) / peak, 1)
@@ -88,12 +92,13 @@ def metrics_page():
         abort(exc.status, description=exc.message)
     if args["format"] == "csv":
         return csv_response(report)
-    charts = [{"key": key, "label": str(label), "bars": _chart(report, value_of, weight_of)}
+    labels = _month_labels(report["months"])
+    charts = [{"key": key, "label": str(label), "bars": _chart(report, labels, value_of, weight_of)}
               for key, label, value_of, weight_of in SERIES]
     admin = current_user.is_admin
     return render_template(
         "inbox/reports.html", report=report, charts=charts, args=args, admin=admin,
-        month_names={month: _month_name(month) for month in report["months"]},
+        month_labels=labels,
         agents=db.session.scalars(db.select(Agent).order_by(Agent.name)).all() if admin else [],
         teams=db.session.scalars(db.select(Team).order_by(Team.name)).all() if admin else [],
         stores=db.session.scalars(db.select(Store).order_by(Store.name)).all(),
