@@ -2,6 +2,7 @@
 
 The ``chromium`` fixture lives in tests/conftest.py: one Playwright per test session."""
 import os
+import re
 
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -30,3 +31,37 @@ def serious_violations(page_or_frame):
                                        "resultTypes": ["violations"]})
     return [f"{v['id']}: " + ", ".join(" ".join(n["target"]) for n in v["nodes"])
             for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+class HeldEvents:
+    """Socket.IO events of one name that the server sent to a page, held back instead of
+    delivered: ``held`` lists the raw frames, ``deliver(*frames)`` sends frames to the page
+    (late, or again as a reconnect's replay would)."""
+
+    def __init__(self, page, event):
+        self.held, self._sockets, self._marker = [], [], f'"{event}"'
+        page.route_web_socket(re.compile(r"/socket\.io/"), self._route)
+
+    def _route(self, ws):
+        server = ws.connect_to_server()
+        self._sockets.append(ws)
+
+        def from_server(data):
+            if isinstance(data, str) and self._marker in data:
+                self.held.append(data)
+            else:
+                ws.send(data)
+        server.on_message(from_server)
+        ws.on_message(lambda data: server.send(data))
+
+    def deliver(self, *frames):
+        for data in frames:
+            self._sockets[-1].send(data)
+
+
+def hold_events(page, event):
+    """Reload ``page`` (signed in to the inbox) with ``event`` held back: a ``HeldEvents``."""
+    held = HeldEvents(page, event)
+    page.reload()
+    page.wait_for_function("document.body.dataset.connected === 'true'", timeout=10_000)
+    return held

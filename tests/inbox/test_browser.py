@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk.actions.agents import set_availability
-from tests.browser import DESKTOP, PHONE, screenshot, serious_violations
+from tests.browser import DESKTOP, PHONE, hold_events, screenshot, serious_violations
 from tests.factories import PASSWORD, make_agent, make_store
 from tests.realtime import visitor_client, visitor_session
 
@@ -153,23 +153,7 @@ def test_a_new_chat_counts_one_unread_when_its_live_message_comes_after_the_look
     store = make_store()
     agent = make_agent(name="Tess Agent")
     ctx, page = sign_in(chromium, live_server, agent, DESKTOP)
-    held, sockets = [], []
-
-    def route(ws):
-        server = ws.connect_to_server()
-        sockets.append(ws)
-
-        def from_server(data):
-            if isinstance(data, str) and '"message.created"' in data:
-                held.append(data)
-            else:
-                ws.send(data)
-        server.on_message(from_server)
-        ws.on_message(lambda data: server.send(data))
-
-    page.route_web_socket(re.compile(r"/socket\.io/"), route)
-    page.reload()
-    page.wait_for_function("document.body.dataset.connected === 'true'", timeout=TIMEOUT)
+    created = hold_events(page, "message.created")
     shopper = visitor_client(live_server, visitor_session(live_server, store)["token"])
     try:
         with page.expect_response(re.compile(r"/inbox/api/unread\?")) as lookup:
@@ -178,9 +162,8 @@ def test_a_new_chat_counts_one_unread_when_its_live_message_comes_after_the_look
         assert lookup.value.json()["unread"] == {str(ack["message"]["ticket_id"]): 1}
         badge = page.locator(f'.ticket-row[data-ticket-id="{ack["message"]["ticket_id"]}"] .badge')
         expect(badge).to_have_text("1", timeout=TIMEOUT)
-        assert len(held) == 1
-        for data in held * 2:  # late, then replayed
-            sockets[-1].send(data)
+        assert len(created.held) == 1
+        created.deliver(*created.held * 2)  # late, then replayed
         # Each delivery is announced to screen readers once it has been handled.
         expect(page.locator("#live-region")).to_contain_text("Is the red set in M?", timeout=TIMEOUT)
         page.wait_for_timeout(300)  # the second delivery too

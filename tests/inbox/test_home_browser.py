@@ -11,7 +11,7 @@ from helpdesk.actions.faq import create_faq_entry
 from helpdesk.actions.posts import create_post
 from helpdesk.extensions import db
 from helpdesk.models import Agent, utcnow
-from tests.browser import DESKTOP, screenshot
+from tests.browser import DESKTOP, hold_events, screenshot
 from tests.factories import make_agent, make_store, make_ticket, make_visitor
 from tests.inbox.test_browser import TIMEOUT, sign_in
 
@@ -92,6 +92,29 @@ def test_home_nudge_posts_and_faq(live_server, chromium):
         assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE_375["height"], box
         close.click()
         expect(dialog).to_be_hidden()
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+def test_a_post_the_list_already_holds_is_counted_once_when_its_live_event_comes_late(live_server, chromium):
+    """``post.published`` held back until the agent has opened Posts (whose list, loaded then,
+    holds the post and counts it unread), then delivered: the badge stays at 1."""
+    admin = make_agent(name="Ada Admin", role="admin")
+    agent = make_agent(name="Ann Agent")
+    context, page = sign_in(chromium, live_server, agent, DESKTOP)
+    try:
+        published = hold_events(page, "post.published")
+        create_post(admin, title="Inventory count on Sunday")
+        page.get_by_role("button", name="Posts").click()
+        page.locator("#posts-dialog .post", has_text="Inventory count on Sunday").wait_for(timeout=TIMEOUT)
+        badge = page.locator("#posts-unread")
+        expect(badge).to_have_text("1")
+        page.locator("#posts-dialog").get_by_role("button", name="Close").last.click()
+        assert len(published.held) == 1
+        published.deliver(*published.held)
+        page.locator(".toast", has_text="Inventory count on Sunday").wait_for(timeout=TIMEOUT)
+        expect(badge).to_have_text("1")
         assert page.js_errors == []
     finally:
         context.close()
