@@ -459,6 +459,17 @@ def test_a_phones_conversation_header_leaves_the_timeline_room_and_keeps_every_a
             order.append(page.evaluate("document.activeElement.getAttribute('aria-label') || "
                                        "document.activeElement.textContent.trim()"))
         assert order == ["Details", "Claim", "Transfer", "Book a visit", "Status"]
+        # The composer's tools and Send share one row (the tools show their icons), and each
+        # tool keeps its name for a screen reader.
+        bar = conv.locator(".composer-bar")
+        tops = bar.evaluate("""b => [...new Set([...b.children].filter(el => el.getClientRects().length)
+            .map(el => Math.round(el.getBoundingClientRect().top + el.getBoundingClientRect().height / 2)))]""")
+        assert max(tops) - min(tops) <= 2, tops
+        for tool in (bar.get_by_role("button", name="Product"), bar.get_by_text("Assist"),
+                     bar.get_by_role("button", name="Send")):
+            box = tool.bounding_box() or tool.locator("xpath=..").bounding_box()
+            assert box["x"] + box["width"] <= PHONE["width"] + 0.5, box
+        expect(bar.get_by_label("Attach")).to_be_attached()
         screenshot(page, "inbox-phone-conversation-head.png")
         assert serious_violations(page) == []
         assert page.js_errors == []
