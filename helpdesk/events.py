@@ -13,6 +13,7 @@ Internal notes and handoff notes are never queued for a ``visitor:`` room: visit
 payloads are only built by ``_visitor_message`` and only for ``kind == "message"``.
 """
 import logging
+import weakref
 
 from blinker import Namespace
 from sqlalchemy import event as sa_event
@@ -126,10 +127,23 @@ _PUBLIC_MESSAGE = compiled(_PUBLIC_MESSAGE_SCHEMA)
 _CONTACT = compiled(ContactSchema())
 
 
+# The shopper's view of each message built by message_created, for the widget's
+# acknowledgement of that message (public_message): dumped once, not again for the answer.
+_public_views = weakref.WeakKeyDictionary()
+
+
 def _visitor_message(message, agents_view=None):
     if agents_view is not None:
-        return _PUBLIC_MESSAGE_SCHEMA.from_agents_view(agents_view, message)
+        view = _public_views[message] = _PUBLIC_MESSAGE_SCHEMA.from_agents_view(agents_view, message)
+        return view
     return _PUBLIC_MESSAGE(message)
+
+
+def public_message(message):
+    """What the shopper sees of ``message`` (the widget's acknowledgement of it): the view
+    its ``message.created`` event carried, or a dump (a resend, a blocked contact's message)."""
+    view = _public_views.pop(message, None)
+    return view if view is not None else _PUBLIC_MESSAGE(message)
 
 
 def _agent_message(message):

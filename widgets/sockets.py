@@ -34,11 +34,9 @@ from helpdesk.actions.visitors import (
     record_page_view,
     set_attributes,
 )
-from helpdesk.dumps import compiled
 from helpdesk.extensions import db, socketio
 from helpdesk.models import Channel, Store, Ticket, Visitor
 from helpdesk.prepared import prepare
-from helpdesk.schemas import PublicMessageSchema
 from helpdesk.socket_handlers import error, handler_factory, is_id
 from inbox.presence import available_exists, store_is_online
 from widgets import history
@@ -50,7 +48,6 @@ NS = events.WIDGET_NS
 FLOOD_MAX_MESSAGES = 20
 FLOOD_WINDOW_SECONDS = 30
 
-_PUBLIC = compiled(PublicMessageSchema())
 _connections = {}  # sid -> visitor id (this process)
 _recent = defaultdict(deque)
 _recent_lock = threading.Lock()
@@ -158,7 +155,7 @@ def on_message(visitor, data):
         subject=prechat.get("topic") if isinstance(prechat.get("topic"), str) else "",
         attachment_ids=attachment_ids, offline=offline,
     )
-    return {"ok": True, "duplicate": not created, "offline": offline, "message": _PUBLIC(message)}
+    return {"ok": True, "duplicate": not created, "offline": offline, "message": events.public_message(message)}
 
 
 @handler("resume")
