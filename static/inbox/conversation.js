@@ -74,6 +74,7 @@ export class Conversation {
     this.timeline = q('.timeline');
     this.typingEl = q('.typing');
     this.form = q('.composer');
+    this.bar = q('.composer-bar');
     this.textarea = q('textarea');
     this.noteBox = q('[data-field="note"]');
     this.fileInput = q('input[type="file"]');
@@ -103,6 +104,7 @@ export class Conversation {
     this.noteBox.addEventListener('change', () => this.noteToggled());
     this.fileInput.addEventListener('change', () => this.uploadFiles());
     this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.send(); });
+    new ResizeObserver(() => this.fitComposerBar()).observe(this.form);
     this.textarea.addEventListener('keydown', (ev) => this.onKey(ev));
     this.textarea.addEventListener('input', () => this.onInput());
     // Close the saved-reply list once focus has really left (a click in the list blurs the
@@ -424,6 +426,18 @@ export class Conversation {
     // The button says what it does: a note goes to colleagues only, never to the shopper.
     this.form.querySelector('.send-btn').textContent = note ? t('add_note') : t('send');
     if (note) this.stopTyping();
+    this.fitComposerBar();
+  }
+
+  // The tools show their icons alone where their words would push Send onto a second row:
+  // that depends on the panel's width and on the language's words, so it is measured.
+  fitComposerBar() {
+    this.bar.classList.remove('compact');
+    const shown = [...this.bar.children].filter((el) => el.getClientRects().length);
+    if (shown.length < 2) return;
+    const first = shown[0].getBoundingClientRect();
+    const last = shown[shown.length - 1].getBoundingClientRect();
+    this.bar.classList.toggle('compact', last.top >= first.bottom);
   }
 
   onKey(ev) {
