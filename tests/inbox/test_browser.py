@@ -492,7 +492,7 @@ def test_a_phones_conversation_header_leaves_the_timeline_room_and_keeps_every_a
 
 
 @pytest.mark.parametrize("viewport,locale", [(DESKTOP, "en"), ({"width": 1280, "height": 800}, "en"),
-                                             (DESKTOP, "de"), (PHONE, "de")])
+                                             (DESKTOP, "de"), (PHONE, "de"), (DESKTOP, "uk")])
 def test_the_queue_filters_show_their_whole_labels_on_a_desktop(live_server, chromium, viewport, locale):
     """Status and channel filters are as wide as their longest option ("All channels" showed
     as "All chan…" in a third of the row), with the tag field beside them on the same line in
@@ -515,21 +515,41 @@ def test_the_queue_filters_show_their_whole_labels_on_a_desktop(live_server, chr
             return [sel.name, Math.round(sel.getBoundingClientRect().width), Math.round(need)];
           }).filter(([, has, need]) => has + 0.5 < need)""")
         assert clipped == []
-        # The tag field's placeholder fits its box: its text measured in the field's font.
-        placeholder, room, need = row.locator("input[name=tag]").evaluate("""input => {
-            const style = getComputedStyle(input), ctx = document.createElement('canvas').getContext('2d');
-            ctx.font = `${style.fontSize} ${style.fontFamily}`;
-            const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
-            return [input.placeholder, input.clientWidth - padding, ctx.measureText(input.placeholder).width];
-          }""")
-        assert placeholder == ("Schlagwort" if locale == "de" else "Tag")
-        assert need <= room + 0.5, (placeholder, room, need)
+        # The search and tag fields' placeholders fit their boxes: each text measured in its font.
+        for field in (page.locator("#search"), row.locator("input[name=tag]")):
+            placeholder, room, need = field.evaluate("""input => {
+                const style = getComputedStyle(input), ctx = document.createElement('canvas').getContext('2d');
+                ctx.font = `${style.fontSize} ${style.fontFamily}`;
+                const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+                return [input.placeholder, input.clientWidth - padding, ctx.measureText(input.placeholder).width];
+              }""")
+            assert need <= room + 0.5, (placeholder, room, need)
+        assert row.locator("input[name=tag]").get_attribute("placeholder") == \
+            {"de": "Schlagwort", "uk": "Мітка"}.get(locale, "Tag")
         boxes = [el.bounding_box() for el in row.locator("select, input").all()]
         right = row.bounding_box()["x"] + row.bounding_box()["width"] + 0.5
         assert all(b["x"] >= row.bounding_box()["x"] - 0.5 and b["x"] + b["width"] <= right for b in boxes), boxes
         if locale == "en" and viewport is not PHONE:
             assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) <= 2, boxes  # one line
         assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
+def test_view_names_take_a_second_line_instead_of_being_cut(live_server, chromium):
+    """In German "Nicht zugewiesen" is wider than the views column beside its count."""
+    agent = make_agent(name="Tess Agent")
+    agent.locale = "de"
+    db.session.commit()
+    ctx, page = sign_in(chromium, live_server, agent, DESKTOP)
+    try:
+        names = page.locator("#views .view-name")
+        expect(names.first).to_be_visible()
+        texts = names.all_inner_texts()
+        assert "Nicht zugewiesen" in [" ".join(t.split()) for t in texts], texts
+        cut = names.evaluate_all("els => els.filter(el => el.scrollWidth > el.clientWidth + 0.5)"
+                                 ".map(el => el.textContent)")
+        assert cut == []
     finally:
         ctx.close()
 
