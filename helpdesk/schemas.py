@@ -166,7 +166,7 @@ class TicketSchema(Schema):
     status = fields.Str()
     subject = fields.Str()
     offline = fields.Bool()
-    contact = fields.Nested(ContactSchema(only=("id", "name", "display_name", "email", "blocked")))
+    contact = fields.Nested(ContactSchema(only=("id", "name", "display_name", "email", "blocked", "email_failing")))
     assignee = fields.Nested(AgentSummarySchema, allow_none=True)
     team_id = fields.Int(allow_none=True)
     tags = TagField()

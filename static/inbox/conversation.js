@@ -70,6 +70,8 @@ export class Conversation {
     this.titleEl = q('.conv-title');
     this.subEl = q('.conv-sub');
     this.blockedEl = q('.flag-blocked');
+    this.offlineEl = q('.conv-head .flag-offline');
+    this.offlineHint = q('.offline-hint');
     this.errorEl = q('.conv-error');
     this.timeline = q('.timeline');
     this.typingEl = q('.typing');
@@ -172,6 +174,15 @@ export class Conversation {
     if (ticket.subject) bits.unshift(ticket.subject);
     this.subEl.textContent = bits.join(' · ');
     this.blockedEl.hidden = !contact.blocked;
+    // A chat left while nobody was available: the shopper may be gone, so replies also go by
+    // email (actions.messages); say where, or that they wait for the shopper's return.
+    const offline = ticket.offline && ticket.channel === 'chat';
+    this.offlineEl.hidden = !offline;
+    this.offlineHint.hidden = !offline;
+    if (offline) {
+      this.offlineHint.textContent = contact.email && !contact.email_failing
+        ? t('offline_reply_by_email', { email: contact.email }) : t('offline_reply_no_email');
+    }
     this.claimBtn.hidden = Boolean(ticket.assignee) || ticket.status === 'closed';
     this.statusSel.value = ticket.status;
     this.snoozeInput.hidden = true;

@@ -263,6 +263,8 @@ export class Queue {
       h('span', { class: 'row-top' },
         h('span', { class: 'row-name', text: contact.display_name || t('unknown_contact') }),
         contact.blocked ? h('span', { class: 'flag flag-blocked', text: t('blocked') }) : null,
+        ticket.offline && ticket.channel === 'chat'
+          ? h('span', { class: 'flag flag-offline', title: t('left_offline_title'), text: t('left_offline') }) : null,
         h('time', { class: 'row-wait', datetime: ticket.last_customer_message_at || '',
           title: t('waiting_since'), dataset: { since: ticket.last_customer_message_at || '' },
           text: elapsed(ticket.last_customer_message_at) })),

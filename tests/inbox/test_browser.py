@@ -536,6 +536,53 @@ def test_the_queue_filters_show_their_whole_labels_on_a_desktop(live_server, chr
         ctx.close()
 
 
+def test_a_chat_left_while_nobody_was_available_says_so_and_where_the_reply_goes(live_server, chromium):
+    """The widget took the message while every agent was away: the queue and the conversation
+    flag it, and the reply box says the answer is also emailed, and to which address (or, with
+    no address to write to, that the shopper sees it on coming back)."""
+    from helpdesk.models import Contact
+
+    store = make_store("Night shop")
+    agent = make_agent(name="Tess Agent")  # signed in, but not available: the store is offline
+    tickets = {}
+    for email, body in (("night@example.test", "Are you open tomorrow?"), (None, "Do you ship to Austria?")):
+        session = visitor_session(live_server, store)
+        assert session["store"]["online"] is False
+        shopper = visitor_client(live_server, session["token"])
+        try:
+            ack = shopper.call("message", {"client_id": uuid.uuid4().hex, "body": body,
+                                           "prechat": {"email": email} if email else {}})
+            assert ack["ok"] and ack["offline"] is True
+            tickets[email] = ack["message"]["ticket_id"]
+        finally:
+            shopper.disconnect()
+    ctx, page = sign_in(chromium, live_server, agent, DESKTOP)
+    try:
+        for email, ticket_id in tickets.items():
+            row = page.locator(f'.ticket-row[data-ticket-id="{ticket_id}"]')
+            expect(row.locator(".flag-offline")).to_have_text("Left offline", timeout=TIMEOUT)
+            row.locator(".row-open").click()
+            conv = page.locator(f"#conv-{ticket_id}")
+            expect(conv.locator(".conv-head .flag-offline")).to_be_visible(timeout=TIMEOUT)
+            hint = conv.locator(".offline-hint")
+            if email:
+                expect(hint).to_have_text(f"Left while nobody was available: your reply is also emailed to {email}.")
+            else:
+                expect(hint).to_contain_text("sees your reply when they come back to the store")
+        # An address that bounced is no address to write to.
+        db.session.execute(db.update(Contact).where(Contact.email == "night@example.test").values(email_failing=True))
+        db.session.commit()
+        page.reload()
+        page.wait_for_function("document.body.dataset.connected === 'true'", timeout=TIMEOUT)
+        page.locator(f'.ticket-row[data-ticket-id="{tickets["night@example.test"]}"] .row-open').click()
+        expect(page.locator(f'#conv-{tickets["night@example.test"]} .offline-hint')).to_contain_text(
+            "sees your reply when they come back", timeout=TIMEOUT)
+        assert serious_violations(page) == []
+        assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
 def test_view_names_take_a_second_line_instead_of_being_cut(live_server, chromium):
     """In German "Nicht zugewiesen" is wider than the views column beside its count."""
     agent = make_agent(name="Tess Agent")
