@@ -106,7 +106,14 @@ export class Conversation {
     this.noteBox.addEventListener('change', () => this.noteToggled());
     this.fileInput.addEventListener('change', () => this.uploadFiles());
     this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.send(); });
-    new ResizeObserver(() => this.fitComposerBar()).observe(this.form);
+    // The reply box's width is the bar's: watched there, as toggling the bar's icons changes
+    // the composer's own height (watching the composer would report that as a resize loop).
+    let barWidth = 0;
+    new ResizeObserver(([entry]) => {
+      if (entry.contentRect.width === barWidth) return;  // the box grew with the draft
+      barWidth = entry.contentRect.width;
+      this.fitComposerBar();
+    }).observe(this.textarea);
     this.textarea.addEventListener('keydown', (ev) => this.onKey(ev));
     this.textarea.addEventListener('input', () => this.onInput());
     // Close the saved-reply list once focus has really left (a click in the list blurs the
