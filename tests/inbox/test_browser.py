@@ -601,6 +601,35 @@ def test_view_names_take_a_second_line_instead_of_being_cut(live_server, chromiu
         ctx.close()
 
 
+def test_every_report_page_has_the_same_navigation_and_the_archive_search_fits_a_phone(live_server, chromium):
+    """The metrics and archive pages had navigations of their own (the archive's lacked Ratings
+    and Recurring questions), and the archive's search hint was cut on a phone."""
+    admin = make_agent(name="Ada Admin", role="admin")
+    ctx, page = sign_in(chromium, live_server, admin, PHONE)
+    try:
+        navs = {}
+        for path in ("/inbox/reports/", "/inbox/reports/ratings", "/inbox/reports/archive",
+                     "/inbox/reports/recurring-questions"):
+            page.goto(live_server + path)
+            nav = page.get_by_role("navigation", name="Reports")
+            navs[path] = [" ".join(t.split()) for t in nav.locator("a, strong").all_inner_texts()]
+            assert nav.locator('[aria-current="page"]').count() == 1, path
+        assert all(sorted(links) == sorted(navs["/inbox/reports/"]) for links in navs.values()), navs
+        assert len(navs["/inbox/reports/"]) == 5, navs
+        page.goto(live_server + "/inbox/reports/archive")
+        placeholder, room, need = page.locator("main input[type=search]").evaluate("""input => {
+            const style = getComputedStyle(input), ctx = document.createElement('canvas').getContext('2d');
+            ctx.font = `${style.fontSize} ${style.fontFamily}`;
+            const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+            return [input.placeholder, input.clientWidth - padding, ctx.measureText(input.placeholder).width];
+          }""")
+        assert need <= room + 0.5, (placeholder, room, need)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
 def test_the_report_filters_sit_in_one_row_on_a_desktop(live_server, chromium):
     """The report pages' filter form is a row of fields, not the inbox's sticky search column
     (a shared class name once stacked the fields down the right edge)."""
