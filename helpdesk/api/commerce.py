@@ -231,7 +231,7 @@ def _settings(store):
 
 @bp.get("/webhook-subscriptions")
 @operation("Outgoing webhook subscriptions (admins).", query=WebhookSubscriptionListArgs,
-           response=WebhookSubscriptionListSchema, errors=(403,), tag="webhooks")
+           response=WebhookSubscriptionListSchema, errors=(403, 404), tag="webhooks")
 def list_webhook_subscriptions():
     agent = _admin()
     args = load_query(WebhookSubscriptionListArgs())
@@ -244,7 +244,7 @@ def list_webhook_subscriptions():
 @bp.post("/webhook-subscriptions")
 @operation("Subscribe a URL to a store's ticket, message, rating or attribution events, signed per "
            "Standard Webhooks; the answer holds the secret, shown this once (admins).",
-           body=WebhookSubscriptionArgs, response=NewWebhookSubscriptionSchema, status=201, errors=(403,),
+           body=WebhookSubscriptionArgs, response=NewWebhookSubscriptionSchema, status=201, errors=(403, 404),
            tag="webhooks")
 def create_webhook_subscription_view():
     agent = _admin()

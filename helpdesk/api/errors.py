@@ -32,7 +32,10 @@ class ErrorSchema(Schema):
 
     message = fields.Str(required=True)
     status = fields.Int(required=True)
-    errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+    # A field's messages, or for a list's items and a mapping's entries an object of the
+    # same shape keyed by index or key (marshmallow nests them: {"tags": {"0": [...]}}).
+    errors = fields.Dict(keys=fields.Str(), values=fields.Raw(metadata={"anyOf": [
+        {"type": "array", "items": {"type": "string"}}, {"type": "object"}]}))
 
 
 def error_response(message, status, errors=None):

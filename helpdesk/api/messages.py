@@ -38,7 +38,7 @@ def list_messages(ticket_id):
 
 @bp.post(f"/tickets/<{ID}:ticket_id>/messages")
 @operation("Reply to the customer (kind=reply) or leave an internal note (kind=note).",
-           body=MessageCreateArgs, response=MessageSchema, status=201, errors=(409,),
+           body=MessageCreateArgs, response=MessageSchema, status=201, replay_status=200, errors=(409,),
            description="A `client_id` already used on this ticket answers 200 with the stored "
                        "message instead of storing it again.")
 def create_message(ticket_id):

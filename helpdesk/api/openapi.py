@@ -10,10 +10,11 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import current_app, jsonify
+from marshmallow import fields
 from werkzeug.routing import IntegerConverter
 
 from helpdesk.api import bp
-from helpdesk.api.errors import ErrorSchema
+from helpdesk.api.errors import INT_MAX, INT_MIN, ErrorSchema
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _DOCUMENTED = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -23,7 +24,8 @@ _ERROR_TEXT = {
     400: "Malformed JSON, or a missing/invalid CSRF token on a session-authenticated request.",
     401: "Missing, wrong or revoked API token (and no session).",
     403: "The agent's role does not allow this.",
-    404: "No such resource, or it belongs to a store the agent cannot access.",
+    404: "No such resource (in the path, or a store, team or agent the request names), or it belongs to a "
+         "store the agent cannot access.",
     409: "Someone else changed it first (claimed, closed, merged...).",
     413: "The request body or the message text is too large.",
     422: "Fields with wrong types, unknown fields or invalid values; `errors` maps field to messages.",
@@ -32,9 +34,11 @@ _ERROR_TEXT = {
 
 
 def operation(summary, *, query=None, body=None, response=None, status=200, errors=(), tag=None,
-              description=None):
+              description=None, replay_status=None, csv=False):
     """Describe the view for the OpenAPI document. ``query``/``body``/``response`` are
-    marshmallow schema classes or instances; ``status`` is the success code."""
+    marshmallow schema classes or instances; ``status`` is the success code, ``replay_status``
+    the one a request repeated with the same ``client_id`` gets (the stored result); ``csv``:
+    the success answer can be text/csv instead (``format=csv``)."""
 
     def decorate(view):
         view.openapi = {
@@ -44,6 +48,8 @@ def operation(summary, *, query=None, body=None, response=None, status=200, erro
             "body": body,
             "response": response,
             "status": status,
+            "replay_status": replay_status,
+            "csv": csv,
             "errors": tuple(errors),
             "tag": tag,
         }
@@ -65,12 +71,23 @@ def openapi_path(rule):
     return _PARAM.sub(r"{\1}", rule.rule)
 
 
+def _int32(converter, field, ret, **kwargs):
+    """Every integer read from a request is refused outside 32 bits (errors.check_values):
+    say so where no validator already set a bound."""
+    if not isinstance(field, fields.Integer):
+        return {}
+    return {k: v for k, v in (("minimum", INT_MIN), ("maximum", INT_MAX)) if k not in ret}
+
+
 def _path_parameters(rule):
     params = []
     for name in sorted(rule.arguments):
         converter = rule._converters.get(name)
-        kind = "integer" if isinstance(converter, IntegerConverter) else "string"
-        params.append({"in": "path", "name": name, "required": True, "schema": {"type": kind}})
+        if isinstance(converter, IntegerConverter):
+            schema = {"type": "integer", "minimum": 0, "maximum": converter.max or INT_MAX}
+        else:
+            schema = {"type": "string"}
+        params.append({"in": "path", "name": name, "required": True, "schema": schema})
     return params
 
 
@@ -79,7 +96,14 @@ def _operation(rule, method, doc):
     success = {"description": "Success."}
     if doc["response"] is not None:
         success["content"] = {"application/json": {"schema": doc["response"]}}
+    if doc["csv"]:
+        success.setdefault("content", {})["text/csv"] = {"schema": {"type": "string"}}
     responses[str(doc["status"])] = success
+    if doc["replay_status"] is not None:
+        responses[str(doc["replay_status"])] = {
+            **success,
+            "description": "Repeated with a `client_id` already used: the stored result, nothing stored twice.",
+        }
     codes = {401, 429, *doc["errors"]}
     if method not in SAFE_METHODS:
         codes |= {400, 413, 422}
@@ -110,16 +134,18 @@ def _operation(rule, method, doc):
 
 def build_spec(app):
     """The OpenAPI document (a dict) for every documented /api/v1 route of ``app``."""
+    marshmallow = MarshmallowPlugin(schema_name_resolver=_schema_name)
     spec = APISpec(
         title="Helpdesk API",
         version="1.0.0",
         openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        plugins=[marshmallow],
         info={"description": "Tickets, messages, contacts, agents and saved replies of the helpdesk. "
                              "Authenticate with `Authorization: Bearer <token>` (create one with "
                              "POST /api/v1/tokens) or, from the inbox, with the session cookie plus "
                              "an `X-CSRFToken` header on unsafe methods."},
     )
+    marshmallow.converter.add_attribute_function(_int32)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     spec.components.security_scheme("sessionCookie", {"type": "apiKey", "in": "cookie", "name": "session"})
     spec.options["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]

@@ -71,7 +71,8 @@ def get_posts():
 
 @bp.post("/posts")
 @operation("Publish a post to everyone, a team or a store (admins); the targeted agents get "
-           "`post.published` live.", body=PostArgs, response=PostSchema, status=201, errors=(403,), tag="posts")
+           "`post.published` live.", body=PostArgs, response=PostSchema, status=201, errors=(403, 404),
+           tag="posts")
 def post_posts():
     args = load_json(PostArgs())
     post = create_post(current_agent(), **args)
@@ -118,7 +119,7 @@ def get_faq():
 
 @bp.post("/faq")
 @operation("Add an FAQ entry (admins); without store_id it serves every store.", body=FaqEntryArgs,
-           response=FaqEntrySchema, status=201, errors=(403,), tag="faq")
+           response=FaqEntrySchema, status=201, errors=(403, 404), tag="faq")
 def post_faq():
     args = load_json(FaqEntryArgs())
     return FaqEntrySchema().dump(create_faq_entry(current_agent(), **args)), 201

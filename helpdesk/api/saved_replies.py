@@ -51,7 +51,7 @@ def list_saved_replies():
 
 @bp.post("/saved-replies")
 @operation("Create a personal saved reply, or (admins) a shared one with personal=false.",
-           body=SavedReplyArgs, response=SavedReplySchema, status=201, errors=(403,))
+           body=SavedReplyArgs, response=SavedReplySchema, status=201, errors=(403, 404))
 def create_saved_reply_view():
     agent = current_agent()
     args = load_json(SavedReplyArgs())

@@ -84,7 +84,7 @@ def list_tickets():
 
 @bp.post("/tickets")
 @operation("Report a customer's message: opens a ticket (or continues the contact's open one).",
-           body=TicketCreateArgs, response=TicketSchema, status=201,
+           body=TicketCreateArgs, response=TicketSchema, status=201, replay_status=200, errors=(404,),
            description="Answers 201 when the message was stored, 200 when `client_id` was already used "
                        "(the same ticket, nothing stored twice).")
 def create_ticket():
@@ -116,8 +116,8 @@ def patch_ticket(ticket_id):
 
 
 @bp.post(f"/tickets/<{ID}:ticket_id>/claim")
-@operation("Take an unassigned ticket; 409 when another agent was faster.", response=TicketSchema,
-           errors=(409,))
+@operation("Take an unassigned ticket; 409 when another agent was faster, 403 for a chat while the onboarding "
+           "academy or a changed store policy is still to be done.", response=TicketSchema, errors=(403, 409))
 def claim_ticket(ticket_id):
     agent = current_agent()
     return TicketSchema().dump(claim(ticket_or_404(ticket_id, agent), agent))

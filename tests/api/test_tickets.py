@@ -284,6 +284,14 @@ def test_claim_then_conflict_for_the_second_agent(app, api, agent, store):
     assert db.session.get(Ticket, ticket.id).assignee_id == agent.id
 
 
+def test_claim_before_the_academy_is_a_documented_403(app, store):
+    newcomer = api_for(app, make_agent(name="Nia New", academy=False))
+    response = newcomer.post(f"/tickets/{make_ticket(store).id}/claim")
+    assert response.status_code == 403 and list(response.get_json()["errors"]) == ["academy"]
+    spec = newcomer.get("/openapi.json").get_json()
+    assert "403" in spec["paths"]["/api/v1/tickets/{ticket_id}/claim"]["post"]["responses"]
+
+
 def test_transfer_to_agent_with_note_and_message(api, agent, store, sent_events):
     ticket = make_ticket(store)
     receiver = make_agent(name="Rita Receiver")
