@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from helpdesk import config as config_mod
 from helpdesk import events, logs, prepared
@@ -159,6 +159,15 @@ class _IdConverter(IntegerConverter):
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
 
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            # Werkzeug answers a converter's refusal with 405 when the same path has a rule
+            # for other methods (PUT and DELETE /policies/<id> are two views); an id out of
+            # range is no such resource, whatever the method.
+            raise NotFound() from None
+
 
 def _wants_json():
     return request.path.startswith(("/api/", "/widget/api", "/webhooks/")) or request.is_json
@@ -173,7 +182,10 @@ def _error_handlers(app):
         if exc.code == 413:
             body["message"] = _("The request is too large.")
             body["errors"] = {"_body": [body["message"]]}
-        return jsonify(body), exc.code
+        # The exception's own headers (Allow on a 405) belong to the answer; its HTML
+        # content type does not.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return jsonify(body), exc.code, headers
 
     @app.errorhandler(RecursionError)
     def _too_deep(exc):

@@ -7,7 +7,7 @@ duplicates or gaps the way OFFSET does.
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
@@ -58,9 +58,12 @@ def after_activity_cursor(query, model, cursor):
     payload = _decode(cursor)
     try:
         moment = datetime.fromisoformat(payload.get("t"))
-    except (TypeError, ValueError):
+        # The column keeps UTC: an offset that pushes the time past datetime's years
+        # ("0001-01-01T00:00:00+14:00") overflowed in the database layer, a 500.
+        moment = moment.astimezone(timezone.utc) if moment.tzinfo is not None else None
+    except (TypeError, ValueError, OverflowError):
         moment = None
-    if moment is None or moment.tzinfo is None:
+    if moment is None:
         raise ValidationError({"cursor": [_("Invalid cursor.")]})
     row_id = _cursor_id(payload)
     return query.where(or_(

@@ -13,12 +13,26 @@ from helpdesk.i18n import N_
 from helpdesk.models import Ticket
 from helpdesk.schemas import StrictSchema, TicketSchema
 
-_MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error=N_("Use YYYY-MM."))
+_MONTH_PATTERN = validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error=N_("Use YYYY-MM."))
+#: The months reports.parse_month accepts. Compared as text, which orders "YYYY-MM" by date.
+_MONTH_RANGE = validate.Range(min="2000-01", max="2999-12")
+
+
+def _supported_month(text):
+    # The pattern alone let "0000-01" through to parse_month, whose refusal was a 500.
+    # A text that is no month at all is left to the pattern's message.
+    if _MONTH_PATTERN.regex.match(text):
+        _MONTH_RANGE(text)
+
+
+_MONTH = [_MONTH_PATTERN, _supported_month]
 
 
 class MetricsArgs(StrictSchema):
-    month_from = fields.Str(validate=_MONTH, metadata={"description": "First month (YYYY-MM); default 5 months ago."})
-    month_to = fields.Str(validate=_MONTH, metadata={"description": "Last month (YYYY-MM); default this month."})
+    month_from = fields.Str(validate=_MONTH, metadata={
+        "description": "First month (YYYY-MM, 2000-01 to 2999-12); default 5 months ago."})
+    month_to = fields.Str(validate=_MONTH, metadata={
+        "description": "Last month (YYYY-MM, 2000-01 to 2999-12); default this month."})
     by = fields.Str(load_default="agent", validate=validate.OneOf(reports.GROUPINGS))
     agent = fields.Int(validate=validate.Range(min=1))
     team = fields.Int(validate=validate.Range(min=1))
@@ -124,7 +138,7 @@ def archive_page(agent, args):
 @operation("Monthly metrics per agent, team, store or in total: customers, chats, sales (count and value per "
            "currency), conversion rate, first response time against the 30-second target, ratings. Agents get "
            "their own; `format=csv` answers CSV.", query=MetricsArgs, response=MetricsSchema, errors=(403,),
-           tag="reports")
+           csv=True, tag="reports")
 def get_metrics():
     args = load_query(MetricsArgs())
     report = metrics_report(current_agent(), args)

@@ -111,10 +111,14 @@ def test_too_long_email_is_422_before_reaching_the_database(api, store):
     base64.urlsafe_b64encode(b'{"t": "2026-01-01T00:00:00+00:00", "i": "1"}').decode(),
     base64.urlsafe_b64encode(b'{"t": "2026-01-01T00:00:00+00:00", "i": 99999999999}').decode(),
     base64.urlsafe_b64encode(b"[1, 2]").decode(), "x" * 201,
+    # Aware, but past datetime's years once in UTC: a 500 from the database layer.
+    base64.urlsafe_b64encode(b'{"t": "0001-01-01T00:00:00+14:00", "i": 1}').decode(),
+    base64.urlsafe_b64encode(b'{"t": "9999-12-31T23:59:59-14:00", "i": 1}').decode(),
 ])
 def test_bad_cursor_is_422(api, cursor):
-    body = assert_json_error(api.get("/tickets", query={"cursor": cursor}), 422)
-    assert list(body["errors"]) == ["cursor"]
+    for url in ("/tickets", "/reports/archive"):  # both page by (last activity, id)
+        body = assert_json_error(api.get(url, query={"cursor": cursor}), 422)
+        assert list(body["errors"]) == ["cursor"]
 
 
 def test_bad_contact_cursor_is_422(api):
@@ -125,6 +129,31 @@ def test_bad_contact_cursor_is_422(api):
 def test_unknown_route_and_wrong_method_are_json(api, store):
     assert_json_error(api.get("/nothing-here"), 404)
     assert_json_error(api.delete("/tickets"), 405)
+
+
+def test_a_wrong_method_names_the_allowed_ones(api):
+    # RFC 9110: a 405 carries Allow; the JSON error handler used to drop it.
+    response = api.delete("/tickets")
+    assert_json_error(response, 405)
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert response.mimetype == "application/json"
+
+
+def test_an_id_beyond_32_bits_is_404_for_every_method(app, api, store):
+    # Werkzeug answered 405 when another view serves the same path with other methods
+    # (PUT and DELETE /policies/<id>), as if the id were fine and the method wrong.
+    checked = set()
+    for rule in app.url_map.iter_rules():
+        ids = [name for name, conv in rule._converters.items() if conv.__class__.__name__ == "_IdConverter"]
+        if not rule.rule.startswith("/api/v1/") or not ids:
+            continue
+        for name in ids:
+            values = {arg: store.id if arg in ids else "shopify" for arg in rule.arguments} | {name: 2**31}
+            url = re.sub(r"<(?:[^<>:]+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule[len("/api/v1"):])
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                assert_json_error(api.request(method, url, {}), 404)
+                checked.add((method, rule.rule))
+    assert ("DELETE", "/api/v1/policies/<int(max=2147483647):policy_id>") in checked
 
 
 def test_validation_errors_write_nothing_when_a_contact_would_be_created(api, store):

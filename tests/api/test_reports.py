@@ -131,6 +131,23 @@ def test_month_range_and_validation(app, world):
     assert admin.get("/reports/metrics", query={"by": "galaxy"}).status_code == 422
 
 
+def test_a_month_in_the_right_format_but_out_of_range_is_a_field_error(admin_api):
+    # "0000-01" matched the pattern and reached parse_month, whose ValueError was a 500.
+    for month_from, month_to in (("0000-01", "2024-01"), ("2024-01", "5772-05"), ("1999-12", None)):
+        query = {"month_from": month_from, **({"month_to": month_to} if month_to else {})}
+        response = admin_api.get("/reports/metrics", query=query)
+        assert response.status_code == 422, (query, response.get_data(as_text=True))
+        bad = {k for k, v in query.items() if not "2000-01" <= v <= "2999-12"}
+        assert set(response.get_json()["errors"]) == bad
+    messages = admin_api.get("/reports/metrics", query={"month_to": "0000-01"}).get_json()["errors"]["month_to"]
+    assert messages == ["Must be greater than or equal to 2000-01 and less than or equal to 2999-12."]
+    # Text that is no month at all gets only the format's message.
+    assert admin_api.get("/reports/metrics", query={"month_to": "soon"}).get_json()["errors"] == {
+        "month_to": ["Use YYYY-MM."]}
+    for edge in ("2000-01", "2999-12"):
+        assert admin_api.get("/reports/metrics", query={"month_from": edge, "month_to": edge}).status_code == 200
+
+
 def test_csv_export(app, world):
     response = api_for(app, world["admin"]).get("/reports/metrics", query={"format": "csv"})
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -139,6 +156,14 @@ def test_csv_export(app, world):
     ola = next(r for r in rows if r["group_name"] == "Ola")
     assert (ola["chats"], ola["sales_count"], ola["sales_value"], ola["rating_average"]) == (
         "2", "2", "EUR 50.00; USD 100.00", "4.0")
+
+
+def test_the_csv_answer_is_documented(admin_api):
+    # The OpenAPI document named only application/json for the metrics' success answer.
+    spec = admin_api.get("/openapi.json").get_json()
+    content = spec["paths"]["/api/v1/reports/metrics"]["get"]["responses"]["200"]["content"]
+    assert set(content) == {"application/json", "text/csv"}
+    assert admin_api.get("/reports/metrics", query={"format": "csv"}).mimetype in content
 
 
 # ---- archive ---------------------------------------------------------------------------------
