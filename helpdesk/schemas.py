@@ -6,17 +6,37 @@ nothing internal (notes, assignee emails, tags) can leak into a visitor payload 
 from datetime import timezone
 
 from flask_babel import gettext as _
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from helpdesk.dumps import compiled
 from helpdesk.i18n import N_
 from helpdesk.models import Availability, Channel, TicketStatus
 
 
+def _fraction(value):
+    return isinstance(value, float) and not value.is_integer()
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    @pre_load
+    def _whole_numbers(self, data, **kwargs):
+        """marshmallow's Integer truncates a JSON number with a fraction (0.5 became 0, so
+        ``{"team_id": 0.5}`` took the ticket off its team): refused where a whole number is
+        expected. 2.0 is the number 2 and stays accepted."""
+        if not isinstance(data, dict):
+            return data
+        errors = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            if isinstance(field, fields.Integer) and _fraction(data.get(key)):
+                errors[key] = [fields.Integer.default_error_messages["invalid"]]
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 class StorableAwareDateTime(fields.AwareDateTime):

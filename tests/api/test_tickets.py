@@ -248,6 +248,20 @@ def test_a_snooze_past_the_last_storable_year_in_utc_is_422(api, store, until):
     assert db.session.get(Ticket, ticket.id).status == "open"
 
 
+def test_a_number_with_a_fraction_is_no_id(api, store):
+    # marshmallow's Integer truncated it: {"team_id": 0.5} became 0 and took the ticket off its team.
+    team = make_team("Billing", store)
+    ticket = make_ticket(store)
+    update_ticket(ticket, None, team_id=team.id)
+    for field in ("team_id", "assignee_id"):
+        response = api.patch(f"/tickets/{ticket.id}", {field: 0.5})
+        assert response.status_code == 422 and response.get_json()["errors"] == {field: ["Not a valid integer."]}
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).team_id == team.id
+    whole = api.patch(f"/tickets/{ticket.id}", {"team_id": float(team.id)})  # 2.0 is the number 2
+    assert whole.status_code == 200 and whole.get_json()["team_id"] == team.id
+
+
 def test_patch_is_all_or_nothing(api, store):
     ticket = make_ticket(store)
     response = api.patch(f"/tickets/{ticket.id}", {"subject": "new subject", "tags": ["a"], "team_id": 4242})
