@@ -3,7 +3,9 @@ the output shows only whether each one is set (``has_imap_password``...), the in
 URLs and, once on creation or rotation, the inbound secret itself."""
 from flask import Blueprint, current_app, jsonify
 from flask_babel import gettext as _
-from marshmallow import Schema, fields, validate
+from urllib.parse import urlsplit
+
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from helpdesk.actions import Forbidden, NotFound
@@ -49,6 +51,18 @@ class MailboxSchema(Schema):
                 "sendgrid": base + "/sendgrid"}
 
 
+def _smtp_server(url):
+    """A server the outbox can connect to: a host, and a port that is a port. Without this
+    check "smtp://[::1" or port 99999 was saved, and every reply failed later in the outbox."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises for a port that is not 1-65535
+    except ValueError:
+        parts = None
+    if parts is None or not parts.hostname:
+        raise ValidationError(N_("Give the SMTP server's host and, if needed, a port from 1 to 65535."))
+
+
 class MailboxArgs(StrictSchema):
     store_id = fields.Int(required=True)
     address = fields.Email(required=True, validate=validate.Length(max=254))
@@ -61,7 +75,9 @@ class MailboxArgs(StrictSchema):
     imap_password = fields.Str(allow_none=True, load_only=True, validate=validate.Length(max=255))
     imap_folders = fields.List(fields.Str(validate=validate.Length(min=1, max=255)), validate=validate.Length(max=20))
     smtp_url = fields.Str(allow_none=True, load_only=True,
-                          validate=validate.Regexp(r"^(smtp|smtps|smtp\+starttls)://", error=N_("Use smtp://, smtps:// or smtp+starttls://.")))
+                          validate=[validate.Regexp(r"^(smtp|smtps|smtp\+starttls)://",
+                                                    error=N_("Use smtp://, smtps:// or smtp+starttls://.")),
+                                    _smtp_server])
     mailgun_signing_key = fields.Str(allow_none=True, load_only=True, validate=validate.Length(max=128))
     auto_reply = fields.Bool()
 

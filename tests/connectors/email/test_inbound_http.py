@@ -213,6 +213,20 @@ def test_sendgrid_attachment_info_of_the_wrong_shape_keeps_the_attachment(client
 
 # ---- mailbox settings -------------------------------------------------------------------
 
+@pytest.mark.parametrize("url", ["smtp://[::1", "smtp://smtp.shop.test:99999", "smtps://", "smtp://:587",
+                                 "smtp://smtp.shop.test:port"])
+def test_an_smtp_url_without_a_server_to_reach_is_refused(client, store, url):
+    # Saved as it was, it failed only later, on every reply the outbox tried to send.
+    from tests.factories import make_agent, make_token
+
+    auth = {"Authorization": f"Bearer {make_token(make_agent(role='admin'))}"}
+    response = client.post("/api/v1/mailboxes", headers=auth, json={
+        "store_id": store.id, "address": "help@shop.test", "smtp_url": url})
+    assert response.status_code == 422 and list(response.json["errors"]) == ["smtp_url"], response.json
+    assert client.post("/api/v1/mailboxes", headers=auth, json={
+        "store_id": store.id, "address": "help@shop.test", "smtp_url": "smtp+starttls://u:p@[::1]:587"}).status_code == 201
+
+
 def test_mailbox_secrets_go_in_and_never_come_back(client, store):
     from tests.factories import make_agent, make_token
 
