@@ -23,6 +23,17 @@ def screenshot(page, name):
     return path
 
 
+def placeholder_room(field):
+    """``(placeholder, room, need)`` of a text ``field`` (a Locator): the width its box leaves
+    for text and the width its placeholder takes in its font. A cut hint has need > room."""
+    return field.evaluate("""input => {
+        const style = getComputedStyle(input), ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = `${style.fontSize} ${style.fontFamily}`;
+        const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+        return [input.placeholder, input.clientWidth - padding, ctx.measureText(input.placeholder).width];
+      }""")
+
+
 def serious_violations(page_or_frame):
     """axe-core's serious and critical findings on the page (WCAG 2 A/AA and best practice)."""
     from axe_playwright_python.sync_playwright import Axe

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from helpdesk.actions.agents import set_availability
 from helpdesk.extensions import db
-from tests.browser import DESKTOP, PHONE, hold_events, screenshot, serious_violations
+from tests.browser import DESKTOP, PHONE, hold_events, placeholder_room, screenshot, serious_violations
 from tests.factories import PASSWORD, make_agent, make_store
 from tests.realtime import visitor_client, visitor_session
 
@@ -517,12 +517,7 @@ def test_the_queue_filters_show_their_whole_labels_on_a_desktop(live_server, chr
         assert clipped == []
         # The search and tag fields' placeholders fit their boxes: each text measured in its font.
         for field in (page.locator("#search"), row.locator("input[name=tag]")):
-            placeholder, room, need = field.evaluate("""input => {
-                const style = getComputedStyle(input), ctx = document.createElement('canvas').getContext('2d');
-                ctx.font = `${style.fontSize} ${style.fontFamily}`;
-                const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
-                return [input.placeholder, input.clientWidth - padding, ctx.measureText(input.placeholder).width];
-              }""")
+            placeholder, room, need = placeholder_room(field)
             assert need <= room + 0.5, (placeholder, room, need)
         assert row.locator("input[name=tag]").get_attribute("placeholder") == \
             {"de": "Schlagwort", "uk": "Мітка"}.get(locale, "Tag")
@@ -617,12 +612,7 @@ def test_every_report_page_has_the_same_navigation_and_the_archive_search_fits_a
         assert all(sorted(links) == sorted(navs["/inbox/reports/"]) for links in navs.values()), navs
         assert len(navs["/inbox/reports/"]) == 5, navs
         page.goto(live_server + "/inbox/reports/archive")
-        placeholder, room, need = page.locator("main input[type=search]").evaluate("""input => {
-            const style = getComputedStyle(input), ctx = document.createElement('canvas').getContext('2d');
-            ctx.font = `${style.fontSize} ${style.fontFamily}`;
-            const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
-            return [input.placeholder, input.clientWidth - padding, ctx.measureText(input.placeholder).width];
-          }""")
+        placeholder, room, need = placeholder_room(page.locator("main input[type=search]"))
         assert need <= room + 0.5, (placeholder, room, need)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         assert page.js_errors == []
