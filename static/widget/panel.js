@@ -168,7 +168,11 @@
 
   function agentHeader(author) {
     agentName = author.name;
-    $("hd-title").textContent = author.title ? author.name + " · " + author.title : author.name;
+    var role = $("hd-role");
+    $("hd-title").textContent = author.name;
+    role.textContent = author.title || "";
+    show(role, !!author.title);
+    show($("hd-status"), !author.title);  // the title takes the status line's place
     var a = avatar(author);
     a.id = "hd-avatar";
     $("hd-avatar").replaceWith(a);

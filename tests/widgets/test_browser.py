@@ -424,3 +424,79 @@ def test_a_proactive_rule_opens_the_widget_with_its_invitation_once(shopper, liv
     page.wait_for_selector("#hd-frame", state="attached")
     page.wait_for_timeout(1500)
     expect(page.locator("#hd-frame")).to_be_hidden()
+
+
+LONG_STORE = "Kuckucksuhren-Manufaktur Schwarzwald"
+LONG_NAME, LONG_TITLE = "Maximiliane Schwarzenberger-Oberholzer", "Senior Customer Happiness Specialist"
+SMALL_PHONE = {"width": 360, "height": 740}
+
+# Each line of the header's text: its text, how many lines it takes, whether anything is cut
+# (scrolled away, clamped, or one line with an ellipsis).
+_HEADER_TEXT = """els => els.filter(e => !e.hidden).map(e => {
+    const s = getComputedStyle(e), box = e.getBoundingClientRect();
+    return {text: e.textContent, lines: Math.round(box.height / parseFloat(s.lineHeight)),
+            cut: e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight + 1
+                 || (s.textOverflow === 'ellipsis' && s.whiteSpace === 'nowrap')};
+  })"""
+
+
+def _assert_header_fits(frame, size, texts):
+    """The header shows ``texts`` in full, at most two lines each; its buttons keep their
+    tap size, inside the viewport, and no text runs under them; the avatar keeps its size."""
+    shown = frame.locator(".hd-who > *").evaluate_all(_HEADER_TEXT)
+    assert [t["text"] for t in shown] == texts
+    for t in shown:
+        assert not t["cut"] and 1 <= t["lines"] <= 2, t
+    who = frame.locator(".hd-who").bounding_box()
+    for button, least in (("#hd-close", 40), ("#hd-end", 28)):
+        if not frame.locator(button).is_visible():
+            continue
+        box = frame.locator(button).bounding_box()
+        assert box["height"] >= least and box["width"] >= least, (button, box)
+        assert 0 <= box["x"] and box["x"] + box["width"] <= size["width"], (button, box)
+        assert 0 <= box["y"] and box["y"] + box["height"] <= size["height"], (button, box)
+        overlap_x = min(who["x"] + who["width"], box["x"] + box["width"]) - max(who["x"], box["x"])
+        overlap_y = min(who["y"] + who["height"], box["y"] + box["height"]) - max(who["y"], box["y"])
+        assert overlap_x <= 0 or overlap_y <= 0, ("text under", button, who, box)
+    avatar = frame.locator("#hd-avatar").bounding_box()
+    assert (round(avatar["width"]), round(avatar["height"])) == (36, 36), avatar
+
+
+@pytest.mark.parametrize("size, locale", [(PHONE, "en-US"), (SMALL_PHONE, "de-DE"), (SMALL_PHONE, "uk-UA"),
+                                          (SMALL_PHONE, "ar"), (DESKTOP, "en-US")],
+                         ids=["390-en", "360-de", "360-uk", "360-ar-rtl", "desktop-en"])
+def test_the_header_shows_a_long_store_and_agent_name_and_title_in_full(shopper, live_server, demo,
+                                                                        size, locale):
+    store, admin = demo
+    store.name = LONG_STORE
+    admin.name, admin.title = LONG_NAME, LONG_TITLE
+    db.session.commit()
+    phone = size is not DESKTOP
+    page = shopper(size, is_mobile=phone, has_touch=phone, **({} if locale == "ar" else {"locale": locale}))
+    if locale == "ar":
+        page.evaluate("Helpdesk.setLanguage('ar')")
+    frame = open_widget(page)
+    # No agent yet: the store's name and the "we usually reply" line.
+    status = frame.locator("#hd-status")
+    expect(status).not_to_be_empty()
+    _assert_header_fits(frame, size, [LONG_STORE, status.text_content()])
+    screenshot(page, f"widget-header-{size['width']}-{locale}-store.png")
+
+    frame.locator("input[name=email]").fill("long@example.test")
+    send(frame, "Hello")
+    frame.locator(".hd-me:not(.hd-pending)", has_text="Hello").wait_for()
+    agent = agent_client(live_server, admin)
+    try:
+        ticket_id = db.session.scalar(select(Ticket.id))
+        agent.call("send", {"ticket_id": ticket_id, "client_id": cid(), "body": "Hi, how can I help?"})
+        expect(frame.locator("#hd-title")).to_have_text(LONG_NAME)
+    finally:
+        agent.disconnect()
+    expect(frame.locator("#hd-end")).to_be_visible()
+    # The agent: name (bold) above the title, each in full; the status line gives way.
+    assert int(frame.locator("#hd-title").evaluate("e => getComputedStyle(e).fontWeight")) >= 600
+    _assert_header_fits(frame, size, [LONG_NAME, LONG_TITLE])
+    if locale == "ar":  # mirrored: the avatar at the right, the close button at the left
+        assert frame.locator("#hd-avatar").bounding_box()["x"] > frame.locator("#hd-close").bounding_box()["x"]
+    screenshot(page, f"widget-header-{size['width']}-{locale}.png")
+    assert not page.errors, page.errors
