@@ -1,8 +1,9 @@
 """Reading input and turning every refusal into JSON.
 
-Bad input is never a 500: malformed JSON is 400, fields with wrong types or names are
-422 with marshmallow's per-field messages, a refused action carries its own status, and
-the database's own refusals (a value out of range, a row that vanished) are caught last.
+Bad input is never a 500: malformed JSON is 400, a missing body or one that is not an
+object is 422, fields with wrong types or names are 422 with marshmallow's per-field
+messages, a refused action carries its own status, and the database's own refusals (a
+value out of range, a row that vanished) are caught last.
 Oversized bodies (413), unknown routes (404/405) and rate limits (429) are HTTP errors that
 the app-level handler already answers in JSON for /api/ paths.
 """
@@ -48,18 +49,53 @@ def error_response(message, status, errors=None):
 def load_json(schema):
     """The request body parsed as JSON and loaded with ``schema`` (an instance).
 
-    An empty body counts as ``{}`` so the schema names the required fields. Reading the
-    body is what raises 413 when it is larger than MAX_CONTENT_LENGTH.
+    The body must be a JSON object; it may only be left out when the schema has no fields
+    (:func:`body_required`, which the OpenAPI document follows too). Reading the body is
+    what raises 413 when it is larger than MAX_CONTENT_LENGTH.
     """
     raw = request.get_data(cache=True)
     if not raw.strip():
-        data = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise BadRequest(_("The request body is not valid JSON.")) from None
-    return check_values(schema.load(data))
+        if not body_required(schema):
+            return check_values(schema.load({}))
+        # Named with the fields it lacks, as an empty object would be.
+        raise ValidationError({"_schema": [_("Send a JSON object.")], **{
+            field.data_key or name: [field.error_messages["required"]]
+            for name, field in schema.load_fields.items() if field.required}})
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadRequest(_("The request body is not valid JSON.")) from None
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": [_("Send a JSON object.")]})
+    loose = _loose_booleans(schema, data)
+    try:
+        loaded = schema.load(data)
+    except ValidationError as exc:
+        raise ValidationError({**exc.normalized_messages(), **loose}) from None
+    if loose:
+        raise ValidationError(loose)
+    return check_values(loaded)
+
+
+def body_required(schema):
+    """Whether an operation reading ``schema`` (a class or an instance) needs a request
+    body: always, unless the schema has no fields to read (marking a post read)."""
+    schema = schema() if isinstance(schema, type) else schema
+    return bool(schema.load_fields)
+
+
+def _loose_booleans(schema, data):
+    """marshmallow's Boolean also reads 1, 0, "yes", "on", "t"...: right for a query string
+    or a form, whose values are all text, but in a JSON body a boolean is true or false.
+    Checked here, where the input is known to be JSON, so the query strings and forms
+    loaded with the same fields keep reading words. null is left to the field."""
+    loose = {}
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        value = data.get(key)
+        if isinstance(field, fields.Boolean) and value is not None and not isinstance(value, bool):
+            loose[key] = [fields.Boolean.default_error_messages["invalid"]]
+    return loose
 
 
 def load_query(schema):

@@ -14,7 +14,7 @@ from marshmallow import fields
 from werkzeug.routing import IntegerConverter
 
 from helpdesk.api import bp
-from helpdesk.api.errors import INT_MAX, INT_MIN, ErrorSchema
+from helpdesk.api.errors import INT_MAX, INT_MIN, ErrorSchema, body_required
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _DOCUMENTED = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -28,7 +28,8 @@ _ERROR_TEXT = {
          "store the agent cannot access.",
     409: "Someone else changed it first (claimed, closed, merged...).",
     413: "The request body or the message text is too large.",
-    422: "Fields with wrong types, unknown fields or invalid values; `errors` maps field to messages.",
+    422: "A missing body or one that is not a JSON object (under `_schema`), fields with wrong types (a boolean "
+         "is JSON true or false), unknown fields or invalid values; `errors` maps field to messages.",
     429: "Too many requests for this token or agent.",
 }
 
@@ -128,7 +129,8 @@ def _operation(rule, method, doc):
     if doc["query"] is not None:
         op["parameters"].append({"in": "query", "schema": doc["query"]})
     if doc["body"] is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc["body"]}}}
+        op["requestBody"] = {"required": body_required(doc["body"]),
+                             "content": {"application/json": {"schema": doc["body"]}}}
     return op
 
 

@@ -85,6 +85,22 @@ def test_patch_validation(api, store):
     assert set(response.get_json()["errors"]) == {"email", "blocked", "vip"}
 
 
+def test_blocked_takes_json_true_or_false_only(api, store):
+    """marshmallow's Boolean also reads 1, "yes", "on", "t"... (right for a query string);
+    in a JSON body a boolean is true or false."""
+    contact = make_contact(store)
+    url = f"/contacts/{contact.id}"
+    for value in (1, 0, 1.0, "1", "0", "true", "false", "yes", "on", "t", "", [], {}):
+        response = api.patch(url, {"blocked": value})
+        assert response.status_code == 422, value
+        assert response.get_json()["errors"] == {"blocked": ["Not a valid boolean."]}, value
+    assert db.session.get(Contact, contact.id).blocked_by_id is None
+    both = api.patch(url, {"blocked": 1, "email": "not-an-email"}).get_json()["errors"]
+    assert both == {"blocked": ["Not a valid boolean."], "email": ["Not a valid email address."]}
+    assert api.patch(url, {"blocked": True}).get_json()["blocked"] is True
+    assert api.patch(url, {"blocked": False}).get_json()["blocked"] is False
+
+
 def test_merge_moves_tickets(api, store):
     keep = make_contact(store, name="Keep", email="keep@x.test")
     dup = make_contact(store, name="", email="dup@x.test", phone="123")

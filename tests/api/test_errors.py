@@ -56,9 +56,31 @@ def test_body_that_is_not_an_object_is_422(api, store):
         assert body["errors"]
 
 
+def test_an_empty_body_is_422_where_the_body_is_required(api, store):
+    """An update with no body at all is not an update with no fields: the body is required
+    (the OpenAPI document says so) and must be a JSON object; ``{}`` stays what it was."""
+    ticket = make_ticket(store)
+    for url in (f"/contacts/{ticket.contact_id}", f"/tickets/{ticket.id}"):
+        for raw in (b"", b"  \n"):
+            body = assert_json_error(api.patch(url, data=raw), 422)
+            assert body["errors"] == {"_schema": ["Send a JSON object."]}, url
+    body = assert_json_error(api.put("/agents/me/availability", data=b""), 422)
+    assert body["errors"] == {"_schema": ["Send a JSON object."], "availability": ["Missing data for required field."]}
+    assert api.patch(f"/contacts/{ticket.contact_id}", {}).status_code == 200
+
+
+def test_a_json_body_that_is_not_an_object_says_so(api, store):
+    ticket = make_ticket(store)
+    for url in (f"/contacts/{ticket.contact_id}", f"/tickets/{ticket.id}", f"/tickets/{ticket.id}/messages"):
+        for raw in (b"[]", b'[{"name": "x"}]', b'"x"', b"3", b"true", b"null"):
+            body = assert_json_error(api.request("POST" if url.endswith("messages") else "PATCH", url, data=raw), 422)
+            assert body["errors"] == {"_schema": ["Send a JSON object."]}, (url, raw)
+    assert count(Message) == 1
+
+
 def test_empty_body_names_the_required_fields(api):
     body = assert_json_error(api.post("/tickets", data=b""), 422)
-    assert set(body["errors"]) == {"store_id", "contact_email", "body"}
+    assert set(body["errors"]) == {"_schema", "store_id", "contact_email", "body"}
 
 
 def test_oversized_body_is_413_json_and_writes_nothing(app, api, store, monkeypatch):

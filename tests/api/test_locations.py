@@ -83,7 +83,7 @@ def test_bad_settings_are_422_with_the_field_message(admin_api, store, patch, fi
 
 def test_required_fields_and_empty_patches_are_named(admin_api, store):
     assert admin_api.post(f"/stores/{store.id}/locations", data=b"").get_json()["errors"] == {
-        "name": ["Missing data for required field."]}
+        "_schema": ["Send a JSON object."], "name": ["Missing data for required field."]}
     location = make_location(store)
     response = admin_api.patch(f"/stores/{store.id}/locations/{location.id}", {})
     assert response.status_code == 422 and response.get_json()["errors"] == {"_schema": ["Nothing to change."]}

@@ -76,6 +76,14 @@ def test_security_scheme_and_named_components(spec):
     assert query == {"status", "channel", "assignee", "store", "team", "tag", "q", "limit", "cursor"}
 
 
+def test_a_request_body_is_required_unless_the_schema_has_no_fields(spec):
+    paths = spec["paths"]
+    assert paths["/api/v1/contacts/{contact_id}"]["patch"]["requestBody"]["required"] is True
+    assert paths["/api/v1/tickets"]["post"]["requestBody"]["required"] is True
+    assert paths["/api/v1/posts/{post_id}/read"]["post"]["requestBody"]["required"] is False
+    assert spec["components"]["schemas"]["ContactUpdateArgs"]["properties"]["blocked"] == {"type": "boolean"}
+
+
 def test_every_reference_resolves(spec):
     text = repr(spec)
     refs = set(re.findall(r"#/components/schemas/(\w+)", text))

@@ -45,6 +45,24 @@ def test_post_validation_is_422_with_fields(admin_api):
     assert admin_api.get("/posts", query={"limit": "0"}).status_code == 422
 
 
+def test_pinned_is_json_true_or_false_but_the_query_string_reads_words(api, admin_api):
+    for value in (1, "yes", "on", "true"):
+        body = admin_api.post("/posts", {"title": "News", "pinned": value}).json
+        assert (body["status"], body["errors"]) == (422, {"pinned": ["Not a valid boolean."]}), value
+    post = admin_api.post("/posts", {"title": "News", "pinned": True}).json
+    assert post["pinned"] is True
+    body = admin_api.patch(f"/posts/{post['id']}", {"pinned": 0}).json
+    assert (body["status"], body["errors"]) == (422, {"pinned": ["Not a valid boolean."]})
+    assert admin_api.patch(f"/posts/{post['id']}", {"pinned": False}).json["pinned"] is False
+    # A query string has no JSON types: its booleans are still words.
+    for unread in ("true", "1", "yes", "on"):
+        assert api.get("/posts", query={"unread": unread}).json["items"][0]["id"] == post["id"]
+    assert len(admin_api.get("/posts", query={"manage": "1", "unread": "false"}).json["items"]) == 1
+    # Marking read takes no fields, so no body is needed; a body, if any, is still an object.
+    assert api.post(f"/posts/{post['id']}/read", data=b"").status_code == 200
+    assert api.post(f"/posts/{post['id']}/read", data=b"[]").json["errors"] == {"_schema": ["Send a JSON object."]}
+
+
 def test_admin_edits_and_deletes_a_post(admin_api):
     store = make_store()
     post = admin_api.post("/posts", {"title": "Old"}).json
