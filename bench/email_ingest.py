@@ -6,9 +6,9 @@
 
 New mail: every message of tests/fixtures/email (59 real-world-shaped ones: bounces,
 auto-replies, attachments, inline images, charsets, malformed MIME) goes through
-``helpdesk.actions.email.ingest_email`` -- the function the IMAP poller and the webhook job
-call -- as the poller calls it (the folder's read mark committed with each message), once
-per round, with Message-IDs renamed per round so each round is new mail (and the replies
+``connectors.email.imap.import_fetched``, as the IMAP poller imports what one fetch brings
+(``FETCH_BATCH`` messages of a mailbox in one transaction with the folder's read mark;
+``--fetch 1``: a transaction per message, as the webhook job's), once per round, with Message-IDs renamed per round so each round is new mail (and the replies
 inside the corpus thread onto that round's tickets). Outcomes of the first
 round are checked against the corpus manifest; a mismatch or an exception is a failure.
 
@@ -86,45 +86,60 @@ def as_reply(raw, *, sender, in_reply_to, message_id):
     return b"\n".join(lines) + body
 
 
-class FolderMark:
-    """What the IMAP poller commits with each message it imports: its folder's read-up-to
-    mark (``connectors.email.imap``), so the benchmark's transactions are the poller's."""
+class Folders:
+    """Each mailbox's INBOX as the IMAP poller keeps it (``connectors.email.imap``): its
+    row, and the UIDs handed out so far, so the benchmark's transactions are the poller's."""
 
     def __init__(self):
-        self.states, self.uids = {}, {}
+        self.ids, self.uids = {}, {}
 
     def __call__(self, mailbox):
-        from connectors.email.imap import _folder_state, read_up_to
+        """``folder_id``; the folder's row exists once this has been called."""
+        from connectors.email.imap import _folder_state
 
-        folder_id = self.states.get(mailbox.id)
-        if folder_id is None:
+        if mailbox.id not in self.ids:
             state = _folder_state(mailbox, "INBOX")
-            folder_id = self.states[mailbox.id] = state.id
-            self.uids[mailbox.id] = state.last_uid or 0
+            self.ids[mailbox.id], self.uids[mailbox.id] = state.id, state.last_uid or 0
+        return self.ids[mailbox.id]
+
+    def next_uid(self, mailbox):
         self.uids[mailbox.id] += 1
-        uid = self.uids[mailbox.id]
-        return lambda: read_up_to(folder_id, uid)
+        return self.uids[mailbox.id]
 
 
-def run(messages, ingest, mailbox_for, db):
+def run(messages, mailbox_for, db, fetch):
     """Ingest ``[(name, raw, expected_outcome or None, mailbox key)]`` as the IMAP poller
-    does; returns timings, failures."""
+    does: each mailbox's new mail in fetches of ``fetch`` messages, each fetch imported by
+    ``imap.import_fetched`` (one transaction with the folder's read mark). Returns timings,
+    failures."""
+    from connectors.email.imap import import_fetched
+    from helpdesk.actions.email import Fetched
+
     failures, outcomes = [], {}
-    mark = run.mark = getattr(run, "mark", None) or FolderMark()
-    for key in {key for *_rest, key in messages}:
-        mark(mailbox_for(key))  # the folder's row exists before the clock starts, as in a poll
+    folders = run.folders = getattr(run, "folders", None) or Folders()
+    by_mailbox = {}
+    for message in messages:
+        by_mailbox.setdefault(mailbox_for(message[3]).id, []).append(message)
+    for queue in by_mailbox.values():
+        folders(mailbox_for(queue[0][3]))  # the folder's row exists before the clock starts, as in a poll
     cpu = time.process_time()
     started = time.perf_counter()
-    for name, raw, expected, key in messages:
-        try:
-            mailbox = mailbox_for(key)
-            result = ingest(mailbox, raw, source="imap", with_intake=mark(mailbox))
-            outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
-            if expected is not None and result.outcome != expected:
-                failures.append(f"{name}: {result.outcome} != {expected}")
-        except Exception as exc:  # noqa: BLE001 -- counted, the run goes on
-            db.session.rollback()
-            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+    for queue in by_mailbox.values():
+        mailbox = mailbox_for(queue[0][3])
+        folder_id = folders(mailbox)
+        for at in range(0, len(queue), fetch):
+            batch = queue[at:at + fetch]
+            fetched = [(folders.next_uid(mailbox), Fetched(raw)) for _name, raw, _exp, _key in batch]
+            try:
+                intakes = import_fetched(mailbox, folder_id, fetched)
+            except Exception as exc:  # noqa: BLE001 -- counted, the run goes on
+                db.session.rollback()
+                failures += [f"{name}: {type(exc).__name__}: {exc}" for name, *_rest in batch]
+                continue
+            for (name, _raw, expected, _key), result in zip(batch, intakes):
+                outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+                if expected is not None and result.outcome != expected:
+                    failures.append(f"{name}: {result.outcome} != {expected}")
     elapsed = time.perf_counter() - started
     run.cpu_seconds = getattr(run, "cpu_seconds", 0.0) + time.process_time() - cpu
     return elapsed, failures, outcomes
@@ -152,7 +167,7 @@ def new_mail(args):
 
         inbox_query._create_database(url)
     app = make_app(url, os.path.join(workdir, "uploads"))
-    from helpdesk.actions.email import create_mailbox, ingest_email, mailbox_session
+    from helpdesk.actions.email import create_mailbox, mailbox_session
     from helpdesk.extensions import db
     from helpdesk.models import Store
 
@@ -171,7 +186,7 @@ def new_mail(args):
             messages = [(n, rename_ids(raw, prefix), exp["outcome"] if round_no == 0 else None, None)
                         for n, raw, exp in corpus]
             with mailbox_session(mailbox):
-                elapsed, failed, outcomes = run(messages, ingest_email, lambda _k: mailbox, db)
+                elapsed, failed, outcomes = run(messages, lambda _k: mailbox, db, args.fetch)
             rates.append(len(messages) / elapsed)
             failures += failed
             total += len(messages)
@@ -276,7 +291,7 @@ def replies(args):
     workdir = tempfile.mkdtemp(prefix="email-bench-")
     app = make_app(url, os.path.join(workdir, "uploads"))
     from connectors.email import threading as email_threading
-    from helpdesk.actions.email import create_mailbox, ingest_email, mailbox_session
+    from helpdesk.actions.email import create_mailbox, mailbox_session
     from helpdesk.extensions import db
     from helpdesk.models import EmailHeader, InboundEmail, Mailbox, Message, Store, Ticket
 
@@ -333,7 +348,7 @@ def replies(args):
                     expected = None  # bounces, duplicates, quarantine: their own outcome
                 messages.append((name, raw, expected, target.ticket_id))
             with mailbox_session(*mailboxes.values()):
-                elapsed, failed, outcomes = run(messages, ingest_email, lambda key: mailboxes[store_ids[key]], db)
+                elapsed, failed, outcomes = run(messages, lambda key: mailboxes[store_ids[key]], db, args.fetch)
             rates.append(len(messages) / elapsed)
             failures += failed
             total += len(messages)
@@ -352,12 +367,16 @@ def replies(args):
 
 
 def main():
+    from connectors.email.imap import FETCH_BATCH
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replies", action="store_true", help="reply mode on a large PostgreSQL database")
     parser.add_argument("--database-url", help="default: a temporary SQLite file (new mail), "
                         f"{DEFAULT_REPLIES_URL} (replies; env BENCH_EMAIL_DATABASE_URL). Its tables are emptied.")
     parser.add_argument("--rounds", type=int, default=20, help="passes over the corpus (default %(default)s)")
+    parser.add_argument("--fetch", type=int, default=FETCH_BATCH,
+                        help="messages per IMAP fetch, imported in one transaction (default %(default)s)")
     parser.add_argument("--tickets", type=int, default=1_000_000, help="replies: tickets to seed (default %(default)s)")
     parser.add_argument("--reseed", action="store_true", help="replies: rebuild the seed even if its size matches")
     args = parser.parse_args()

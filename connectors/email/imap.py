@@ -3,8 +3,9 @@
 Per folder we keep UIDVALIDITY and the last UID imported. Mail read in another client is
 still imported (the folder is opened read-only and fetched with BODY.PEEK, so we change
 no flags either); a UIDVALIDITY change re-reads the folder and deduplication (Message-ID +
-sender + date) keeps anything from being stored twice. Each message is its own
-transaction: one bad message is quarantined and the next one goes on.
+sender + date) keeps anything from being stored twice. What one fetch brings is imported
+in one transaction with the folder's mark; when that fails, message by message, so one bad
+message is quarantined and the next one goes on.
 """
 import logging
 import socket
@@ -37,8 +38,8 @@ _READ_UP_TO = prepare(update(_FOLDERS).where(_FOLDERS.c.id == bindparam("folder_
 
 
 def read_up_to(folder_id, uid):
-    """Mark the folder read up to ``uid`` in the current transaction: the message's own, so
-    the mail and the mark land together (one commit per message, and a crash between two
+    """Mark the folder read up to ``uid`` in the current transaction: the one that imports
+    the mail up to ``uid``, so the mail and the mark land together (a crash between two
     commits can never leave one without the other). One UPDATE by key: through the ORM the
     folder's row, expired by the previous message's commit, would be read back first."""
     db.session.execute(_READ_UP_TO, {"folder_id": folder_id, "uid": uid, "at": utcnow()})
@@ -81,7 +82,7 @@ def poll(mailbox, client=None):
 
 
 def _poll_folders(mailbox, client, counts):
-    from helpdesk.actions.email import ingest_email, quarantine
+    from helpdesk.actions.email import Fetched
 
     for folder in mailbox.imap_folders or ["INBOX"]:
         info = client.select_folder(folder, readonly=True)
@@ -101,31 +102,58 @@ def _poll_folders(mailbox, client, counts):
             sizes = client.fetch(batch, ["RFC822.SIZE"])
             small = [u for u in batch if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= MAX_EMAIL_BYTES]
             bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+            fetched = []
             for uid in batch:
-                key = f"imap:{folder}:{uidvalidity}:{uid}"
-
-                def mark(uid=uid):
-                    read_up_to(folder_id, uid)
-
-                if uid not in small:
+                item = Fetched(delivery_key=f"imap:{folder}:{uidvalidity}:{uid}")
+                if uid in small:
+                    item.raw = (bodies.get(uid) or {}).get(b"BODY[]") or b""
+                else:
                     size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
                     log.warning("inbound email refused: too large",
                                 extra={"mailbox_id": mailbox.id, "uid": uid, "size": size})
-                    mark()
-                    outcome = quarantine(mailbox, None, source="imap", delivery_key=key,
-                                         reason=f"message of {size} bytes is over the {MAX_EMAIL_BYTES} "
-                                                "byte limit (left on the server)").outcome
-                else:
-                    raw = (bodies.get(uid) or {}).get(b"BODY[]") or b""
-                    try:
-                        outcome = ingest_email(mailbox, raw, source="imap", with_intake=mark).outcome
-                    except Exception as exc:  # noqa: BLE001 -- never block the mailbox
-                        db.session.rollback()
-                        log.exception("inbound email failed", extra={"mailbox_id": mailbox.id, "uid": uid})
-                        mark()  # the rollback undid it
-                        outcome = quarantine(mailbox, raw, source="imap", delivery_key=key,
-                                             reason=f"internal error: {type(exc).__name__}").outcome
-                counts[outcome] = counts.get(outcome, 0) + 1
+                    item.refused = (f"message of {size} bytes is over the {MAX_EMAIL_BYTES} byte limit "
+                                    "(left on the server)")
+                fetched.append((uid, item))
+            for intake in import_fetched(mailbox, folder_id, fetched):
+                counts[intake.outcome] = counts.get(intake.outcome, 0) + 1
+
+
+def import_fetched(mailbox, folder_id, fetched):
+    """Import ``[(uid, Fetched)]`` of one folder, in UID order, and mark the folder read up
+    to the last: all in one transaction (``ingest_batch``), or, when anything fails in it,
+    one transaction per message, each with its own mark, so that a message failing on its
+    own is quarantined with the error and the rest still arrive. Returns their ``Intake``."""
+    from helpdesk.actions.email import ingest_batch, ingest_email, quarantine
+
+    if not fetched:
+        return []
+    last_uid = fetched[-1][0]
+    try:
+        return ingest_batch(mailbox, [item for _uid, item in fetched], source="imap",
+                            with_intake=lambda: read_up_to(folder_id, last_uid))
+    except Exception:  # noqa: BLE001 -- rolled back; each message again on its own
+        db.session.rollback()
+        log.info("inbound batch failed; importing its messages one by one",
+                 extra={"mailbox_id": mailbox.id, "messages": len(fetched)}, exc_info=True)
+    intakes = []
+    for uid, item in fetched:
+        def mark(uid=uid):
+            read_up_to(folder_id, uid)
+
+        if item.refused:
+            mark()
+            intakes.append(quarantine(mailbox, None, source="imap", delivery_key=item.delivery_key,
+                                      reason=item.refused))
+            continue
+        try:
+            intakes.append(ingest_email(mailbox, item.raw, source="imap", with_intake=mark))
+        except Exception as exc:  # noqa: BLE001 -- never block the mailbox
+            db.session.rollback()
+            log.exception("inbound email failed", extra={"mailbox_id": mailbox.id, "uid": uid})
+            mark()  # the rollback undid it
+            intakes.append(quarantine(mailbox, item.raw, source="imap", delivery_key=item.delivery_key,
+                                      reason=f"internal error: {type(exc).__name__}"))
+    return intakes
 
 
 #: How long one IDLE lasts before we poll anyway (RFC 2177 asks to re-issue within 29 minutes).

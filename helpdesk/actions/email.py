@@ -264,6 +264,43 @@ def ingest_email(mailbox, raw, *, source, delivery_key=None, inbound=None, with_
     return result
 
 
+@dataclass
+class Fetched:
+    """One message as a mail server handed it over: its bytes, or, for one we would not
+    take (too large: left on the server), the reason, which quarantines it."""
+
+    raw: bytes = None
+    delivery_key: str = None
+    refused: str = None
+
+
+@action
+def ingest_batch(mailbox, fetched, *, source, with_intake=None):
+    """Several inbound emails in one transaction: what the IMAP poller fetched in one round
+    trip. Returns their ``Intake`` in order.
+
+    A transaction per message costs BEGIN, the asynchronous-commit setting, the poller's
+    read mark and COMMIT: four of a reply's ten round trips. Here they are paid once, and
+    the read mark (``with_intake``, run last) covers the batch. Events leave after the
+    one COMMIT, a few milliseconds later for the first message.
+
+    Anything raised rolls back all of them, and the caller imports them again one per
+    transaction (``ingest_email``): a message that fails on its own is then quarantined
+    there and holds back none of the others. Nothing here is committed without its mark,
+    so a crash re-reads the batch and deduplication skips what had landed."""
+    replayable_transaction()
+    results = []
+    for item in fetched:
+        if item.refused:
+            results.append(quarantine(mailbox, None, source=source, reason=item.refused,
+                                      delivery_key=item.delivery_key))
+        else:
+            results.append(ingest_email(mailbox, item.raw, source=source))
+    if with_intake is not None:
+        with_intake()
+    return results
+
+
 @contextmanager
 def mailbox_session(*mailboxes):
     """For one worker ingesting many messages (the IMAP poller): the mailboxes and their

@@ -170,31 +170,93 @@ def test_poller_imports_read_and_unread_mail_from_every_folder_once(server, imap
     assert states["Support"].last_uid == 1  # a fresh folder for this test
 
 
-def test_each_message_and_the_folders_progress_are_one_commit(server, imap_mailbox):
-    """The mail and the folder's read-up-to mark are committed together: one commit per
-    message (plus the poll's own), never the message without the mark or the reverse."""
+def count_commits():
     from sqlalchemy import event
 
-    server.append("INBOX", note("warm-up"))
-    imap.poll(imap_mailbox)  # the folders' state rows exist from here on
-    for subject in ("one", "two", "three"):
-        server.append("INBOX", note(subject))
-    server.append("INBOX", eml("34-malformed-no-from.eml"))
     commits = []
 
     def committed(conn):
         commits.append(conn)
 
     event.listen(db.engine, "commit", committed)
+    return commits, lambda: event.remove(db.engine, "commit", committed)
+
+
+def test_what_one_fetch_brings_and_the_folders_progress_are_one_commit(server, imap_mailbox, monkeypatch):
+    """The mail of one fetch and the folder's read-up-to mark are committed together: one
+    commit per fetch (plus the poll's own), never the mail without the mark or the reverse."""
+    server.append("INBOX", note("warm-up"))
+    imap.poll(imap_mailbox)  # the folders' state rows exist from here on
+    for subject in ("one", "two", "three"):
+        server.append("INBOX", note(subject))
+    server.append("INBOX", eml("34-malformed-no-from.eml"))
+    commits, stop = count_commits()
     try:
         counts = imap.poll(db.session.get(Mailbox, imap_mailbox.id))
     finally:
-        event.remove(db.engine, "commit", committed)
+        stop()
     assert counts == {"created": 3, "quarantined": 1}
-    assert len(commits) == 4 + 1, len(commits)
+    assert len(commits) == 1 + 1, len(commits)
     server.select_folder("INBOX", readonly=True)
     assert db.session.scalar(select(MailboxFolder.last_uid).where(MailboxFolder.name == "INBOX")) == max(
         server.search(["ALL"]))
+
+    monkeypatch.setattr(imap, "FETCH_BATCH", 2)
+    for subject in ("four", "five", "six"):
+        server.append("INBOX", note(subject))
+    commits, stop = count_commits()
+    try:
+        counts = imap.poll(db.session.get(Mailbox, imap_mailbox.id))
+    finally:
+        stop()
+    assert counts == {"created": 3} and len(commits) == 2 + 1, len(commits)
+    assert len(subjects()) == 7
+
+
+def poisoned(monkeypatch, times=None):
+    """Parsing raises, as a fault of ours would, for mail that says "poison" (``times``:
+    only that often). Returns the calls seen."""
+    import helpdesk.actions.email as email_actions
+
+    real, calls = email_actions.parse, []
+
+    def parse(raw, **kwargs):
+        if b"poison" in raw:
+            calls.append(raw)
+            if times is None or len(calls) <= times:
+                raise RuntimeError("out of memory")
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(email_actions, "parse", parse)
+    return calls
+
+
+def test_a_fetch_that_fails_is_imported_again_message_by_message(server, imap_mailbox, monkeypatch):
+    """One message failing in the batch undoes the batch; then each message is its own
+    transaction: the failing one is quarantined with the error, the others arrive once."""
+    server.append("INBOX", note("before"))
+    server.append("INBOX", note("poison pill"))
+    server.append("INBOX", note("after"))
+    calls = poisoned(monkeypatch)
+    counts = imap.poll(imap_mailbox)
+    assert counts == {"created": 2, "quarantined": 1} and len(calls) == 2
+    assert subjects() == ["after", "before"]
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 2
+    (row,) = db.session.scalars(select(InboundEmail)).all()
+    assert row.reason == "internal error: RuntimeError" and b"poison pill" in row.raw
+    server.select_folder("INBOX", readonly=True)
+    assert db.session.scalar(select(MailboxFolder.last_uid).where(MailboxFolder.name == "INBOX")) == max(
+        server.search(["ALL"]))
+
+
+def test_a_fetch_that_fails_once_loses_nothing(server, imap_mailbox, monkeypatch):
+    server.append("INBOX", note("before"))
+    server.append("INBOX", note("poison, but only once"))
+    server.append("INBOX", note("after"))
+    calls = poisoned(monkeypatch, times=1)
+    assert imap.poll(imap_mailbox) == {"created": 3} and len(calls) == 2
+    assert subjects() == ["after", "before", "poison, but only once"]
+    assert db.session.scalar(select(func.count()).select_from(InboundEmail)) == 0
 
 
 def test_a_uidvalidity_change_reads_the_folder_again_without_duplicates(server, imap_mailbox):
