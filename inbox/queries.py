@@ -2,11 +2,12 @@
 the context panel, product cards and search."""
 import re
 
-from sqlalchemy import case, func, or_, select, union
+from sqlalchemy import case, column, func, or_, select, table, union
 
 from helpdesk.actions import NotFound
 from helpdesk.extensions import db
 from helpdesk.models import AuthorType, Message, MessageKind, PageView, Product, Ticket, TicketStatus, Visitor
+from helpdesk.models.search import CONTACTS_FTS, MESSAGES_FTS, TICKETS_FTS, has_search_tables
 from helpdesk.schemas import MessageSchema
 
 REPLAY_LIMIT = 500
@@ -246,17 +247,39 @@ def ticket_matches(q):
     return or_(*conditions)
 
 
+#: SQLite's trigram indexes (helpdesk.models.search) hold sequences of three characters.
+_FTS_MIN_LENGTH = 3
+
+
+def _indexed(q, fts, key, *columns):
+    """Condition: one of ``columns`` contains ``q`` (case-insensitive), from an index.
+
+    PostgreSQL: ILIKE, which pg_trgm serves. SQLite: the ``fts`` trigram table narrows the
+    rows (by ``key``, their id); the same ILIKE then decides, so results are exactly the
+    scan's. (The index folds the case of any letter, SQLite's lower() only of ASCII:
+    "ÄNDERUNG" is a candidate for "änderung" and the check drops it, as the scan would.) A
+    quoted phrase rather than FTS5's LIKE: LIKE with an ESCAPE clause, needed for a term
+    with % or _, is not served by the index, while in a phrase every character is literal.
+    """
+    contains = or_(*(c.icontains(q, autoescape=True) for c in columns))
+    if len(q) < _FTS_MIN_LENGTH or not has_search_tables(db.session.connection()):
+        return contains
+    index = table(fts, column("rowid"), column(fts))
+    phrase = '"' + q.replace('"', '""') + '"'
+    return key.in_(select(index.c.rowid).where(index.c[fts].match(phrase))) & contains
+
+
 def _matching_ids(q):
     """Ids of every matching ticket, each branch answerable from a (trigram) index."""
     from helpdesk.models import Contact
 
     kinds = [MessageKind.MESSAGE, MessageKind.NOTE]
     branches = [
-        select(Message.ticket_id.label("id")).where(Message.body_text.icontains(q, autoescape=True),
+        select(Message.ticket_id.label("id")).where(_indexed(q, MESSAGES_FTS, Message.id, Message.body_text),
                                                     Message.kind.in_(kinds), Message.hidden.is_(False)),
-        select(Ticket.id.label("id")).where(Ticket.subject.icontains(q, autoescape=True)),
+        select(Ticket.id.label("id")).where(_indexed(q, TICKETS_FTS, Ticket.id, Ticket.subject)),
         select(Ticket.id.label("id")).join(Contact, Contact.id == Ticket.contact_id).where(
-            or_(Contact.name.icontains(q, autoescape=True), Contact.email.icontains(q, autoescape=True))),
+            _indexed(q, CONTACTS_FTS, Contact.id, Contact.name, Contact.email)),
     ]
     number = _TICKET_NUMBER.match(q)
     if number:
@@ -273,7 +296,7 @@ def search_tickets(query, q, limit):
     whole queue. So: (1) test the view's SEARCH_RECENT_WINDOW most recent tickets one by one;
     if ``limit`` of them match (or the window held the whole view) that is the exact answer;
     (2) otherwise the term is rare, and its few matches are collected from the indexes
-    (pg_trgm on PostgreSQL) and sorted.
+    (pg_trgm on PostgreSQL, FTS5 trigram on SQLite) and sorted.
     """
     from helpdesk.text import clean_text
 

@@ -21,3 +21,5 @@ from helpdesk.models.posts import FaqEntry, Post, PostAudience, PostRead, Recurr
 from helpdesk.models.assist import AssistRequest  # noqa: F401,E402
 from helpdesk.models.academy import PRACTICE_STEPS, AcademyProgress, PolicyAcceptance, StorePolicy  # noqa: F401,E402
 from helpdesk.models.inactivity import ChatSilence  # noqa: F401,E402
+# After the models: SQLite's search tables come with the tables they index (db.create_all).
+import helpdesk.models.search  # noqa: F401,E402

@@ -113,5 +113,10 @@ SEARCH_INDEX_PREFIX = "ix_trgm_"
 
 
 def include_in_migrations(obj, name, type_, reflected, compare_to):
-    """Alembic ``include_object``: everything but the search indexes above."""
+    """Alembic ``include_object``: everything but the search indexes above and SQLite's
+    search table with its shadow tables (helpdesk.models.search, migration 0018)."""
+    from helpdesk.models.search import is_search_table
+
+    if type_ == "table":
+        return not is_search_table(name)
     return not (type_ == "index" and name and name.startswith(SEARCH_INDEX_PREFIX))

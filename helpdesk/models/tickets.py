@@ -87,7 +87,10 @@ class Ticket(db.Model):
 
 
 class Message(db.Model):
-    """Anything on a ticket's timeline. ``id`` only grows, so clients resume from the last id seen."""
+    """Anything on a ticket's timeline. ``id`` only grows, so clients resume from the last id seen.
+
+    On SQLite ``body_text`` is also indexed for search by ``messages_fts`` and triggers,
+    created with this table (helpdesk.models.search)."""
 
     __tablename__ = "messages"
     __table_args__ = (

@@ -44,6 +44,13 @@ def _upgrade_and_compare(app, url):
             "\n".join(_describe(change) for change in diff)
         assert head is not None
         assert set(db.metadata.tables) <= tables
+        if db.engine.dialect.name == "sqlite":
+            # Search's index and its triggers (0018): a later migration that rebuilds
+            # ``messages`` (batch "move and copy") drops the triggers and must recreate them.
+            from helpdesk.models.search import SEARCH_TABLES, SEARCH_TRIGGERS
+
+            assert set(SEARCH_TABLES) <= tables
+            assert _sqlite_triggers() == SEARCH_TRIGGERS
 
         # And back down: every migration can be undone.
         with preserved():
@@ -51,6 +58,11 @@ def _upgrade_and_compare(app, url):
         with db.engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def _sqlite_triggers():
+    with db.engine.connect() as connection:
+        return set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
 
 
 def _describe(change):
@@ -71,6 +83,33 @@ def _describe(change):
 
 def test_migrations_match_the_models_on_sqlite(app, tmp_path):
     _upgrade_and_compare(app, "sqlite:///" + str(tmp_path / "migrated.db"))
+
+
+def test_sqlite_search_indexes_migration_indexes_existing_rows_and_comes_off(app, tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    bare = _migration_app(app, "sqlite:///" + str(tmp_path / "search.db"))
+    with bare.app_context():
+        with preserved():
+            upgrade(revision="0017_visitors_store_seen")
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a message without its ticket
+            connection.execute(text(
+                "INSERT INTO messages (id, ticket_id, author_type, kind, body_text, body_html, meta, hidden, created_at)"
+                " VALUES (7, 1, 'contact', 'message', 'Where is order ZX-4411?', '', '{}', 0, '2024-01-01')"))
+        with preserved():
+            upgrade()
+        match = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :p")
+        with db.engine.connect() as connection:
+            assert list(connection.scalars(match, {"p": '"zx-44"'})) == [7]  # backfilled
+            for fts in ("messages_fts", "tickets_fts", "contacts_fts"):
+                connection.execute(text(f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 1)"))
+        with preserved():
+            downgrade(revision="0017_visitors_store_seen")
+        with db.engine.connect() as connection:
+            assert not any(name.endswith(("_fts", "_fts_data")) for name in inspect(connection).get_table_names())
+        assert not _sqlite_triggers()
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
-"""Read-side queries of the inbox: search in both of its phases, replay after reconnect."""
+"""Read-side queries of the inbox: search in both of its phases (and SQLite's trigram index),
+replay after reconnect."""
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from helpdesk.actions.messages import add_note
-from helpdesk.models import Ticket
+from helpdesk.extensions import db
+from helpdesk.models import Message, Ticket
 from inbox import queries
 from tests.factories import make_agent, make_contact, make_store, make_ticket
 from tests.sql import big_table_stats, query_plans
@@ -84,3 +86,104 @@ def test_sidebar_counts_read_only_the_counts_index(status):
     assert len(grouped) == 1 or not plans, plans
     for steps in grouped:
         assert any("COVERING INDEX ix_tickets_counts" in step for step in steps), steps
+
+
+# ---- SQLite's trigram index (helpdesk.models.search) --------------------------------------
+
+@pytest.fixture
+def sqlite_index(monkeypatch):
+    """Phase two only (a window of one ticket), on SQLite's search tables."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the *_fts tables are SQLite's indexes; PostgreSQL's are pg_trgm")
+    monkeypatch.setattr(queries, "SEARCH_RECENT_WINDOW", 1)
+
+
+def indexed(term, fts="messages_fts"):
+    """Ids of the rows the search table itself finds for ``term`` (a literal phrase)."""
+    phrase = '"' + term.replace('"', '""') + '"'
+    return sorted(db.session.scalars(text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :p"), {"p": phrase}))
+
+
+def assert_index_consistent():
+    # FTS5 compares each index with its table (external content): raises if any insert,
+    # update or delete was missed.
+    for fts in ("messages_fts", "tickets_fts", "contacts_fts"):
+        db.session.execute(text(f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 1)"))
+
+
+def search_with_plans(agent, q):
+    with big_table_stats(), query_plans() as plans:
+        found = search(agent, q)
+    steps = [step for _sql, plan in plans for step in plan]
+    return found, steps
+
+
+def test_rare_terms_are_read_from_the_trigram_index_not_a_scan_of_messages(queue, sqlite_index):
+    _store, agent, t = queue
+    found, steps = search_with_plans(agent, "parcel upgrade")
+    assert found == [t["sizes"].id]  # the note
+    for fts in ("messages_fts", "tickets_fts", "contacts_fts"):
+        assert any(f"{fts} VIRTUAL TABLE INDEX 0:M" in step for step in steps), steps
+    assert not {"SCAN messages", "SCAN tickets", "SCAN contacts"} & set(steps), steps
+    note = db.session.scalar(select(Message.id).where(Message.body_text == "Offer the parcel upgrade"))
+    assert indexed("PARCEL upgrade") == [note]
+    assert_index_consistent()
+
+
+def test_edited_and_deleted_messages_are_reindexed(queue, sqlite_index):
+    _store, agent, t = queue
+    message = db.session.scalar(select(Message).where(Message.body_text == "I want a refund"))
+    message.body_text = "I want a quokka instead"
+    db.session.commit()
+    assert search(agent, "quokka") == [t["refund"].id]
+    assert indexed("quokka") == [message.id] and indexed("a refund") == []
+    assert search(agent, "a refund") == []
+
+    db.session.delete(message)
+    db.session.commit()
+    assert indexed("quokka") == [] and search(agent, "quokka") == []
+    # Subjects and contacts: the other two search tables.
+    t["sizes"].subject = "Zebra print sizes"
+    t["sizes"].contact.name = "Olga Quince"
+    t["sizes"].contact.email = "olga@quince.test"
+    db.session.commit()
+    assert search(agent, "zebra print") == search(agent, "quince") == [t["sizes"].id]
+    assert indexed("zebra", "tickets_fts") == [t["sizes"].id]
+    assert indexed("olga@quin", "contacts_fts") == indexed("olga quin", "contacts_fts") == [t["sizes"].contact.id]
+    # A ticket deleted with its messages (ON DELETE CASCADE) leaves the index too.
+    db.session.execute(Ticket.__table__.delete().where(Ticket.id == t["parcel"].id))
+    db.session.commit()
+    assert indexed("my parcel") == [] and search(agent, "my parcel") == []
+    assert_index_consistent()
+
+
+@pytest.mark.parametrize("term", ["größe", "GRÖSSE", "GRÖßE", "Größe", "änderung", "ÄNDERUNG", "Änderung",
+                                  "Замовлення", "замовлення", "ЗАМОВЛЕННЯ", "ADRESSE", "ße 4"])
+def test_non_ascii_terms_find_what_the_scan_finds(queue, sqlite_index, monkeypatch, term):
+    """The index folds the case of every letter, SQLite's lower() only ASCII: the index
+    only narrows, the scan's own test decides, so the answer is the scan's (phase one)."""
+    store, agent, _t = queue
+    ids = [make_ticket(store, text=body).id for body in ("Größe 42 bitte", "ÄNDERUNG der Adresse",
+                                                           "Замовлення номер 77")]
+    found, steps = search_with_plans(agent, term)
+    assert any("messages_fts VIRTUAL TABLE INDEX 0:M" in step for step in steps), steps
+    monkeypatch.setattr(queries, "SEARCH_RECENT_WINDOW", 1000)
+    assert found == search(agent, term)  # phase one: every ticket, one by one
+    assert set(found) <= set(ids)
+    if term in ("größe", "Größe", "ADRESSE", "ße 4", "ÄNDERUNG", "Замовлення"):
+        assert found, term  # ASCII case and exact non-ASCII letters always match
+
+
+def test_short_terms_and_wildcard_characters_match_literally(queue, sqlite_index):
+    store, agent, t = queue
+    underscore = make_ticket(store, text="see file_name.pdf").id
+    make_ticket(store, text="see filexname.pdf")
+    found, steps = search_with_plans(agent, "e_n")
+    assert found == [underscore]  # _ is a character, not "any one"
+    assert any("messages_fts VIRTUAL TABLE INDEX 0:M" in step for step in steps), steps
+    assert search(agent, "0% c") == [t["100%"].id]
+    assert search(agent, '"1') == []  # a quote is text in the FTS phrase, not syntax
+
+    found, steps = search_with_plans(agent, "ze")  # too short for trigrams: the scan
+    assert found == [t["sizes"].id]
+    assert not any("_fts" in step for step in steps), steps
