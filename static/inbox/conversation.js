@@ -339,7 +339,8 @@ export class Conversation {
     const head = h('div', { class: 'msg-head' },
       isNote ? h('span', { class: 'note-label', text: t('internal_note') }) : null,
       h('span', { class: 'msg-author', text: author }), languageBadge(m.language), time);
-    const body = h('div', { class: 'msg-body' });
+    // dir=auto: a message in Arabic reads (and wraps) right to left whatever the inbox's language.
+    const body = h('div', { class: 'msg-body', dir: 'auto' });
     if (incoming && /<(?!br\b|\/?a\b)[a-z]/i.test(m.body_html || '')) {
       this.renderRich(body, m.body_html, false);
     } else {

@@ -19,7 +19,7 @@ export class Offers {
     const decline = h('button', { type: 'button', text: t('decline'), onclick: () => this.decline(ticket.id, false) });
     const card = h('div', { class: 'offer', role: 'group', 'aria-label': t('offer_title', { name }) },
       h('div', { class: 'offer-head' }, h('strong', { text: t('offer_title', { name }) }), countdown),
-      h('p', { class: 'offer-preview', text: ticket.last_message_preview || ticket.subject || '' }),
+      h('p', { class: 'offer-preview', dir: 'auto', text: ticket.last_message_preview || ticket.subject || '' }),
       h('div', { class: 'offer-actions' }, accept, decline));
     const tick = () => {
       const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));

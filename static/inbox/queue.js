@@ -261,15 +261,17 @@ export class Queue {
     channelIcon(ticket.channel),
     h('span', { class: 'row-main' },
       h('span', { class: 'row-top' },
-        h('span', { class: 'row-name', text: contact.display_name || t('unknown_contact') }),
+        // dir=auto: an Arabic or Hebrew name, subject or message keeps its start in view and
+        // is cut (with its ellipsis) at its own end, not at the start.
+        h('span', { class: 'row-name', dir: 'auto', text: contact.display_name || t('unknown_contact') }),
         contact.blocked ? h('span', { class: 'flag flag-blocked', text: t('blocked') }) : null,
         ticket.offline && ticket.channel === 'chat'
           ? h('span', { class: 'flag flag-offline', title: t('left_offline_title'), text: t('left_offline') }) : null,
         h('time', { class: 'row-wait', datetime: ticket.last_customer_message_at || '',
           title: t('waiting_since'), dataset: { since: ticket.last_customer_message_at || '' },
           text: elapsed(ticket.last_customer_message_at) })),
-      ticket.subject ? h('span', { class: 'row-subject', text: ticket.subject }) : null,
-      h('span', { class: 'row-preview' },
+      ticket.subject ? h('span', { class: 'row-subject', dir: 'auto', text: ticket.subject }) : null,
+      h('span', { class: 'row-preview', dir: 'auto' },
         this.typing.has(ticket.id) ? h('em', { class: 'row-typing', text: t('typing') })
           : (ticket.last_message_preview || '')),
       h('span', { class: 'row-bottom' },

@@ -706,3 +706,88 @@ def test_the_admin_pages_pass_an_accessibility_audit_on_a_phone(live_server, chr
         assert page.js_errors == []
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("locale,path", [("ar", "/inbox/"), ("de", "/inbox/academy/"), ("en", "/inbox/reports/")])
+def test_an_agent_page_does_not_scroll_sideways_on_a_phone(live_server, chromium, locale, path):
+    """Nothing runs past a phone's edge: the skip link parked 999px to the left made the
+    Arabic (right-to-left) inbox 1389px wide and blank where it opened; "Einarbeitungsakademie"
+    ran past the German academy page's edge."""
+    agent = make_agent(name="Tess Agent", role="admin")
+    agent.locale = locale
+    db.session.commit()
+    ctx, page = sign_in(chromium, live_server, agent, PHONE)
+    try:
+        if path != "/inbox/":
+            page.goto(live_server + path)
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+        title = page.locator("h1").first
+        box = title.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, box
+        assert title.evaluate("h => h.scrollWidth <= h.clientWidth")
+        # The skip link still shows on focus, on the screen.
+        if path == "/inbox/":
+            page.locator(".skip-link").focus()
+            box = page.locator(".skip-link").bounding_box()
+            assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], box
+        assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
+TOO_SMALL = """() => [...document.querySelectorAll(
+        'a[href], button, select, input:not([type=hidden]), textarea, summary')].filter(el => {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || el.closest('.sr-only, p, li, td, dd') && el.tagName === 'A') return false;
+    if (el.classList.contains('skip-link') || getComputedStyle(el).visibility === 'hidden') return false;
+    if (el.type === 'checkbox' || el.type === 'radio') return r.width < 20 || r.height < 20;
+    if (el.type === 'file') return false;
+    return r.height < 40 || (el.matches('.icon-btn, .tab-close, .tool') && r.width < 40);
+  }).map(el => `${el.tagName} ${el.className} "${(el.textContent || el.value || '').trim().slice(0, 20)}"`
+           + ` ${Math.round(el.getBoundingClientRect().width)}x${Math.round(el.getBoundingClientRect().height)}`)"""
+
+
+def test_every_control_is_big_enough_to_tap_on_a_phone(live_server, chromium):
+    """On a phone the queue, an open conversation (header, tabs, composer) and the report
+    pages' controls are at least 40px tall (they were 26-36px; the pages' links 18px), the
+    icon buttons as wide, check boxes at least 20px; the header keeps the timeline its room."""
+    ctx, page, conv = _open_a_shoppers_chat_on_a_phone(live_server, chromium, "Tess Agent", "Do you ship to Kyiv?")
+    try:
+        conv.locator(".tl-msg.in").wait_for(timeout=TIMEOUT)
+        assert page.evaluate(TOO_SMALL) == []
+        assert conv.locator(".timeline").bounding_box()["height"] >= 0.5 * PHONE["height"]
+        conv.locator('[data-act="back"]').click()
+        page.locator("#ticket-list .ticket-row").first.wait_for(timeout=TIMEOUT)
+        assert page.evaluate(TOO_SMALL) == []
+        page.locator(".topbar .menu > summary").click()
+        assert page.evaluate(TOO_SMALL) == []
+        for path in ("/inbox/reports/", "/inbox/profile"):
+            page.goto(live_server + path)
+            assert page.evaluate(TOO_SMALL) == [], path
+        assert page.js_errors == []
+    finally:
+        ctx.close()
+
+
+def test_a_right_to_left_message_keeps_its_start_in_view(live_server, chromium):
+    """An Arabic message in an English inbox: the queue's preview and the timeline's bubble
+    read right to left, so a cut preview shows the message's start (it showed its end, the
+    ellipsis before it) and the bubble's punctuation sits where Arabic puts it."""
+    body = "مرحبا، هل يمكنني إرجاع الحذاء إذا كان المقاس غير مناسب؟ لقد طلبته الأسبوع الماضي"
+    ctx, page, conv = _open_a_shoppers_chat_on_a_phone(live_server, chromium, "Tess Agent", body)
+    try:
+        bubble = conv.locator(".tl-msg.in .msg-body")
+        bubble.wait_for(timeout=TIMEOUT)
+        assert bubble.evaluate("b => getComputedStyle(b).direction") == "rtl"
+        conv.locator('[data-act="back"]').click()
+        preview = page.locator(".ticket-row .row-preview", has_text="مرحبا")
+        preview.wait_for(timeout=TIMEOUT)
+        assert preview.evaluate("p => getComputedStyle(p).direction") == "rtl"
+        assert preview.evaluate("p => p.scrollWidth > p.clientWidth")  # long enough to be cut
+        # Left-aligned with the rest of the (English) row all the same.
+        assert preview.evaluate("p => getComputedStyle(p).textAlign") in ("left", "match-parent")
+        # A Latin preview keeps the page's direction.
+        assert page.locator(".ticket-row .row-name").first.evaluate("n => getComputedStyle(n).direction") == "ltr"
+        assert page.js_errors == []
+    finally:
+        ctx.close()

@@ -56,6 +56,19 @@ def test_page_needs_sign_in_and_json_endpoints_answer_401(client, shops):
     assert response.status_code == 401 and response.json["status"] == 401
 
 
+def test_pages_name_their_icon_so_no_browser_asks_for_a_missing_favicon(client, shops):
+    """The sign-in page and the inbox link an icon that is served (every page asked for
+    /favicon.ico instead: a 404 in the console and a blank tab icon)."""
+    for path in ("/login", "/inbox/"):
+        if path == "/inbox/":
+            sign_in(client, make_agent())
+        page = client.get(path).get_data(as_text=True)
+        href = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', page).group(1)
+        icon = client.get(href)
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml", path
+        assert b"<svg" in icon.data
+
+
 def test_page_renders_translated_strings_and_escapes_names(client, shops):
     agent = make_agent(name="</script><script>alert(1)</script>")
     sign_in(client, agent)
