@@ -32,8 +32,11 @@ log = logging.getLogger(__name__)
 bp = Blueprint("contact_form", __name__)
 csrf.exempt(bp)  # embedded on other sites; nothing here rides on a cookie
 
-#: Submissions per client address.
+#: Submissions per client address. Only accepted ones count: a shopper correcting a typo
+#: the form pointed out is never locked out (nothing is stored for a refused one).
 RATE = "5/minute;30/hour"
+#: Every attempt, refused or not: a script posting invalid forms is still held back.
+ATTEMPTS = "30/minute;200/hour"
 HONEYPOT = "website"
 FIELD_STATES = ("required", "optional", "off")
 DEFAULTS = {
@@ -144,13 +147,18 @@ def _render(store, values=None, errors=None, done=False):
     return _frame_response(html, store)
 
 
+def _accepted(response):
+    return response.status_code < 400
+
+
 @bp.get("/form/<key>")
 def page(key):
     return _render(store_by_key(key))
 
 
 @bp.post("/form/<key>")
-@limiter.limit(RATE)
+@limiter.limit(ATTEMPTS)
+@limiter.limit(RATE, deduct_when=_accepted)
 def submit_page(key):
     store = store_by_key(key)
     ok, errors = _submit(store, request.form.to_dict(flat=True))
@@ -164,10 +172,12 @@ def submit_page(key):
 @bp.get("/form/<key>/embed.js")
 def embed(key):
     store = store_by_key(key)
-    src = f"{current_app.config['PUBLIC_URL']}/form/{store.widget_key}"
+    # The form comes from wherever this script came from (as the chat loader does), not from
+    # PUBLIC_URL: a helpdesk reached under another address than configured still works.
+    path = f"/form/{store.widget_key}"
     script = (
         "(function(){var s=document.currentScript,f=document.createElement('iframe');"
-        f"f.src={json.dumps(src)};f.title={json.dumps(_('Contact form'))};"
+        f"f.src=new URL(s.src,location.href).origin+{json.dumps(path)};f.title={json.dumps(_('Contact form'))};"
         "f.style.cssText='width:100%;max-width:560px;height:'+(s.getAttribute('data-height')||'620')+'px;border:0';"
         "f.setAttribute('loading','lazy');s.parentNode.insertBefore(f,s.nextSibling);})();"
     )
@@ -193,7 +203,8 @@ def config(key):
 
 
 @bp.post("/api/forms/<key>")
-@limiter.limit(RATE)
+@limiter.limit(ATTEMPTS)
+@limiter.limit(RATE, deduct_when=_accepted)
 def submit_json(key):
     store = store_by_key(key)
     data = request.get_json(silent=True)

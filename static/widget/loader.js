@@ -41,7 +41,7 @@
     "background:#c4320a;color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center}" +
     "#hd-frame{position:fixed;z-index:2147483001;bottom:88px;" + pos + ";width:380px;height:min(640px,calc(100% - 104px));" +
     "border:0;border-radius:14px;box-shadow:0 8px 32px rgba(0,0,0,.25);background:#fff}" +
-    "@media (max-width:480px){#hd-launcher{width:48px;height:48px}" +
+    "@media (max-width:480px),(max-height:480px){#hd-launcher{width:48px;height:48px}" +
     "#hd-frame{inset:0;width:100%;height:100%;border-radius:0}.hd-open #hd-launcher{display:none}" +
     // A spacer: the page's end scrolls clear of the launcher.
     "#hd-widget{display:block;height:72px}}";

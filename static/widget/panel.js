@@ -50,6 +50,16 @@
   }
   function nearBottom() { return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80; }
   function toBottom() { scroller.scrollTop = scroller.scrollHeight; }
+  // The view follows the chat (new messages, a photo that loads, history laid out late, a
+  // smaller panel) until the shopper scrolls up; back at the bottom, it follows again.
+  var pinned = true, lastTop = 0;
+  scroller.addEventListener("scroll", function () {
+    pinned = nearBottom() || pinned && scroller.scrollTop >= lastTop;
+    lastTop = scroller.scrollTop;
+  });
+  var follow = new ResizeObserver(function () { if (pinned) toBottom(); });
+  follow.observe(log);
+  follow.observe(scroller);
   function error(msg) { errorEl.textContent = msg || ""; }
   function linkify(s) {
     var p = el("p"), re = /\bhttps?:\/\/[^\s<>"']*[^\s<>"'.,;:!?)\]]/g, i = 0, m, a;
@@ -76,7 +86,6 @@
     link.href = url; link.target = "_blank"; link.rel = "noopener";
     if (thumb) {
       var img = el("img"); img.src = thumb; img.alt = a.filename || T.attachment; img.loading = "lazy";
-      img.onload = function () { if (nearBottom()) toBottom(); };
       link.appendChild(img);
     } else link.textContent = a.filename || T.attachment;
     return link;
@@ -132,7 +141,7 @@
 
   function append(e, stick) {
     if (batch) return batch.appendChild(e);
-    stick = stick || nearBottom();
+    stick = stick || pinned;
     log.appendChild(e);
     if (stick) toBottom();
   }

@@ -500,3 +500,108 @@ def test_the_header_shows_a_long_store_and_agent_name_and_title_in_full(shopper,
         assert frame.locator("#hd-avatar").bounding_box()["x"] > frame.locator("#hd-close").bounding_box()["x"]
     screenshot(page, f"widget-header-{size['width']}-{locale}.png")
     assert not page.errors, page.errors
+
+
+AT_BOTTOM = "s => s.scrollHeight - s.scrollTop - s.clientHeight < 2"
+
+
+def test_the_chat_stays_at_its_newest_message_and_the_rating_keeps_the_panel_in_place(shopper, live_server, demo):
+    """A photo that loads after it is shown, history laid out after it is inserted: the view
+    still ends at the newest message, so the agent's reply is seen. Asking for stars focuses
+    a visually hidden radio: the panel itself must not scroll away (it went blank on phones)."""
+    import io
+
+    from PIL import Image
+
+    store, admin = demo
+    page = shopper({"width": 360, "height": 740})
+    agent = agent_client(live_server, admin)
+    try:
+        frame = open_widget(page)
+        frame.locator("input[name=email]").fill("scroll@example.test")
+        for n in range(6):
+            send(frame, f"Question {n}: " + "the sleeves of the linen shirt are too long " * 8)
+        frame.locator(".hd-me:not(.hd-pending)", has_text="Question 5").wait_for()
+        photo = io.BytesIO()
+        Image.new("RGB", (800, 600), (30, 120, 200)).save(photo, "PNG")
+        frame.locator("#hd-file").set_input_files(files=[{"name": "sleeve.png", "mimeType": "image/png",
+                                                          "buffer": photo.getvalue()}])
+        frame.locator(".hd-me:not(.hd-pending) .hd-file img").wait_for()
+        page.wait_for_function("() => document.querySelector('#hd-frame').contentDocument"
+                               ".querySelector('.hd-me:not(.hd-pending) .hd-file img').naturalWidth > 0")
+        ticket_id = db.session.scalar(select(Ticket.id).order_by(Ticket.id.desc()))
+        assert agent.call("send", {"ticket_id": ticket_id, "client_id": cid(), "body": "We can shorten them."})["ok"]
+        reply = frame.locator(".hd-them", has_text="shorten them")
+        reply.wait_for()
+        frame.locator("#hd-scroll").evaluate("s => new Promise(r => setTimeout(r, 300))")
+        assert frame.locator("#hd-scroll").evaluate(AT_BOTTOM), "the reply came in out of view"
+        expect(reply).to_be_in_viewport()
+
+        page.reload()
+        page.wait_for_selector("#hd-launcher")
+        frame = open_widget(page)
+        frame.locator(".hd-them", has_text="shorten them").wait_for()
+        page.wait_for_timeout(300)
+        assert frame.locator("#hd-scroll").evaluate(AT_BOTTOM), "history opened away from the newest message"
+
+        frame.locator("#hd-end").click()
+        frame.locator("#hd-rate").wait_for()
+        frame.locator("#hd-r1:focus").wait_for()
+        assert frame.locator("html").evaluate("html => html.scrollTop + document.body.scrollTop") == 0
+        expect(frame.locator("#hd-close")).to_be_in_viewport()
+        expect(frame.locator("#hd-text")).to_be_in_viewport()
+        screenshot(page, "widget-phone-rating.png")
+        assert not page.errors, page.errors
+    finally:
+        agent.disconnect()
+
+
+def test_a_phone_in_landscape_gets_the_full_screen_panel(shopper):
+    """844×390: a floating panel would leave about a hundred pixels for the conversation."""
+    landscape = {"width": 844, "height": 390}
+    page = shopper(landscape, is_mobile=True, has_touch=True)
+    frame = open_widget(page)
+    box = page.locator("#hd-frame").bounding_box()
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, landscape["width"], landscape["height"])
+    expect(page.locator("#hd-launcher")).not_to_be_visible()
+    expect(frame.locator("#hd-text")).to_be_in_viewport()
+    screenshot(page, "widget-phone-landscape.png")
+    frame.locator("#hd-close").click()
+    expect(page.locator("#hd-launcher")).to_be_focused()
+    assert not page.errors, page.errors
+
+
+def test_the_contact_form_script_tag_loads_the_form_from_the_helpdesk_it_came_from(chromium, live_server, demo):
+    """On a shop's own page (another origin: a second server on loopback), the form's iframe
+    comes from the address the script was served from, whatever PUBLIC_URL says."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    store, _admin = demo
+    html = (f'<!doctype html><title>Contact us</title><h1>Contact us</h1>'
+            f'<script src="{live_server}/form/{store.widget_key}/embed.js"></script>').encode()
+
+    class ShopPage(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 -- http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args):
+            pass
+
+    shop = ThreadingHTTPServer(("127.0.0.1", 0), ShopPage)
+    threading.Thread(target=shop.serve_forever, daemon=True).start()
+    store.domain = f"127.0.0.1:{shop.server_address[1]}"  # the form may be framed there
+    db.session.commit()
+    context = chromium.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.goto(f"http://127.0.0.1:{shop.server_address[1]}/contact")
+        assert page.locator("iframe").get_attribute("src") == f"{live_server}/form/{store.widget_key}"
+        expect(page.frame_locator("iframe").locator("#f-email")).to_be_visible()
+    finally:
+        context.close()
+        shop.shutdown()

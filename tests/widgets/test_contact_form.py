@@ -1,5 +1,7 @@
 """The contact form: embeddable page and JSON endpoint per store, configurable fields,
 honeypot, rate limit, a ticket per submission and an optional acknowledgement."""
+import re
+
 from sqlalchemy import func, select
 
 from helpdesk.extensions import db
@@ -114,3 +116,25 @@ def test_the_script_tag_inserts_the_iframe(client):
     page = client.get(f"/form/{store.widget_key}")
     assert "frame-ancestors 'self' shop.example *.shop.example" in page.headers["Content-Security-Policy"]
     assert client.get("/form/wk_unknown").status_code == 404
+
+
+def test_a_refused_page_submission_focuses_the_first_field_in_error(client):
+    store = make_store()
+    html = client.post(f"/form/{store.widget_key}", data=form(name="", email="nope")).get_data(as_text=True)
+    assert html.count("autofocus") == 1
+    assert re.search(r'<input id="f-name"[^>]* autofocus', html), "the first field in error (name) takes the focus"
+    assert "autofocus" not in client.get(f"/form/{store.widget_key}").get_data(as_text=True)
+
+
+def test_refused_submissions_do_not_count_against_the_rate_limit(client):
+    store = make_store()
+    # A shopper correcting mistakes the form pointed out is never locked out.
+    for _ in range(6):
+        assert client.post(f"/form/{store.widget_key}", data=form(email="nope")).status_code == 422
+        assert client.post(f"/api/forms/{store.widget_key}", json=form(email="nope")).status_code == 422
+    assert client.post(f"/form/{store.widget_key}", data=form()).status_code == 200
+    assert client.post(f"/api/forms/{store.widget_key}", json=form()).status_code == 201
+    assert count(Ticket) == 2
+    # A script posting invalid forms is still held back, by the limit on every attempt.
+    codes = [client.post(f"/api/forms/{store.widget_key}", json=form(email="nope")).status_code for _ in range(30)]
+    assert codes[-1] == 429 and codes.count(422) == 30 - 7, codes

@@ -304,3 +304,22 @@ def test_live_message_event_carries_the_uploaded_attachment(client, sent_events)
     pushed = [e for e in sent_events if e["event"] == "message.created"]
     assert pushed and all([a["id"] for a in e["payload"]["message"]["attachments"]] == [att["id"]] for e in pushed)
     assert {e["room"] for e in pushed} >= {f"visitor:{visitor.uid}"}
+
+
+@pytest.mark.parametrize("locale", ["de", "uk", "ar"])
+def test_the_demo_store_reads_in_each_store_language(client, locale):
+    """No English left on the storefront around the widget for a shopper in the store's languages."""
+    import os
+
+    from babel.messages.pofile import read_po
+
+    import helpdesk
+
+    seed_demo()
+    po = os.path.join(os.path.dirname(helpdesk.__file__), "translations", locale, "LC_MESSAGES", "messages.po")
+    with open(po, encoding="utf-8") as fh:
+        catalog = read_po(fh)
+    html = client.get("/demo", headers={"Accept-Language": locale}).get_data(as_text=True)
+    for msgid in ("All products", "Sign in (demo customer)", "Products"):
+        assert catalog[msgid].string and catalog[msgid].string in html, msgid
+    assert "This is a demo storefront" not in html and "Free returns within" not in html
