@@ -3,6 +3,7 @@
 Output schemas have two audiences: agents (everything) and visitors (``Public*``), so
 nothing internal (notes, assignee emails, tags) can leak into a visitor payload by accident.
 """
+import functools
 from datetime import timezone
 
 from flask_babel import gettext as _
@@ -674,3 +675,99 @@ class UpcomingArgs(StrictSchema):
 class ProfileArgs(StrictSchema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
     title = fields.Str(load_default="", validate=validate.Length(max=120))
+
+
+# ---- store settings (admins): the chat widget, business hours, inactivity, invitations ------
+
+WIDGET_POSITIONS = ("right", "left")
+PRECHAT_STATES = ("off", "optional", "required")
+PRECHAT_FIELDS = ("name", "email", "order_number", "topic")
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+# inbox.presence compares "HH:MM" strings, so "24:00" is the end of the day.
+_HHMM_CLOSE = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
+# A host name (the widget frame trusts only this domain and its subdomains): no scheme, path or port.
+_HOSTNAME = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+_RULE_ID = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+@functools.lru_cache(maxsize=1)
+def known_zones():
+    # available_timezones() reads the tz database on every call; it does not change while running.
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def _known_zone(name):
+    if name not in known_zones():
+        raise ValidationError(_("Unknown time zone. Pick one from the list, like Europe/Paris."))
+
+
+class PrechatFieldStatesArgs(StrictSchema):
+    name = fields.Str(required=True, validate=validate.OneOf(PRECHAT_STATES))
+    email = fields.Str(required=True, validate=validate.OneOf(PRECHAT_STATES))
+    order_number = fields.Str(required=True, validate=validate.OneOf(PRECHAT_STATES))
+    topic = fields.Str(required=True, validate=validate.OneOf(PRECHAT_STATES))
+
+
+class PrechatArgs(StrictSchema):
+    """``settings["prechat"]`` as the widget reads it (widgets.views.widget_config)."""
+
+    enabled = fields.Bool(required=True)
+    # "fields" would shadow marshmallow's module inside the class body.
+    field_states = fields.Nested(PrechatFieldStatesArgs, required=True, data_key="fields", attribute="fields")
+    topics = fields.List(fields.Str(validate=validate.Length(min=1, max=80)), load_default=list,
+                         validate=validate.Length(max=30))
+
+
+class BusinessHoursArgs(StrictSchema):
+    """One entry of ``settings["business_hours"]`` (read by inbox.presence.within_business_hours)."""
+
+    days = fields.List(fields.Int(strict=True, validate=validate.Range(min=0, max=6)), required=True,
+                       validate=validate.Length(min=1, max=7))
+    open = fields.Str(required=True, validate=validate.Regexp(_HHMM, error=N_("Use a time like 09:00.")))
+    close = fields.Str(required=True, validate=validate.Regexp(_HHMM_CLOSE, error=N_("Use a time like 18:00.")))
+
+    @validates_schema
+    def _close_after_open(self, data, **kwargs):
+        # Hours past midnight are not one interval for the reader: they go on the next day.
+        if data.get("open") and data.get("close") and data["close"] <= data["open"]:
+            raise ValidationError(_("Closing time must be after opening time."), "close")
+
+
+class StoreSettingsArgs(StrictSchema):
+    """What an admin may change about a store's widget (``helpdesk.actions.stores``)."""
+
+    domain = fields.Str(allow_none=True, validate=validate.Regexp(
+        _HOSTNAME, error=N_("Enter the shop's domain only, like shop.example.com.")))
+    widget_position = fields.Str(validate=validate.OneOf(WIDGET_POSITIONS))
+    greeting = fields.Str(validate=validate.Length(max=500))
+    offline_message = fields.Str(validate=validate.Length(max=500))
+    prechat = fields.Nested(PrechatArgs)
+    timezone = fields.Str(validate=[validate.Length(min=1, max=64), _known_zone])
+    business_hours = fields.List(fields.Nested(BusinessHoursArgs), validate=validate.Length(max=50))
+    inactivity_checkin_minutes = fields.Int(strict=True, validate=validate.Range(min=0, max=1440))
+    inactivity_close_minutes = fields.Int(strict=True, validate=validate.Range(min=0, max=1440))
+
+    @validates_schema
+    def _close_after_checkin(self, data, **kwargs):
+        # The chat ending first would make the check-in prompt unreachable.
+        checkin, close = data.get("inactivity_checkin_minutes"), data.get("inactivity_close_minutes")
+        if checkin and close and close <= checkin:
+            raise ValidationError(_("Close the chat later than the check-in prompt (or set one to 0)."),
+                                  "inactivity_close_minutes")
+
+
+class InvitationRuleArgs(StrictSchema):
+    """One proactive invitation rule, in the shape widgets.proactive serves to the loader."""
+
+    id = fields.Str(required=True, validate=validate.Regexp(
+        _RULE_ID, error=N_("Use lowercase letters, digits, - and _ (up to 40), like sizes-help.")))
+    # Matched literally against the page address (loader.js: indexOf), so no spaces, no wildcards.
+    url_contains = fields.Str(load_default="", validate=[
+        validate.Length(max=300),
+        validate.Regexp(r"^[^\s*?^$]*$", error=N_("Part of the page address, as it appears in it: no spaces or wildcards (* ? ^ $)."))])
+    min_seconds_on_page = fields.Int(strict=True, load_default=0, validate=validate.Range(min=0, max=3600))
+    min_pages_viewed = fields.Int(strict=True, load_default=0, validate=validate.Range(min=0, max=100))
+    min_seconds_on_product = fields.Int(strict=True, load_default=0, validate=validate.Range(min=0, max=3600))
+    message = fields.Str(required=True, validate=validate.Length(min=1, max=500))

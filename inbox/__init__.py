@@ -17,6 +17,12 @@ def init_app(app):
 
     app.register_blueprint(appointments.bp)
     app.register_blueprint(profile.bp)
+    from inbox import store_settings
+
+    app.register_blueprint(store_settings.bp)
+    from inbox import settings_mail
+
+    app.register_blueprint(settings_mail.bp)
 
     @app.route("/")
     def _root():

@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from helpdesk import events
-from helpdesk.actions import ActionError, action
+from helpdesk.actions import ActionError, Forbidden, action
 from helpdesk.extensions import db
 from helpdesk.models import Agent, ApiToken, Availability, Role, Store, utcnow
 from helpdesk.text import clean_text
@@ -30,6 +30,39 @@ def create_agent(email, name, password, *, role=Role.AGENT, title="", max_chats=
         agent.stores = list(stores)
     db.session.add(agent)
     db.session.flush()
+    return agent
+
+
+@action
+def set_role(agent, role, *, by):
+    """Make ``agent`` an admin or an agent; only an admin (``by``) may. An admin cannot take
+    their own admin role away: that is how a helpdesk ends up with nobody to give it back.
+    Emits nothing: the new role applies from the agent's next page load."""
+    if not by.is_admin:
+        raise Forbidden("Only admins change roles.")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ActionError("Choose a role.", "role") from None
+    if agent.id == by.id and role != Role.ADMIN:
+        raise ActionError("You cannot remove your own admin role. Ask another admin to do it.", "role", status=409)
+    agent.role = role
+    return agent
+
+
+@action
+def set_active(agent, active, *, by):
+    """Deactivate (or reactivate) an agent's account; only an admin (``by``) may, and not
+    their own. A deactivated agent cannot sign in, their open sessions stop working (the
+    user loader refuses inactive agents) and they are set offline (``set_availability``
+    emits ``agent.availability``), so no chat is offered to them any more."""
+    if not by.is_admin:
+        raise Forbidden("Only admins deactivate accounts.")
+    if agent.id == by.id and not active:
+        raise ActionError("You cannot deactivate your own account.", "active", status=409)
+    agent.active = bool(active)
+    if not agent.active:
+        set_availability(agent, Availability.OFFLINE)
     return agent
 
 

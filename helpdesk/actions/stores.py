@@ -1,0 +1,135 @@
+"""Stores: an admin's settings for a store's chat widget, business hours, quiet-chat timers
+and proactive invitation rules (all in ``Store.settings``, plus ``Store.domain``).
+
+Languages and per-language texts are ``helpdesk.actions.languages``; the attribution window
+is ``helpdesk.actions.commerce``.
+"""
+from marshmallow import ValidationError
+
+from helpdesk import events
+from helpdesk.actions import ActionError, NotFound, action
+from helpdesk.extensions import db
+from helpdesk.i18n import translate_errors
+from helpdesk.schemas import InvitationRuleArgs, StoreSettingsArgs
+from helpdesk.text import clean_text
+
+#: Most invitation rules a store may have: the loader evaluates every one on every page.
+MAX_RULES = 20
+
+
+def first_error(messages, prefix=""):
+    """``(dotted field, message)`` of the first message in a marshmallow error dict."""
+    if isinstance(messages, dict):
+        key, value = next(iter(messages.items()))
+        return first_error(value, f"{prefix}.{key}" if prefix else str(key))
+    if isinstance(messages, (list, tuple)) and messages and isinstance(messages[0], (dict, list, tuple)):
+        return first_error(messages[0], prefix)
+    return prefix or "_schema", messages[0] if isinstance(messages, (list, tuple)) else messages
+
+
+def _load(schema, data):
+    # Views validate first to show every field's message; this refuses whatever reaches the
+    # action another way (a script, a future API endpoint) with the first one.
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        field, message = first_error(translate_errors(exc.messages))
+        raise ActionError(message, field, status=422) from None
+
+
+def _clean_texts(changes):
+    for key in ("greeting", "offline_message"):
+        if key in changes:
+            # Plain text as written (HTML included): every place that shows it escapes it.
+            changes[key] = clean_text(changes[key], 500)
+    prechat = changes.get("prechat")
+    if prechat is not None:
+        topics = []
+        for topic in prechat.get("topics") or []:
+            topic = clean_text(topic, 80)
+            if topic and topic not in topics:
+                topics.append(topic)
+        prechat["topics"] = topics
+
+
+def _merged_hours(hours):
+    """Days with the same opening and closing times become one entry (a shorter list that
+    reads the same), in weekday order."""
+    merged = {}
+    for entry in hours:
+        for day in entry["days"]:
+            merged.setdefault((entry["open"], entry["close"]), set()).add(day)
+    rows = [{"days": sorted(days), "open": o, "close": c} for (o, c), days in merged.items()]
+    return sorted(rows, key=lambda r: (r["days"][0], r["open"]))
+
+
+@action
+def update_store_settings(store, **changes):
+    """Change the store's widget settings: ``domain`` (a column), ``widget_position``,
+    ``greeting``, ``offline_message``, ``prechat`` (replaced whole), ``timezone``,
+    ``business_hours`` (a list; empty = always open), ``inactivity_checkin_minutes``,
+    ``inactivity_close_minutes``. Validated with ``StoreSettingsArgs``; nothing is saved
+    when any value is refused (ActionError, 422, naming the field).
+
+    Emits ``store.online`` to the store's open widgets when the hours or time zone change,
+    so a shopper is switched between live chat and the offline form without a reload. The
+    rest is read by widgets when a session starts (no cache to clear)."""
+    changes = _load(StoreSettingsArgs(), changes)
+    _clean_texts(changes)
+    if "domain" in changes:
+        store.domain = changes.pop("domain") or None
+    if "business_hours" in changes:
+        changes["business_hours"] = _merged_hours(changes["business_hours"])
+    settings = dict(store.settings or {})
+    hours_changed = any(k in changes and changes[k] != store.setting(k) for k in ("business_hours", "timezone"))
+    settings.update(changes)
+    # A new dict: the JSON column notices only an assignment, not a change inside it.
+    store.settings = settings
+    db.session.flush()
+    if hours_changed:
+        from inbox.presence import store_is_online
+
+        events.store_agents_online_changed(store.id, store_is_online(store))
+    return store
+
+
+def invitation_rules(store):
+    """The store's rules as stored (dicts only; widgets.proactive filters what it serves)."""
+    return [dict(r) for r in store.setting("proactive_rules") or [] if isinstance(r, dict)]
+
+
+@action
+def save_invitation_rule(store, rule, replaces=None):
+    """Add a proactive invitation rule, or replace the rule whose id is ``replaces`` (the id
+    may change). Rules are ``settings["proactive_rules"]`` in widgets.proactive's shape.
+    Emits nothing: the loader reads the rules on the shopper's next page."""
+    rule = _load(InvitationRuleArgs(), rule)
+    rule["message"] = clean_text(rule["message"], 500)
+    if not rule["message"]:
+        raise ActionError("Write the invitation message.", "message", status=422)
+    rules = invitation_rules(store)
+    ids = [r.get("id") for r in rules]
+    if replaces is not None and replaces not in ids:
+        raise NotFound("That rule no longer exists.", "id")
+    if rule["id"] != replaces and rule["id"] in ids:
+        raise ActionError("Another rule has this name.", "id", status=422)
+    if replaces is None:
+        if len(rules) >= MAX_RULES:
+            raise ActionError("A store can have up to 20 invitation rules.", "id", status=422)
+        rules.append(rule)
+    else:
+        rules[ids.index(replaces)] = rule
+    store.settings = {**(store.settings or {}), "proactive_rules": rules}
+    db.session.flush()
+    return rule
+
+
+@action
+def delete_invitation_rule(store, rule_id):
+    """Remove the rule ``rule_id``. Emits nothing (see ``save_invitation_rule``)."""
+    rules = invitation_rules(store)
+    kept = [r for r in rules if r.get("id") != rule_id]
+    if len(kept) == len(rules):
+        raise NotFound("That rule no longer exists.", "id")
+    store.settings = {**(store.settings or {}), "proactive_rules": kept}
+    db.session.flush()

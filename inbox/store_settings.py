@@ -1,0 +1,260 @@
+"""Admins' store settings page: install snippet, chat widget, business hours, inactivity
+timers and proactive invitation rules.
+
+Plain forms (POST + redirect, CSRF token in each form; works without JavaScript). The view
+turns the form into the settings' shape and validates it with the same schema the action
+uses, so every field's message shows at once; changes go through ``helpdesk.actions.stores``.
+"""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from helpdesk.actions import ActionError
+from helpdesk.actions.stores import delete_invitation_rule, invitation_rules, save_invitation_rule, update_store_settings
+from helpdesk.extensions import db, limiter
+from helpdesk.i18n import translate_errors
+from helpdesk.models import Store
+from helpdesk.schemas import PRECHAT_FIELDS, InvitationRuleArgs, StoreSettingsArgs, known_zones
+
+bp = Blueprint("store_settings", __name__, url_prefix="/inbox/settings/stores")
+
+RULE_NUMBERS = ("min_seconds_on_page", "min_pages_viewed", "min_seconds_on_product")
+
+
+def _admin():
+    agent = current_user._get_current_object()
+    if not agent.is_admin:
+        abort(403)
+    return agent
+
+
+def _store(store_id):
+    _admin()
+    store = db.session.get(Store, store_id)
+    if store is None:
+        abort(404)
+    return store
+
+
+def _int(value):
+    """A whole number typed in a form, else the text as typed (the schema says what is wrong)."""
+    text = (value or "").strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _flatten(messages, prefix=""):
+    """marshmallow's nested messages as ``{"a.b.0.c": [text]}``."""
+    out = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    else:
+        out[prefix or "_schema"] = list(messages) if isinstance(messages, (list, tuple)) else [messages]
+    return out
+
+
+# ---- the settings form <-> the settings' shape ---------------------------------------------
+
+def _form_values(store):
+    """The form's fields (their input names) filled from the store."""
+    prechat = store.setting("prechat") or {}
+    states = prechat.get("fields") or {}
+    values = {
+        "domain": store.domain or "",
+        "widget_position": store.setting("widget_position"),
+        "greeting": store.setting("greeting") or "",
+        "offline_message": store.setting("offline_message") or "",
+        "prechat_enabled": "1" if prechat.get("enabled") else "",
+        "prechat_topics": "\n".join(prechat.get("topics") or []),
+        "timezone": store.setting("timezone") or "UTC",
+        "inactivity_checkin_minutes": str(store.setting("inactivity_checkin_minutes")),
+        "inactivity_close_minutes": str(store.setting("inactivity_close_minutes")),
+    }
+    for name in PRECHAT_FIELDS:
+        values[f"prechat_{name}"] = states.get(name, "off")
+    hours = store.setting("business_hours") or []
+    values["hours_mode"] = "set" if hours else "always"
+    for entry in hours:
+        for day in entry.get("days", []):
+            # One interval per day in this form; a second one (set another way) is shown as a note.
+            if f"hours_{day}_open" in values:
+                values["hours_split"] = "1"
+                continue
+            values[f"hours_{day}_open"] = entry.get("open", "")
+            values[f"hours_{day}_close"] = entry.get("close", "")
+    return values
+
+
+def _changes(form):
+    """The settings the form asks for, and which weekday each business-hours entry is."""
+    prechat = {
+        "enabled": form.get("prechat_enabled") == "1",
+        "fields": {name: form.get(f"prechat_{name}", "") for name in PRECHAT_FIELDS},
+        "topics": [line.strip() for line in form.get("prechat_topics", "").splitlines() if line.strip()],
+    }
+    hours, hour_days = [], []
+    if form.get("hours_mode") == "set":
+        for day in range(7):
+            opens, closes = form.get(f"hours_{day}_open", "").strip(), form.get(f"hours_{day}_close", "").strip()
+            if not opens and not closes:
+                continue  # closed that day
+            # A time field cannot say 24:00; midnight as the closing time means the end of the day.
+            hours.append({"days": [day], "open": opens, "close": "24:00" if closes == "00:00" else closes})
+            hour_days.append(day)
+    changes = {
+        "domain": form.get("domain", "").strip().lower().rstrip(".") or None,
+        "widget_position": form.get("widget_position", ""),
+        "greeting": form.get("greeting", ""),
+        "offline_message": form.get("offline_message", ""),
+        "prechat": prechat,
+        "timezone": form.get("timezone", "").strip(),
+        "business_hours": hours,
+        "inactivity_checkin_minutes": _int(form.get("inactivity_checkin_minutes")),
+        "inactivity_close_minutes": _int(form.get("inactivity_close_minutes")),
+    }
+    return changes, hour_days
+
+
+def _form_field(key, hour_days):
+    """The form input a schema message belongs to (``prechat.fields.email`` -> prechat_email)."""
+    parts = key.split(".")
+    if parts[0] == "prechat":
+        if len(parts) >= 3 and parts[1] == "fields":
+            return f"prechat_{parts[2]}"
+        return "prechat_topics" if len(parts) > 1 and parts[1] == "topics" else "prechat_enabled"
+    if parts[0] == "business_hours":
+        if len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(hour_days):
+            day = hour_days[int(parts[1])]
+            return f"hours_{day}_open" if len(parts) > 2 and parts[2] == "open" else f"hours_{day}_close"
+        return "hours_mode"
+    return parts[0]
+
+
+def _settings_errors(form):
+    """Validate the form; ``(changes, errors by input name)``."""
+    changes, hour_days = _changes(form)
+    errors = {}
+    if form.get("hours_mode") == "set" and not hour_days:
+        errors["hours_mode"] = [_("Give at least one day opening hours, or choose “Always open”.")]
+    try:
+        StoreSettingsArgs().load(changes)
+    except ValidationError as exc:
+        for key, messages in _flatten(translate_errors(exc.messages)).items():
+            errors.setdefault(_form_field(key, hour_days), []).extend(messages)
+    return changes, errors
+
+
+# ---- the rule form ---------------------------------------------------------------------------
+
+def _rule_from_form(form):
+    rule = {"id": form.get("id", "").strip(), "url_contains": form.get("url_contains", "").strip(),
+            "message": form.get("message", "")}
+    for key in RULE_NUMBERS:
+        rule[key] = _int(form.get(key) or "0")
+    return rule
+
+
+def _rule_values(rule=None):
+    rule = rule or {}
+    values = {"id": rule.get("id", ""), "url_contains": rule.get("url_contains", ""), "message": rule.get("message", "")}
+    for key in RULE_NUMBERS:
+        values[key] = str(rule.get(key, 0))
+    return values
+
+
+def install_snippet(store):
+    """The tag the shop pastes, as the demo storefront embeds the widget (templates/demo/store.html).
+    The loader takes the button's side from the tag, so it carries the saved position."""
+    return (f'<script async src="{url_for("widgets.loader", _external=True)}" data-key="{store.widget_key}" '
+            f'data-position="{store.setting("widget_position")}"></script>')
+
+
+# ---- pages -----------------------------------------------------------------------------------
+
+def _page(store, values=None, errors=None, rule_values=None, rule_errors=None, editing=None, status=200):
+    stores = db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
+    return render_template(
+        "inbox/store_settings.html", store=store, stores=stores, v=values or _form_values(store), errors=errors or {},
+        rules=invitation_rules(store), rv=rule_values or _rule_values(), rule_errors=rule_errors or {}, editing=editing,
+        zones=sorted(known_zones()), snippet=install_snippet(store),
+        weekdays=[_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")],
+    ), status
+
+
+@bp.get("")
+@login_required
+def picker():
+    """Which store to configure; straight to it when there is only one."""
+    _admin()
+    stores = db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
+    # ``store``: the switcher on a store's page (a GET form, so it works without JavaScript).
+    wanted = next((s for s in stores if str(s.id) == request.args.get("store")), None)
+    if wanted is not None or len(stores) == 1:
+        return redirect(url_for("store_settings.page", store_id=(wanted or stores[0]).id))
+    return render_template("inbox/store_settings_picker.html", stores=stores)
+
+
+@bp.get("/<int:store_id>")
+@login_required
+def page(store_id):
+    store = _store(store_id)
+    editing = request.args.get("rule")
+    rule = next((r for r in invitation_rules(store) if r.get("id") == editing), None) if editing else None
+    return _page(store, rule_values=_rule_values(rule), editing=rule and rule["id"])
+
+
+@bp.post("/<int:store_id>")
+@login_required
+@limiter.limit("30/minute")
+def save(store_id):
+    store = _store(store_id)
+    changes, errors = _settings_errors(request.form)
+    if not errors:
+        try:
+            update_store_settings(store, **changes)
+        except ActionError as exc:
+            errors = {_form_field(exc.field or "_schema", []): [exc.message]}
+    if errors:
+        return _page(store, values=request.form.to_dict(), errors=errors, status=422)
+    flash(_("Store settings saved."))
+    return redirect(url_for("store_settings.page", store_id=store.id))
+
+
+@bp.post("/<int:store_id>/rules")
+@login_required
+@limiter.limit("30/minute")
+def save_rule(store_id):
+    """Add a rule, or (``replaces``: the rule's id before editing) change one."""
+    store = _store(store_id)
+    replaces = request.form.get("replaces") or None
+    rule = _rule_from_form(request.form)
+    try:
+        InvitationRuleArgs().load(rule)
+        save_invitation_rule(store, rule, replaces=replaces)
+    except ValidationError as exc:
+        errors = _flatten(translate_errors(exc.messages))
+    except ActionError as exc:
+        errors = {exc.field or "_schema": [exc.message]}
+    else:
+        flash(_("Invitation rule saved."))
+        return redirect(url_for("store_settings.page", store_id=store.id) + "#invitations")
+    return _page(store, rule_values=request.form.to_dict(), rule_errors=errors, editing=replaces, status=422)
+
+
+@bp.post("/<int:store_id>/rules/<rule_id>/delete")
+@login_required
+@limiter.limit("30/minute")
+def delete_rule(store_id, rule_id):
+    store = _store(store_id)
+    try:
+        delete_invitation_rule(store, rule_id)
+    except ActionError as exc:
+        flash(exc.message)
+    else:
+        flash(_("Invitation rule deleted."))
+    return redirect(url_for("store_settings.page", store_id=store.id) + "#invitations")
