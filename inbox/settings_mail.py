@@ -141,6 +141,18 @@ def _mailboxes_page(*, editing=None, values=None, errors=None, revealed=None, st
     ), status
 
 
+def _refusals(run):
+    """``(result, None)`` of ``run()``, or ``(None, {field: [message]})`` when the form's
+    input (schema) or the action refused it."""
+    try:
+        return run(), None
+    except ValidationError as exc:
+        return None, _first_messages(translate_errors(exc.messages))
+    except ActionError as exc:
+        db.session.rollback()
+        return None, {exc.field or "_schema": [exc.message]}
+
+
 def _mailbox(mailbox_id):
     mailbox = db.session.get(Mailbox, mailbox_id)
     if mailbox is None:
@@ -164,21 +176,18 @@ def edit_mailbox(mailbox_id):
 @admin_required
 @limiter.limit("30/minute")
 def add_mailbox():
-    try:
+    def create():
         args = MailboxArgs().load(_mailbox_input(request.form, creating=True))
         store = db.session.get(Store, args.pop("store_id"))
         if store is None:
             raise ActionError("Choose a store.", "store_id")
-        mailbox = create_mailbox(store, args.pop("address"), **args)
-    except ValidationError as exc:
-        errors = _first_messages(translate_errors(exc.messages))
-    except ActionError as exc:
-        db.session.rollback()
-        errors = {exc.field or "_schema": [exc.message]}
-    else:
-        # Not a redirect: the inbound secret is shown in this answer, once.
-        return _mailboxes_page(revealed=mailbox, status=201)
-    return _mailboxes_page(values=_typed(request.form), errors=errors, status=422)
+        return create_mailbox(store, args.pop("address"), **args)
+
+    mailbox, errors = _refusals(create)
+    if errors:
+        return _mailboxes_page(values=_typed(request.form), errors=errors, status=422)
+    # Not a redirect: the inbound secret is shown in this answer, once.
+    return _mailboxes_page(revealed=mailbox, status=201)
 
 
 @bp.post("/mailboxes/<int(max=2147483647):mailbox_id>")
@@ -186,18 +195,13 @@ def add_mailbox():
 @limiter.limit("30/minute")
 def save_mailbox(mailbox_id):
     mailbox = _mailbox(mailbox_id)
-    try:
-        update_mailbox(mailbox, **MailboxUpdateArgs().load(_mailbox_input(request.form, creating=False)))
-    except ValidationError as exc:
-        errors = _first_messages(translate_errors(exc.messages))
-    except ActionError as exc:
-        db.session.rollback()
-        errors = {exc.field or "_schema": [exc.message]}
-    else:
-        flash(_("Mailbox %(address)s saved.", address=mailbox.address))
-        return redirect(url_for("settings_mail.mailboxes") + f"#mailbox-{mailbox.id}")
-    values = {**_typed(request.form), "address": mailbox.address, "store_id": str(mailbox.store_id)}
-    return _mailboxes_page(editing=mailbox, values=values, errors=errors, status=422)
+    _saved, errors = _refusals(lambda: update_mailbox(
+        mailbox, **MailboxUpdateArgs().load(_mailbox_input(request.form, creating=False))))
+    if errors:
+        values = {**_typed(request.form), "address": mailbox.address, "store_id": str(mailbox.store_id)}
+        return _mailboxes_page(editing=mailbox, values=values, errors=errors, status=422)
+    flash(_("Mailbox %(address)s saved.", address=mailbox.address))
+    return redirect(url_for("settings_mail.mailboxes") + f"#mailbox-{mailbox.id}")
 
 
 @bp.post("/mailboxes/<int(max=2147483647):mailbox_id>/inbound-secret")
