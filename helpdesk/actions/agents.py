@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from helpdesk import events
 from helpdesk.actions import ActionError, Forbidden, action
 from helpdesk.extensions import db
-from helpdesk.models import Agent, ApiToken, Availability, Role, Store, utcnow
+from helpdesk.models import ENDED_STATUSES, Agent, ApiToken, Availability, Role, Store, Ticket, utcnow
 from helpdesk.text import clean_text
 
 MIN_PASSWORD_LENGTH = 10
@@ -55,7 +55,12 @@ def set_active(agent, active, *, by):
     """Deactivate (or reactivate) an agent's account; only an admin (``by``) may, and not
     their own. A deactivated agent cannot sign in, their open sessions stop working (the
     user loader refuses inactive agents) and they are set offline (``set_availability``
-    emits ``agent.availability``), so no chat is offered to them any more."""
+    emits ``agent.availability``), so no chat is offered to them any more.
+
+    Their conversations still going on (open, pending, snoozed) go back to the queue
+    (``tickets.assign``: ``ticket.updated`` and a timeline event each) and waiting chats are
+    offered to the others: nobody would answer them otherwise. Resolved and closed tickets
+    keep their assignee, which reports and sales attribution read."""
     if not by.is_admin:
         raise Forbidden("Only admins deactivate accounts.")
     if agent.id == by.id and not active:
@@ -63,6 +68,15 @@ def set_active(agent, active, *, by):
     agent.active = bool(active)
     if not agent.active:
         set_availability(agent, Availability.OFFLINE)
+        from helpdesk.actions.routing import offer_waiting
+        from helpdesk.actions.tickets import assign
+
+        ongoing = db.session.scalars(select(Ticket).where(
+            Ticket.assignee_id == agent.id, Ticket.status.not_in(ENDED_STATUSES)).order_by(Ticket.id)).all()
+        for ticket in ongoing:
+            assign(ticket, None, by)
+        if ongoing:
+            offer_waiting(sorted({t.store_id for t in ongoing}))
     return agent
 
 

@@ -245,6 +245,30 @@ def test_role_change_and_deactivation(admin_client):
     assert "Deactivated" in html and "Reactivate" in html
 
 
+def test_deactivating_an_agent_hands_their_ongoing_chats_to_the_others(admin_client, store):
+    from helpdesk.actions.agents import set_availability
+    from helpdesk.actions.tickets import assign, change_status
+    from helpdesk.models import Ticket, TicketStatus
+    from tests.factories import make_contact, make_ticket
+
+    leaving, colleague = make_agent("Lea Leaving", stores=[store]), make_agent("Cole League", stores=[store])
+    ongoing = make_ticket(store, make_contact(store, "one@example.test"))
+    done = make_ticket(store, make_contact(store, "two@example.test"))
+    for ticket in (ongoing, done):
+        assign(ticket, leaving)
+    change_status(done, TicketStatus.RESOLVED)
+    set_availability(colleague, "available")
+    ongoing_id, done_id = ongoing.id, done.id
+    response = admin_client.post(f"/inbox/settings/team/{leaving.id}/active",
+                                 data={"csrf_token": admin_client.csrf, "active": "0"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    ongoing, done = db.session.get(Ticket, ongoing_id), db.session.get(Ticket, done_id)
+    # Back in the queue, offered to whoever is there; the history keeps who solved what.
+    assert ongoing.assignee_id is None and ongoing.offered_agent_id == colleague.id
+    assert done.assignee_id == leaving.id
+
+
 def test_an_admin_cannot_demote_or_deactivate_themself(admin_client, admin):
     response = admin_client.post(f"/inbox/settings/team/{admin.id}/role", data={"csrf_token": admin_client.csrf, "role": "agent"})
     assert response.status_code == 409
