@@ -7,12 +7,12 @@ uses, so every field's message shows at once; changes go through ``helpdesk.acti
 """
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from helpdesk.actions import ActionError
 from helpdesk.actions.stores import delete_invitation_rule, invitation_rules, save_invitation_rule, update_store_settings
+from helpdesk.auth import admin_required
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import translate_errors
 from helpdesk.models import Store
@@ -23,15 +23,7 @@ bp = Blueprint("store_settings", __name__, url_prefix="/inbox/settings/stores")
 RULE_NUMBERS = ("min_seconds_on_page", "min_pages_viewed", "min_seconds_on_product")
 
 
-def _admin():
-    agent = current_user._get_current_object()
-    if not agent.is_admin:
-        abort(403)
-    return agent
-
-
 def _store(store_id):
-    _admin()
     store = db.session.get(Store, store_id)
     if store is None:
         abort(404)
@@ -187,10 +179,9 @@ def _page(store, values=None, errors=None, rule_values=None, rule_errors=None, e
 
 
 @bp.get("")
-@login_required
+@admin_required
 def picker():
     """Which store to configure; straight to it when there is only one."""
-    _admin()
     stores = db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
     # ``store``: the switcher on a store's page (a GET form, so it works without JavaScript).
     wanted = next((s for s in stores if str(s.id) == request.args.get("store")), None)
@@ -199,8 +190,8 @@ def picker():
     return render_template("inbox/store_settings_picker.html", stores=stores)
 
 
-@bp.get("/<int:store_id>")
-@login_required
+@bp.get("/<int(max=2147483647):store_id>")
+@admin_required
 def page(store_id):
     store = _store(store_id)
     editing = request.args.get("rule")
@@ -208,8 +199,8 @@ def page(store_id):
     return _page(store, rule_values=_rule_values(rule), editing=rule and rule["id"])
 
 
-@bp.post("/<int:store_id>")
-@login_required
+@bp.post("/<int(max=2147483647):store_id>")
+@admin_required
 @limiter.limit("30/minute")
 def save(store_id):
     store = _store(store_id)
@@ -225,8 +216,8 @@ def save(store_id):
     return redirect(url_for("store_settings.page", store_id=store.id))
 
 
-@bp.post("/<int:store_id>/rules")
-@login_required
+@bp.post("/<int(max=2147483647):store_id>/rules")
+@admin_required
 @limiter.limit("30/minute")
 def save_rule(store_id):
     """Add a rule, or (``replaces``: the rule's id before editing) change one."""
@@ -246,8 +237,8 @@ def save_rule(store_id):
     return _page(store, rule_values=request.form.to_dict(), rule_errors=errors, editing=replaces, status=422)
 
 
-@bp.post("/<int:store_id>/rules/<rule_id>/delete")
-@login_required
+@bp.post("/<int(max=2147483647):store_id>/rules/<rule_id>/delete")
+@admin_required
 @limiter.limit("30/minute")
 def delete_rule(store_id, rule_id):
     store = _store(store_id)

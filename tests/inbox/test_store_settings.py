@@ -139,6 +139,12 @@ def test_invitation_rules_add_edit_delete(client, store, admin):
 
 # ---- who may ---------------------------------------------------------------------------------
 
+def test_a_store_that_does_not_exist_is_404_even_past_32_bits(client, admin):
+    sign_in(client, admin)
+    for store_id in (999999, 2**31, 2**40):
+        assert client.get(f"/inbox/settings/stores/{store_id}").status_code == 404
+
+
 def test_only_admins_get_in(client, store):
     other = make_store("Other shop")
     agent = make_agent("Rita", stores=[store])
