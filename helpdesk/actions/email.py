@@ -280,9 +280,10 @@ def ingest_batch(mailbox, fetched, *, source, with_intake=None):
     trip. Returns their ``Intake`` in order.
 
     A transaction per message costs BEGIN, the asynchronous-commit setting, the poller's
-    read mark and COMMIT: four of a reply's ten round trips. Here they are paid once, and
-    the read mark (``with_intake``, run last) covers the batch. Events leave after the
-    one COMMIT, a few milliseconds later for the first message.
+    read mark and COMMIT: four of the eight round trips of a reply without attachments.
+    Here they are paid once, and the read mark (``with_intake``, run last) covers the
+    batch. Events leave after the one COMMIT, a few milliseconds later for the first
+    message.
 
     Anything raised rolls back all of them, and the caller imports them again one per
     transaction (``ingest_email``): a message that fails on its own is then quarantined
