@@ -20,9 +20,10 @@ def init_app(app):
     from inbox import store_settings
 
     app.register_blueprint(store_settings.bp)
-    from inbox import settings_mail
+    from inbox import settings_mail, settings_team
 
     app.register_blueprint(settings_mail.bp)
+    app.register_blueprint(settings_team.bp)
 
     @app.route("/")
     def _root():

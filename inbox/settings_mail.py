@@ -1,15 +1,14 @@
-"""Admins' mailbox and team pages: /inbox/settings/mailboxes and /inbox/settings/team.
+"""Admins' mailbox pages: /inbox/settings/mailboxes (the team's: ``inbox.settings_team``).
 
 Plain forms (POST, CSRF token in each form; no JavaScript needed). Mailbox input is
 validated with the mailbox API's own schemas (``connectors.email.admin``) and changed through
-``helpdesk.actions.email``; agents through ``helpdesk.actions.agents``.
+``helpdesk.actions.email``.
 
 Secrets are write-only: the page says whether each one is set and an empty field keeps it.
-The two values an admin must see once -- a mailbox's inbound secret (on creation or
-rotation) and a generated password -- are rendered in the POST's own answer, never put in
+The value an admin must see once -- a mailbox's inbound secret (on creation or rotation) --
+is rendered in the POST's own answer, never put in
 the session (a flash message lives in the cookie) or in a URL.
 """
-import secrets
 from collections import defaultdict
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -21,12 +20,11 @@ from werkzeug.exceptions import HTTPException
 
 from connectors.email.admin import MailboxArgs, MailboxSchema, MailboxUpdateArgs
 from helpdesk.actions import ActionError
-from helpdesk.actions.agents import MIN_PASSWORD_LENGTH, create_agent, set_active, set_role
 from helpdesk.actions.email import create_mailbox, update_mailbox
 from helpdesk.auth import admin_required
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import translate_errors
-from helpdesk.models import Agent, InboundEmail, Mailbox, Role, Store
+from helpdesk.models import InboundEmail, Mailbox, Store
 from inbox.views import _http_error
 
 bp = Blueprint("settings_mail", __name__, url_prefix="/inbox/settings")
@@ -211,86 +209,3 @@ def rotate_secret(mailbox_id):
     """A new inbound secret (the old one stops working at once), shown in this answer only."""
     mailbox = update_mailbox(_mailbox(mailbox_id), rotate_inbound_secret=True)
     return _mailboxes_page(revealed=mailbox)
-
-
-# ---- team ------------------------------------------------------------------------------------
-
-def _team_page(*, values=None, errors=None, row_errors=None, created=None, password=None, status=200):
-    """``created`` and ``password``: the account just made and, when the helpdesk chose it,
-    its password (shown in this answer only). ``row_errors``: {agent id: message}."""
-    agents = db.session.scalars(select(Agent).order_by(Agent.active.desc(), Agent.name, Agent.id)).all()
-    stores = db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
-    return render_template(
-        "inbox/settings_team.html", agents=agents, stores=stores, roles=[Role.AGENT, Role.ADMIN],
-        v=values or {"role": Role.AGENT.value}, errors=errors or {}, row_errors=row_errors or {},
-        created=created, password=password, me=_me(), min_password=MIN_PASSWORD_LENGTH,
-    ), status
-
-
-def _agent(agent_id):
-    agent = db.session.get(Agent, agent_id)
-    if agent is None:
-        abort(404)
-    return agent
-
-
-@bp.get("/team")
-@admin_required
-def team():
-    return _team_page()
-
-
-@bp.post("/team")
-@admin_required
-@limiter.limit("30/minute")
-def add_agent():
-    form = request.form
-    typed_password = form.get("password", "")
-    # Nobody has to invent a password: the helpdesk makes one, shown once, to pass on.
-    password = typed_password or secrets.token_urlsafe(12)
-    store_ids = {value for value in form.getlist("store_ids") if value.isdigit()}
-    stores = [s for s in db.session.scalars(select(Store)) if str(s.id) in store_ids]
-    role = form.get("role", "")
-    try:
-        if role not in (Role.AGENT.value, Role.ADMIN.value):
-            raise ActionError("Choose a role.", "role")
-        agent = create_agent(form.get("email", ""), form.get("name", ""), password, role=role,
-                             stores=stores or None)
-    except ActionError as exc:
-        db.session.rollback()
-        values = {"name": form.get("name", ""), "email": form.get("email", ""), "role": role,
-                  "store_ids": sorted(store_ids)}
-        return _team_page(values=values, errors={exc.field or "_schema": [exc.message]}, status=422)
-    return _team_page(created=agent, password=None if typed_password else password, status=201)
-
-
-@bp.post("/team/<int(max=2147483647):agent_id>/role")
-@admin_required
-@limiter.limit("30/minute")
-def change_role(agent_id):
-    me = _me()
-    agent = _agent(agent_id)
-    try:
-        set_role(agent, request.form.get("role", ""), by=me)
-    except ActionError as exc:
-        db.session.rollback()
-        return _team_page(row_errors={agent_id: exc.message}, status=exc.status if exc.status < 500 else 400)
-    flash(_("%(name)s is now an admin.", name=agent.name) if agent.is_admin
-          else _("%(name)s is now an agent.", name=agent.name))
-    return redirect(url_for("settings_mail.team") + f"#agent-{agent.id}")
-
-
-@bp.post("/team/<int(max=2147483647):agent_id>/active")
-@admin_required
-@limiter.limit("30/minute")
-def change_active(agent_id):
-    me = _me()
-    agent = _agent(agent_id)
-    try:
-        set_active(agent, request.form.get("active") == "1", by=me)
-    except ActionError as exc:
-        db.session.rollback()
-        return _team_page(row_errors={agent_id: exc.message}, status=exc.status if exc.status < 500 else 400)
-    flash(_("%(name)s can sign in again.", name=agent.name) if agent.active
-          else _("%(name)s is deactivated and can no longer sign in.", name=agent.name))
-    return redirect(url_for("settings_mail.team") + f"#agent-{agent.id}")
