@@ -404,6 +404,33 @@ def test_photo_upload_shows_a_thumbnail_and_identify_links_the_customer(shopper,
     assert not page.errors, page.errors
 
 
+# A one-page PDF as a shop's invoice or a carrier's label arrives: the file picker offers
+# PDFs (the upload endpoint accepts them by their sniffed bytes).
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def test_a_shopper_attaches_a_pdf_and_it_shows_as_a_download_link(shopper, live_server, demo):
+    page = shopper(DESKTOP, path="/demo/products/linen-shirt")
+    page.click("#sign-in")  # a known customer: no pre-chat form
+    frame = open_widget(page)
+    frame.locator("#hd-prechat").wait_for(state="hidden")
+    picker = frame.locator("#hd-file")
+    assert "application/pdf" in picker.get_attribute("accept").split(",")
+    frame.locator("#hd-text").fill("Here is the invoice <b>#1042</b>")
+    picker.set_input_files(files=[{"name": "invoice-1042.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    link = frame.locator(".hd-me:not(.hd-pending) a.hd-file", has_text="invoice-1042.pdf")
+    link.wait_for()
+    message = db.session.scalar(select(Message))
+    assert [(a.filename, a.content_type) for a in message.attachments] == [("invoice-1042.pdf", "application/pdf")]
+    assert message.body_text == "Here is the invoice <b>#1042</b>"
+    # Served as a download, never rendered inside the helpdesk's origin.
+    response = page.request.get(link.get_attribute("href"))
+    assert response.status == 200 and response.body() == PDF
+    assert response.headers["content-disposition"].startswith("attachment")
+    assert not page.errors, page.errors
+
+
 def test_a_proactive_rule_opens_the_widget_with_its_invitation_once(shopper, live_server, demo):
     store, _admin = demo
     store.settings = {"proactive_rules": [{"id": "sizes", "url_contains": "/products/", "min_seconds_on_page": 1,
