@@ -162,21 +162,43 @@ IDLE_SECONDS = 20 * 60
 POLL_SECONDS = 60
 
 
+#: How often a watch sitting in IDLE checks that its mailbox is still to be polled.
+RECHECK_SECONDS = 60
+
+
+def _still_polled(mailbox_id):
+    """The mailbox as it is in the database now (an admin may have changed it since it was
+    last read), or None when it is no longer polled: removed, inactive, no server, user or
+    password."""
+    from helpdesk.models import Mailbox
+
+    db.session.expire_all()
+    mailbox = db.session.get(Mailbox, mailbox_id)
+    if mailbox is None or not mailbox.polls_imap:
+        db.session.rollback()  # no transaction left open while the watch ends or idles
+        return None
+    return mailbox
+
+
 def watch(mailbox_id, stop, idle_seconds=IDLE_SECONDS, poll_seconds=POLL_SECONDS):
     """Import new mail as it arrives until ``stop`` (a threading.Event) is set: poll every
     folder, then wait in IDLE on the first one when the server offers it (new mail there
     ends the wait at once; other folders are read on the next round), else sleep
-    ``poll_seconds``. Connection errors are recorded on the mailbox and retried."""
-    from helpdesk.models import Mailbox
-
+    ``poll_seconds``. Connection errors are recorded on the mailbox and retried. The watch
+    ends when the mailbox is removed or no longer polled (``Mailbox.polls_imap``)."""
     while not stop.is_set():
-        mailbox = db.session.get(Mailbox, mailbox_id)
-        if mailbox is None or not mailbox.polls_imap:
+        mailbox = _still_polled(mailbox_id)
+        if mailbox is None:
             return
         client = None
         try:
             client = connect(mailbox)
             while not stop.is_set():
+                # Read again before every poll: an admin may have removed the mailbox, made
+                # it inactive or removed its password since; then the watch ends.
+                mailbox = _still_polled(mailbox_id)
+                if mailbox is None:
+                    return
                 poll(mailbox, client)
                 if b"IDLE" not in client.capabilities():
                     stop.wait(poll_seconds)
@@ -189,9 +211,13 @@ def watch(mailbox_id, stop, idle_seconds=IDLE_SECONDS, poll_seconds=POLL_SECONDS
                         if client.idle_check(timeout=1):
                             break  # EXISTS/RECENT: something arrived
                         waited += 1
+                        if waited % RECHECK_SECONDS == 0:
+                            gone = _still_polled(mailbox_id) is None
+                            db.session.rollback()  # no transaction held open while idling
+                            if gone:
+                                break  # the check before the next poll ends the watch
                 finally:
                     client.idle_done()
-                db.session.expire_all()
         except Exception as exc:  # noqa: BLE001 -- a dropped connection: wait, then reconnect
             log.warning("IMAP watch interrupted", extra={"mailbox_id": mailbox_id, "error": type(exc).__name__})
             db.session.rollback()

@@ -16,14 +16,14 @@ from email.utils import formataddr
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy import event as sa_event
 
 from connectors.email import threading as email_threading
 from connectors.email import tokens
 from connectors.email.parser import MAX_EMAIL_BYTES, MalformedEmail, parse
 from helpdesk import events, i18n
-from helpdesk.actions import ActionError, action, replayable_transaction
+from helpdesk.actions import ActionError, Conflict, NotFound, action, replayable_transaction
 from helpdesk.actions.attachments import store_upload
 from helpdesk.actions.contacts import find_or_create_contact, normalise_email
 from helpdesk.actions.messages import receive_customer_message
@@ -91,10 +91,19 @@ def create_mailbox(store, address, **settings):
     return mailbox
 
 
+#: Mail that did not become a ticket: kept for an admin to read, download, import again or discard.
+QUARANTINE_STATUSES = (InboundEmail.QUARANTINED, InboundEmail.REFUSED)
+_DELIVERED = (InboundEmail.DONE, InboundEmail.DUPLICATE)
+#: Write-only settings: never shown back, so an empty value means "keep what is stored".
+MAILBOX_SECRETS = ("imap_password", "smtp_url", "mailgun_signing_key")
+
+
 @action
 def update_mailbox(mailbox, **changes):
-    """Change a mailbox's settings. A secret given as None or "" is left unchanged (the
-    form never receives it back); ``rotate_inbound_secret=True`` issues a new one."""
+    """Change a mailbox's settings. A secret given as "" is left unchanged (the form never
+    receives it back, so an empty field means "keep"); given as None it is removed (no more
+    IMAP polling without a password, the helpdesk's own SMTP server, no Mailgun).
+    ``rotate_inbound_secret=True`` issues a new inbound secret."""
     if changes.pop("rotate_inbound_secret", False):
         mailbox.inbound_secret = secrets.token_hex(32)
     _apply(mailbox, changes)
@@ -106,11 +115,81 @@ def _apply(mailbox, settings):
     for key, value in settings.items():
         if key not in _MAILBOX_FIELDS:
             raise ActionError(_("Unknown mailbox setting %(key)s.", key=key), key)
-        if key in ("imap_password", "mailgun_signing_key", "smtp_url") and not value:
+        if key in MAILBOX_SECRETS and value == "":
             continue
         if key == "imap_folders":
             value = [clean_text(f, 255) for f in (value or ["INBOX"]) if clean_text(f)] or ["INBOX"]
         setattr(mailbox, key, value)
+
+
+@action
+def delete_mailbox(mailbox):
+    """Remove a mailbox (one added by mistake, or no longer used); its address can be added
+    again. Emits nothing (admin configuration).
+
+    What came through it stays: its tickets and messages, their Message-ID map (the
+    database sets ``email_headers.mailbox_id`` to NULL, so replies still thread; answers
+    leave from the store's other mailbox or MAIL_FROM) and the log of deliveries that became
+    tickets (kept without the mailbox). What goes: its settings and secrets, the IMAP folders'
+    read marks (cascade), and the mail that never became a ticket -- quarantined, refused,
+    and deliveries not parsed yet, which cannot be imported without the mailbox. Returns
+    ``{"discarded": quarantined and refused, "pending": not parsed yet}``."""
+    counts = dict(db.session.execute(
+        select(InboundEmail.status, func.count()).where(InboundEmail.mailbox_id == mailbox.id)
+        .group_by(InboundEmail.status)).all())
+    # inbound_emails.mailbox_id cascades (so a store's deletion takes everything): the
+    # deliveries that became tickets are history and are let go of the mailbox first.
+    db.session.execute(update(InboundEmail).where(
+        InboundEmail.mailbox_id == mailbox.id, InboundEmail.status.in_(_DELIVERED))
+        .values(mailbox_id=None).execution_options(synchronize_session=False))
+    db.session.execute(delete(InboundEmail).where(InboundEmail.mailbox_id == mailbox.id)
+                       .execution_options(synchronize_session=False))
+    db.session.delete(mailbox)
+    db.session.flush()
+    log.info("mailbox deleted", extra={"mailbox_id": mailbox.id})
+    return {"discarded": sum(counts.get(s, 0) for s in QUARANTINE_STATUSES),
+            "pending": counts.get(InboundEmail.PENDING, 0)}
+
+
+# ---- quarantine --------------------------------------------------------------------------
+
+def quarantined_email(mailbox_id, inbound_id):
+    """The quarantined (or refused) delivery ``inbound_id`` of mailbox ``mailbox_id``, else
+    NotFound: one that has become a ticket is no longer in the quarantine."""
+    row = db.session.scalar(select(InboundEmail).where(
+        InboundEmail.id == inbound_id, InboundEmail.mailbox_id == mailbox_id,
+        InboundEmail.status.in_(QUARANTINE_STATUSES)))
+    if row is None:
+        raise NotFound("No such message in the quarantine.")
+    return row
+
+
+def import_quarantined(row):
+    """Run a quarantined message through the intake again: after a fix of ours (an internal
+    error), or a setting changed since. Returns the ``Intake``: when it became a ticket (or
+    a bounce, or was already there) the row leaves the quarantine as in ``process_delivery``
+    (done, linked to its ticket, bytes dropped); refused again, it stays with the new reason.
+
+    A row without its bytes (refused as too large: not kept, or left on the IMAP server)
+    cannot be imported: Conflict. Emits what ``ingest_email`` emits."""
+    if row.raw is None:
+        raise Conflict("This message was not kept, so it cannot be imported again.")
+    mailbox = db.session.get(Mailbox, row.mailbox_id)
+    row_id, source = row.id, row.source
+    try:
+        return ingest_email(mailbox, row.raw, source=source, inbound=row)
+    except Exception as exc:  # noqa: BLE001 -- as process_delivery: the row keeps the reason
+        log.exception("inbound email failed again", extra={"inbound_id": row_id})
+        return quarantine(mailbox, None, source=source, reason=f"internal error: {type(exc).__name__}",
+                          inbound_id=row_id)
+
+
+@action
+def discard_quarantined(row):
+    """Delete a quarantined delivery; its bytes are in the row (``raw``) and go with it."""
+    db.session.delete(row)
+    db.session.flush()
+    log.info("quarantined email discarded", extra={"inbound_id": row.id, "mailbox_id": row.mailbox_id})
 
 
 # ---- inbound -----------------------------------------------------------------------------

@@ -35,11 +35,12 @@ _ERROR_TEXT = {
 
 
 def operation(summary, *, query=None, body=None, response=None, status=200, errors=(), tag=None,
-              description=None, replay_status=None, csv=False):
+              description=None, replay_status=None, csv=False, media_type=None):
     """Describe the view for the OpenAPI document. ``query``/``body``/``response`` are
     marshmallow schema classes or instances; ``status`` is the success code, ``replay_status``
     the one a request repeated with the same ``client_id`` gets (the stored result); ``csv``:
-    the success answer can be text/csv instead (``format=csv``)."""
+    the success answer can be text/csv instead (``format=csv``); ``media_type``: the success
+    answer is a file of that type, not JSON (a quarantined message/rfc822)."""
 
     def decorate(view):
         view.openapi = {
@@ -51,6 +52,7 @@ def operation(summary, *, query=None, body=None, response=None, status=200, erro
             "status": status,
             "replay_status": replay_status,
             "csv": csv,
+            "media_type": media_type,
             "errors": tuple(errors),
             "tag": tag,
         }
@@ -99,6 +101,8 @@ def _operation(rule, method, doc):
         success["content"] = {"application/json": {"schema": doc["response"]}}
     if doc["csv"]:
         success.setdefault("content", {})["text/csv"] = {"schema": {"type": "string"}}
+    if doc["media_type"]:
+        success.setdefault("content", {})[doc["media_type"]] = {"schema": {"type": "string", "format": "binary"}}
     responses[str(doc["status"])] = success
     if doc["replay_status"] is not None:
         responses[str(doc["replay_status"])] = {

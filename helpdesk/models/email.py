@@ -47,7 +47,9 @@ class Mailbox(db.Model):
 
     @property
     def polls_imap(self):
-        return bool(self.active and self.imap_host and self.imap_username)
+        # Without a password the login can only fail: removing it is how an admin stops the
+        # polling (mail now forwarded by a provider) and keeps the server's settings.
+        return bool(self.active and self.imap_host and self.imap_username and self.imap_password)
 
     def __repr__(self):
         return f"<Mailbox {self.address}>"

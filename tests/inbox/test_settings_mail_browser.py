@@ -24,9 +24,10 @@ OVERFLOW = """() => {
     return [document.documentElement.scrollWidth, window.innerWidth, out];
   }"""
 
-# Visible controls lower than 40 px (a finger, not a pointer).
+# Visible controls lower than 40 px (a finger, not a pointer). Check boxes and radios are tapped
+# through their labels (label.check: 40 px tall).
 SMALL_TARGETS = """() => [...document.querySelectorAll(
-      'main button, main select, main summary, main a.btn, main input:not([type=checkbox]):not([type=hidden])')]
+      'main button, main select, main summary, main a.btn, main input:not([type=checkbox]):not([type=radio]):not([type=hidden])')]
     .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
     .filter(el => el.getBoundingClientRect().height < 40)
     .map(el => el.outerHTML.slice(0, 80))"""
@@ -40,14 +41,22 @@ def test_mailboxes_and_team_fit_a_phone(live_server, chromium):
                              imap_host="imap.mail.linen-lane-outlet.example", imap_username="customer-service-returns",
                              imap_password="secret-Pa55", smtp_url="smtps://u:p@smtp.linen-lane-outlet.example")
     mailbox.last_error = "IMAP login failed: [AUTHENTICATIONFAILED] Invalid credentials (Failure) for user customer-service-returns"
-    db.session.add(InboundEmail(store_id=store.id, mailbox_id=mailbox.id, source="imap", status=InboundEmail.QUARANTINED,
-                                sender="someone.with.a.long.address@example.com", subject="Where is my parcel? Order #100234",
-                                reason="no usable text in the message"))
+    db.session.add_all([
+        InboundEmail(store_id=store.id, mailbox_id=mailbox.id, source="imap", status=InboundEmail.QUARANTINED,
+                     sender="someone.with.a.long.address@example.com", subject="Where is my parcel? Order #100234",
+                     reason="no usable text in the message", raw=b"Subject: Where is my parcel?\r\n\r\n?"),
+        # Not kept (too large): no Download or Import again, only Discard.
+        InboundEmail(store_id=store.id, mailbox_id=mailbox.id, source="imap", status=InboundEmail.QUARANTINED,
+                     sender="scanner@office.example.com", subject="Scans of every receipt of the year",
+                     reason="message of 31457280 bytes is over the 26214400 byte limit (left on the server)"),
+    ])
     db.session.commit()
+    edit = f"/inbox/settings/mailboxes/{mailbox.id}"  # the secrets' Remove boxes and the removal form
 
     context, page = sign_in(chromium, live_server, admin, PHONE)
     try:
-        for path, name in (("/inbox/settings/mailboxes", "mailboxes"), ("/inbox/settings/team", "team")):
+        for path, name in (("/inbox/settings/mailboxes", "mailboxes"), (edit, "mailbox-edit"),
+                           ("/inbox/settings/team", "team")):
             page.goto(live_server + path)
             page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
             width, window, sticking_out = page.evaluate(OVERFLOW)
@@ -56,12 +65,19 @@ def test_mailboxes_and_team_fit_a_phone(live_server, chromium):
             assert serious_violations(page) == [], path
             page.screenshot(path=f"/tmp/settings-mail-{name}-390.png", full_page=True)
         page.set_viewport_size(DESKTOP)
-        for path, name in (("/inbox/settings/mailboxes", "mailboxes"), ("/inbox/settings/team", "team")):
+        for path, name in (("/inbox/settings/mailboxes", "mailboxes"), (edit, "mailbox-edit"),
+                           ("/inbox/settings/team", "team")):
             page.goto(live_server + path)
             page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
             width, window, sticking_out = page.evaluate(OVERFLOW)
             assert width <= window, (path, sticking_out)
             page.screenshot(path=f"/tmp/settings-mail-{name}-desktop.png", full_page=True)
+        # The quarantine's buttons carry their words (not icons only).
+        page.goto(live_server + "/inbox/settings/mailboxes")
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        for label in ("Download", "Import again", "Discard"):
+            assert page.get_by_role("link" if label == "Download" else "button", name=label).first.is_visible()
+        assert page.get_by_role("button", name="Discard").count() == 2
         assert page.js_errors == []
     finally:
         context.close()

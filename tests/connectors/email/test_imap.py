@@ -336,3 +336,50 @@ def test_idle_imports_new_mail_as_it_arrives(app, server, imap_mailbox):
         stop.set()
         watcher.join(10)
     assert not watcher.is_alive()
+
+
+@pytest.mark.parametrize("change", ["inactive", "password removed", "mailbox removed"])
+def test_a_watch_ends_when_its_mailbox_is_no_longer_polled(app, server, imap_mailbox, monkeypatch, change):
+    """An admin who makes the mailbox inactive, removes its password or removes it stops the
+    watch within RECHECK_SECONDS, even while it sits in IDLE with no new mail; the polling
+    job does not log in either."""
+    import threading
+
+    from helpdesk.actions.email import delete_mailbox
+
+    monkeypatch.setattr(imap, "RECHECK_SECONDS", 1)
+    stop = threading.Event()
+    mailbox_id = imap_mailbox.id
+
+    def run():
+        with app.app_context():
+            imap.watch(mailbox_id, stop, poll_seconds=30)
+
+    server.append("INBOX", note("before the change"))
+    watcher = threading.Thread(target=run, daemon=True)
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 10
+        while subjects() != ["before the change"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+            db.session.expire_all()
+        assert subjects() == ["before the change"]
+        time.sleep(0.5)  # polled: now in IDLE
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        if change == "inactive":
+            update_mailbox(mailbox, active=False)
+        elif change == "password removed":
+            update_mailbox(mailbox, imap_password=None)
+        else:
+            delete_mailbox(mailbox)
+        watcher.join(10)
+        assert not watcher.is_alive()
+    finally:
+        stop.set()
+        watcher.join(10)
+    server.append("INBOX", note("after the change"))
+    assert poll_mailbox(mailbox_id) is None
+    db.session.expire_all()
+    mailbox = db.session.get(Mailbox, mailbox_id)
+    assert mailbox is None or mailbox.last_error is None  # it did not even try to log in
+    assert subjects() == ["before the change"]
