@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from helpdesk import config as config_mod
-from helpdesk import events, logs, prepared
+from helpdesk import events, logs, prepared, socket_manager
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -110,6 +110,9 @@ def create_app(overrides=None, *, main=True):
     # Only `helpdesk serve` (helpdesk/entry.py) patches and then selects eventlet/gevent.
     socketio_kwargs["async_mode"] = app.config["SOCKETIO_ASYNC_MODE"] or "threading"
     if main:
+        # Our own client manager: it can end an agent's connections on every process when
+        # their access changes (helpdesk/socket_manager.py).
+        socketio_kwargs["client_manager"] = socket_manager.client_manager(app.config["REDIS_URL"])
         socketio.init_app(app, **socketio_kwargs)
         # Flask-SocketIO builds a request context from the connection's environ for every
         # Socket.IO event. With no URL rule for that path, every event raises and keeps a
@@ -120,7 +123,9 @@ def create_app(overrides=None, *, main=True):
                          strict_slashes=False)
     else:
         # Workers only publish to the message queue; never pick (unpatched) eventlet.
-        socketio.init_app(None, message_queue=app.config["REDIS_URL"], write_only=True, async_mode="threading")
+        manager = socket_manager.client_manager(app.config["REDIS_URL"], write_only=True)
+        socketio.init_app(None, message_queue=app.config["REDIS_URL"], write_only=True, async_mode="threading",
+                          client_manager=manager)
         app.extensions["socketio"] = socketio
 
     events.init_app(app)

@@ -9,6 +9,10 @@ sent until the transaction COMMITs; a rollback drops the queue. Rooms are identi
 * ``ticket:<id>``         agents with that conversation open      (namespace /inbox)
 * ``visitor:<uid>``       every tab of one shopper's browser      (namespace /widget)
 
+An agent's rooms are chosen when their socket connects. When their access changes
+(``agent_access_changed``) the server ends every socket of theirs, on every process, after the
+commit; the inbox reconnects, and joins the rooms it may join now (or is refused).
+
 Internal notes and handoff notes are never queued for a ``visitor:`` room: visitor
 payloads are only built by ``_visitor_message`` and only for ``kind == "message"``.
 """
@@ -34,6 +38,9 @@ log = logging.getLogger(__name__)
 INBOX_NS = "/inbox"
 WIDGET_NS = "/widget"
 _PENDING = "helpdesk_events"
+#: Queued like an event, but ends the sockets in its room instead of sending them anything.
+#: Socket.IO reserves the name, so no real event can be mistaken for it.
+DISCONNECT = "disconnect"
 _GREEN = ("eventlet", "gevent")
 
 #: Fired once per (event, room) actually emitted, after commit. Tests and metrics listen here.
@@ -89,7 +96,11 @@ def _flush(session):
             batches.append((name, payload, namespace, [room]))
     for name, payload, namespace, rooms in batches:
         try:
-            socketio.emit(name, payload, to=rooms if len(rooms) > 1 else rooms[0], namespace=namespace)
+            if name == DISCONNECT:
+                for room in rooms:
+                    socketio.server.manager.disconnect_room(room, namespace)
+            else:
+                socketio.emit(name, payload, to=rooms if len(rooms) > 1 else rooms[0], namespace=namespace)
         except Exception:  # a broken socket layer must not undo a committed change
             log.exception("emit failed", extra={"event": name, "rooms": rooms})
         for room in rooms:
@@ -382,3 +393,12 @@ def agent_profile_changed(agent, store_ids):
     agents of their stores (transfer lists). Shoppers see the new values on the next message."""
     payload = {"agent": AgentSchema(only=("id", "name", "title", "avatar_url")).dump(agent)}
     _queue("agent.updated", payload, [agent_room(agent.id)] + [store_room(s) for s in store_ids])
+
+
+def agent_access_changed(agent):
+    """``agent`` was deactivated, changed role or stores: every socket of theirs on /inbox is
+    ended by the server, on every process (``helpdesk.socket_manager``), once the change is
+    committed. Their rooms were chosen at connect; without this a tab left open would keep
+    receiving the events of stores they no longer see. The inbox reconnects at once and joins
+    the rooms it may join now; a deactivated agent is refused and sent to sign in."""
+    _queue(DISCONNECT, None, [agent_room(agent.id)])

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from helpdesk.actions import ActionError
-from helpdesk.actions.agents import MIN_PASSWORD_LENGTH, create_agent, set_active, set_role
+from helpdesk.actions.agents import MIN_PASSWORD_LENGTH, create_agent, set_access, set_active, set_role
 from helpdesk.auth import admin_required
 from helpdesk.extensions import db, limiter
-from helpdesk.models import Agent, Role, Store
+from helpdesk.models import Agent, Role, Store, Team
 from inbox.views import _http_error
 
 bp = Blueprint("settings_team", __name__, url_prefix="/inbox/settings")
@@ -27,14 +27,17 @@ def _me():
     return current_user._get_current_object()
 
 
-def _team_page(*, values=None, errors=None, row_errors=None, created=None, password=None, status=200):
+def _team_page(*, values=None, errors=None, row_errors=None, access=None, created=None, password=None, status=200):
     """``created`` and ``password``: the account just made and, when the helpdesk chose it,
-    its password (shown in this answer only). ``row_errors``: {agent id: message}."""
+    its password (shown in this answer only). ``row_errors``: {agent id: message}.
+    ``access``: a refused access form, as typed (``_typed_access``), shown open again."""
     agents = db.session.scalars(select(Agent).order_by(Agent.active.desc(), Agent.name, Agent.id)).all()
     stores = db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
+    teams = db.session.scalars(select(Team).order_by(Team.name, Team.id)).all()
     return render_template(
-        "inbox/settings_team.html", agents=agents, stores=stores, roles=[Role.AGENT, Role.ADMIN],
-        v=values or {"role": Role.AGENT.value}, errors=errors or {}, row_errors=row_errors or {},
+        "inbox/settings_team.html", agents=agents, stores=stores, teams=teams, roles=[Role.AGENT, Role.ADMIN],
+        store_names={s.id: s.name for s in stores},
+        v=values or {"role": Role.AGENT.value}, errors=errors or {}, row_errors=row_errors or {}, access=access,
         created=created, password=password, me=_me(), min_password=MIN_PASSWORD_LENGTH,
     ), status
 
@@ -105,4 +108,35 @@ def change_active(agent_id):
         return _team_page(row_errors={agent_id: exc.message}, status=exc.status if exc.status < 500 else 400)
     flash(_("%(name)s can sign in again.", name=agent.name) if agent.active
           else _("%(name)s is deactivated and can no longer sign in.", name=agent.name))
+    return redirect(url_for("settings_team.team") + f"#agent-{agent.id}")
+
+
+def _picked(model, values):
+    """The rows of ``model`` whose ids were ticked. Matched as text against the (few) stores or
+    teams there are: an id too large for the database is ticked nowhere, not an error."""
+    values = set(values)
+    return [row for row in db.session.scalars(select(model).order_by(model.id)) if str(row.id) in values]
+
+
+@bp.post("/team/<int(max=2147483647):agent_id>/access")
+@admin_required
+@limiter.limit("30/minute")
+def change_access(agent_id):
+    """Every store, or only the stores ticked; and the teams ticked (all of them: an unticked
+    team is left). One form per agent; refused, the page comes back with it open as typed."""
+    agent = _agent(agent_id)
+    form = request.form
+    choice = form.get("access", "")
+    store_ids, team_ids = form.getlist("store_ids"), form.getlist("team_ids")
+    try:
+        if choice not in ("all", "some"):
+            raise ActionError("Choose every store or only some.", "stores")
+        set_access(agent, all_stores=choice == "all", stores=_picked(Store, store_ids),
+                   teams=_picked(Team, team_ids), by=_me())
+    except ActionError as exc:
+        db.session.rollback()
+        typed = {"agent_id": agent_id, "access": choice, "store_ids": set(store_ids), "team_ids": set(team_ids),
+                 "errors": {exc.field or "_schema": exc.message}}
+        return _team_page(access=typed, status=422 if exc.status == 400 else exc.status)
+    flash(_("The access of %(name)s is saved.", name=agent.name))
     return redirect(url_for("settings_team.team") + f"#agent-{agent.id}")

@@ -3,6 +3,11 @@
 Agents authenticate with their session cookie. On connect each device joins the agent's
 own room and one room per store they may see, so every device of an agent receives every
 event. Reconnecting clients call ``resume`` with the last message id they saw.
+
+Rooms are chosen here only, at connect. When an agent's access changes (deactivated, new role
+or stores) the server ends all their sockets on every process
+(``helpdesk.events.agent_access_changed``, ``helpdesk.socket_manager``); the inbox reconnects
+and this handler chooses again -- or refuses a deactivated agent (the user loader does).
 """
 import threading
 from collections import Counter
@@ -11,7 +16,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_socketio import join_room, leave_room
+from flask_socketio import join_room, leave_room, rooms
 
 from helpdesk import events
 from helpdesk.actions import ActionError
@@ -50,13 +55,32 @@ handler = handler_factory(NS, _agent, _l("Sign in again."))
 def on_connect(auth=None):
     if not current_user.is_authenticated:
         return False
-    agent = current_user._get_current_object()
+    agent_id = current_user.id
+    own = events.agent_room(agent_id)
+    for _attempt in range(3):
+        # The agent's own room first: from here on a change of their access ends this socket
+        # too. Then the access is read in a new transaction, not from a snapshot taken before
+        # such a change committed (the session cookie's user was loaded in this one).
+        join_room(own)
+        db.session.rollback()
+        agent = db.session.get(Agent, agent_id)
+        if agent is None or not agent.active:
+            return False
+        for store_id in visible_store_ids(agent):
+            join_room(events.store_room(store_id))
+        if own in rooms():
+            break
+        # The access changed while this socket chose its rooms and the change took it out of
+        # them (a socket still connecting cannot be disconnected): the rooms it joined since
+        # may be the old ones. Out of them all, and choose again.
+        for room in rooms():
+            if room != request.sid:
+                leave_room(room)
+    else:
+        return False
     _sid_agent[request.sid] = agent.id
     with _lock:
         _devices[agent.id] += 1
-    join_room(events.agent_room(agent.id))
-    for store_id in visible_store_ids(agent):
-        join_room(events.store_room(store_id))
     return True
 
 

@@ -19,9 +19,20 @@ class Recorder:
         self.client = socketio.Client(reconnection=False)
         self.inbox = queue.Queue()
         self.client.on("*", self._record, namespace=namespace)
+        # Recorded like an event: ("disconnect", reason), e.g. Client.reason.SERVER_DISCONNECT.
+        self.client.on("disconnect", lambda reason=None: self._record("disconnect", reason), namespace=namespace)
 
     def _record(self, event, data=None):
         self.inbox.put((event, data))
+
+    def received(self):
+        """Every event recorded and not yet taken by ``wait_for``."""
+        seen = []
+        while True:
+            try:
+                seen.append(self.inbox.get_nowait())
+            except queue.Empty:
+                return seen
 
     def connect(self):
         self.client.connect(self.base_url, namespaces=[self.namespace], auth=self.auth, headers=self.headers,

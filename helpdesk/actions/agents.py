@@ -1,4 +1,4 @@
-"""Agents: accounts, availability, API tokens."""
+"""Agents: accounts, roles and access, availability, API tokens."""
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -37,7 +37,11 @@ def create_agent(email, name, password, *, role=Role.AGENT, title="", max_chats=
 def set_role(agent, role, *, by):
     """Make ``agent`` an admin or an agent; only an admin (``by``) may. An admin cannot take
     their own admin role away: that is how a helpdesk ends up with nobody to give it back.
-    Emits nothing: the new role applies from the agent's next page load."""
+
+    A role sets which stores the agent sees (admins see every one), so a change is a change
+    of access: a demoted admin's conversations in stores they no longer see go back to the
+    queue, and their open sockets are ended (``agent_access_changed``) to reconnect with the
+    rooms of their new role."""
     if not by.is_admin:
         raise Forbidden("Only admins change roles.")
     try:
@@ -46,7 +50,45 @@ def set_role(agent, role, *, by):
         raise ActionError("Choose a role.", "role") from None
     if agent.id == by.id and role != Role.ADMIN:
         raise ActionError("You cannot remove your own admin role. Ask another admin to do it.", "role", status=409)
-    agent.role = role
+    if agent.role != role:
+        before = set(visible_store_ids(agent))
+        agent.role = role
+        _access_changed(agent, before, by)
+    return agent
+
+
+@action
+def set_access(agent, *, all_stores, stores=(), teams=None, by):
+    """Which stores ``agent`` sees -- every store (also those added later) or only ``stores``
+    -- and, unless ``teams`` is None, which teams they are in. Only an admin (``by``) may.
+    Admins see every store whatever is set here; it applies if they become an agent.
+
+    Refused: no store at all (an agent who sees nothing), or a team of a store the agent will
+    not see (they would be offered its chats and could open none). An agent who loses a store
+    hands its conversations back to the queue (as a deactivated agent does) and their open
+    sockets are ended (``agent_access_changed``): rooms are joined at connect, so without it a
+    tab left open would keep receiving that store's events. Only a change of stores does
+    that: teams have no rooms of their own."""
+    if not by.is_admin:
+        raise Forbidden("Only admins change an agent's access.")
+    stores = list(dict.fromkeys(stores))
+    if not all_stores and not stores:
+        raise ActionError("Tick at least one store, or choose every store.", "stores")
+    if teams is not None:
+        teams = list(dict.fromkeys(teams))
+        store_ids = {s.id for s in stores}
+        if not (all_stores or agent.is_admin):
+            for team in teams:
+                if team.store_id is not None and team.store_id not in store_ids:
+                    raise ActionError(_("The team %(team)s belongs to a store this agent will not see: "
+                                        "tick that store too, or leave the team.", team=team.name), "teams")
+    before = set(visible_store_ids(agent))
+    agent.all_stores = bool(all_stores)
+    agent.stores = [] if all_stores else stores
+    if teams is not None:
+        agent.teams = teams
+    db.session.flush()
+    _access_changed(agent, before, by)
     return agent
 
 
@@ -54,30 +96,56 @@ def set_role(agent, role, *, by):
 def set_active(agent, active, *, by):
     """Deactivate (or reactivate) an agent's account; only an admin (``by``) may, and not
     their own. A deactivated agent cannot sign in, their open sessions stop working (the
-    user loader refuses inactive agents) and they are set offline (``set_availability``
-    emits ``agent.availability``), so no chat is offered to them any more.
+    user loader refuses inactive agents), their open sockets are ended by the server
+    (``agent_access_changed``; the reconnect is refused) and they are set offline
+    (``set_availability`` emits ``agent.availability``), so no chat is offered to them any more.
 
-    Their conversations still going on (open, pending, snoozed) go back to the queue
-    (``tickets.assign``: ``ticket.updated`` and a timeline event each) and waiting chats are
-    offered to the others: nobody would answer them otherwise. Resolved and closed tickets
-    keep their assignee, which reports and sales attribution read."""
+    Their conversations still going on go back to the queue (``_release``)."""
     if not by.is_admin:
         raise Forbidden("Only admins deactivate accounts.")
     if agent.id == by.id and not active:
         raise ActionError("You cannot deactivate your own account.", "active", status=409)
+    was_active = agent.active
     agent.active = bool(active)
-    if not agent.active:
+    if was_active and not agent.active:
         set_availability(agent, Availability.OFFLINE)
-        from helpdesk.actions.routing import offer_waiting
-        from helpdesk.actions.tickets import assign
-
-        ongoing = db.session.scalars(select(Ticket).where(
-            Ticket.assignee_id == agent.id, Ticket.status.not_in(ENDED_STATUSES)).order_by(Ticket.id)).all()
-        for ticket in ongoing:
-            assign(ticket, None, by)
-        if ongoing:
-            offer_waiting(sorted({t.store_id for t in ongoing}))
+        _release(agent, by)
+        events.agent_access_changed(agent)
     return agent
+
+
+def _access_changed(agent, before, by):
+    """After a change of role or stores: ``before`` is the store ids the agent saw. What they
+    no longer see they stop working on; any change ends their sockets, which reconnect with
+    the rooms of the stores they see now (more or fewer)."""
+    after = set(visible_store_ids(agent))
+    if before - after:
+        _release(agent, by, store_ids=sorted(before - after))
+    if before != after:
+        events.agent_access_changed(agent)
+
+
+def _release(agent, by, store_ids=None):
+    """Hand ``agent``'s work in ``store_ids`` (None: everywhere) to the others: their
+    conversations still going on (open, pending, snoozed) go back to the queue
+    (``tickets.assign``: ``ticket.updated`` and a timeline event each), a chat being offered
+    to them moves on to the next agent (``offer.withdrawn``), and the waiting chats are offered
+    to the others: nobody would answer them otherwise. Resolved and closed tickets keep their
+    assignee, which reports and sales attribution read."""
+    from helpdesk.actions.routing import offer_waiting, pass_offer
+    from helpdesk.actions.tickets import assign
+
+    in_stores = (Ticket.store_id.in_(store_ids),) if store_ids is not None else ()
+    ongoing = db.session.scalars(select(Ticket).where(
+        Ticket.assignee_id == agent.id, Ticket.status.not_in(ENDED_STATUSES), *in_stores).order_by(Ticket.id)).all()
+    for ticket in ongoing:
+        assign(ticket, None, by)
+    offered = db.session.scalars(select(Ticket).where(
+        Ticket.offered_agent_id == agent.id, Ticket.assignee_id.is_(None), *in_stores).order_by(Ticket.id)).all()
+    for ticket in offered:
+        pass_offer(ticket, agent.id, reason="access")
+    if ongoing:
+        offer_waiting(sorted({t.store_id for t in ongoing}))
 
 
 def visible_store_ids(agent):

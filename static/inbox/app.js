@@ -27,6 +27,7 @@ class Inbox {
     this.wide = window.matchMedia('(min-width: 1700px)');
     this.lastId = boot.last_message_id || 0;
     this.connectedOnce = false;
+    this.kicked = false; // the server ended the socket (access changed); see connect()
     this.baseTitle = document.title;
     this.layout = document.getElementById('layout');
     this.tabsEl = document.getElementById('conv-tabs');
@@ -62,14 +63,30 @@ class Inbox {
     socket.on('connect', () => {
       state.hidden = true;
       document.body.dataset.connected = 'true';
+      this.kicked = false;
       if (this.connectedOnce) this.resume();
       this.connectedOnce = true;
     });
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
       state.hidden = false;
       document.body.dataset.connected = 'false';
+      // The server ends an agent's sockets when their access changes (deactivated, new role or
+      // stores): rooms are chosen at connect. Socket.IO does not reconnect after that by itself;
+      // reconnect once, to the rooms this agent may join now.
+      if (reason === 'io server disconnect') {
+        this.kicked = true;
+        socket.connect();
+      }
     });
-    socket.on('connect_error', () => { state.hidden = false; });
+    socket.on('connect_error', () => {
+      state.hidden = false;
+      // That reconnect refused by the server (not a network failure: those retry on their own,
+      // socket.active): the account may no longer sign in. The reload lands on the login page.
+      if (this.kicked && !socket.active) {
+        state.textContent = t('access_changed');
+        window.setTimeout(() => window.location.reload(), 2000);
+      }
+    });
     socket.on('ticket.created', ({ ticket }) => this.onTicketCreated(ticket));
     socket.on('ticket.updated', ({ ticket, changes }) => this.onTicketUpdated(ticket, changes));
     socket.on('message.created', ({ message }) => this.onMessage(message));

@@ -128,3 +128,135 @@ def test_a_deactivated_agent_is_signed_out(client, admin):
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     response = client.post("/login", data={"email": agent.email, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 401
+
+
+# ---- access: stores and teams ------------------------------------------------------------------
+
+def _access(admin_client, agent, **form):
+    return admin_client.post(f"/inbox/settings/team/{agent.id}/access", data={"csrf_token": admin_client.csrf, **form})
+
+
+def test_admin_changes_an_agents_stores_and_teams(admin_client, store, sent_events):
+    from tests.factories import make_store, make_team
+
+    other = make_store("Other Outlet")
+    sales, anywhere = make_team("Sales", store), make_team("Anywhere")
+    agent = make_agent("Ann Agent")
+    page = admin_client.get("/inbox/settings/team").get_data(as_text=True)
+    form = page[page.index(f'id="access-{agent.id}"'):]
+    form = form[:form.index("</details>")]
+    # Saved state: every store; each group a fieldset with its legend; ids unique per agent.
+    assert '<input type="radio" name="access" value="all" checked>' in form
+    assert "<legend>Stores of Ann Agent</legend>" in form and "<legend>Teams of Ann Agent</legend>" in form
+    assert "<legend>Only these stores</legend>" in form and "Sales <span class=\"muted\">(Linen Lane)</span>" in form
+    assert 'name="csrf_token"' in form
+
+    response = _access(admin_client, agent, access="some", store_ids=[str(store.id), "99999999999999"],
+                       team_ids=[str(sales.id), str(anywhere.id)])
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"#agent-{agent.id}")
+    agent = db.session.get(Agent, agent.id)
+    db.session.refresh(agent)
+    assert agent.all_stores is False and [s.id for s in agent.stores] == [store.id]
+    assert sorted(t.name for t in agent.teams) == ["Anywhere", "Sales"]
+    assert [(e["event"], e["room"]) for e in sent_events if e["event"] == "disconnect"] == [
+        ("disconnect", f"agent:{agent.id}")]
+    page = admin_client.get("/inbox/settings/team").get_data(as_text=True)
+    assert "The access of Ann Agent is saved." in page
+    form = page[page.index(f'id="access-{agent.id}"'):]
+    form = form[:form.index("</details>")]
+    assert '<input type="radio" name="access" value="some" checked>' in form
+    assert f'name="store_ids" value="{store.id}" checked>' in form and f'name="store_ids" value="{other.id}">' in form
+    assert f'name="team_ids" value="{sales.id}" checked>' in form
+
+    # Back to every store; unticking every team leaves them all.
+    assert _access(admin_client, agent, access="all", store_ids=[str(other.id)]).status_code == 302
+    db.session.expire_all()
+    agent = db.session.get(Agent, agent.id)
+    assert agent.all_stores is True and agent.stores == [] and agent.teams == []
+
+
+def test_a_refused_access_form_comes_back_open_as_typed(admin_client, store):
+    from tests.factories import make_store, make_team
+
+    other = make_store("Other Outlet")
+    other_team = make_team("Returns", other)
+    agent = make_agent("Ann Agent", stores=[other])
+    response = _access(admin_client, agent, access="some", team_ids=[str(other_team.id)])
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    form = html[html.index(f'id="access-{agent.id}"'):]
+    form = form[:form.index("</details>")]
+    assert form.startswith(f'id="access-{agent.id}" open>')
+    assert (f'<p id="access-{agent.id}-stores-error" class="error field-error" role="alert">'
+            "Tick at least one store, or choose every store.</p>") in form
+    assert f'<fieldset class="access-stores" aria-describedby="access-{agent.id}-stores-error">' in form
+    # What was typed, not what is saved: "some", no store ticked (Other Outlet is saved), the team ticked.
+    assert '<input type="radio" name="access" value="some" checked>' in form
+    assert f'name="store_ids" value="{other.id}">' in form
+    assert f'name="team_ids" value="{other_team.id}" checked>' in form
+
+    response = _access(admin_client, agent, access="some", store_ids=[str(store.id)], team_ids=[str(other_team.id)])
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert (f'<p id="access-{agent.id}-teams-error" class="error field-error" role="alert">The team Returns belongs '
+            "to a store this agent will not see: tick that store too, or leave the team.</p>") in html
+    assert f'name="store_ids" value="{store.id}" checked>' in html
+
+    response = _access(admin_client, agent, store_ids=[str(store.id)])  # neither radio
+    assert response.status_code == 422 and "Choose every store or only some." in response.get_data(as_text=True)
+    db.session.expire_all()
+    agent = db.session.get(Agent, agent.id)
+    assert [s.id for s in agent.stores] == [other.id] and agent.teams == []
+
+
+def test_the_access_form_needs_its_csrf_token_and_an_admin(client, admin, store):
+    agent = make_agent("Ann Agent")
+    csrf = sign_in(client, admin)
+    response = client.post(f"/inbox/settings/team/{agent.id}/access",
+                           data={"access": "some", "store_ids": [str(store.id)]})
+    assert response.status_code == 400
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = sign_in(client, make_agent("Nosy Agent"))
+    response = client.post(f"/inbox/settings/team/{agent.id}/access",
+                           data={"csrf_token": csrf, "access": "some", "store_ids": [str(store.id)]})
+    assert response.status_code == 403
+    assert client.post("/inbox/settings/team/2147483648/access", data={"csrf_token": csrf}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Agent, agent.id).all_stores is True
+
+
+def test_names_in_the_access_form_are_escaped(admin_client):
+    from tests.factories import make_store, make_team
+
+    shop = make_store('<img src=x onerror="alert(1)">')
+    make_team("<b>Bold team</b>", shop)
+    agent = make_agent('<script>alert("agent")</script>', stores=[shop])
+    html = admin_client.get("/inbox/settings/team").get_data(as_text=True)
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>Bold team</b>" not in html
+    assert "&lt;script&gt;alert(&#34;agent&#34;)&lt;/script&gt;" in html
+    assert ('&lt;b&gt;Bold team&lt;/b&gt; <span class="muted">(&lt;img src=x onerror=&#34;alert(1)&#34;&gt;)</span>'
+            in html)
+    response = _access(admin_client, agent, access="some")
+    assert response.status_code == 422 and "<script>alert" not in response.get_data(as_text=True)
+
+
+def test_an_agent_who_loses_a_store_stops_seeing_its_tickets(client, admin, store):
+    """Every HTTP read checks the agent's stores at the time of the request."""
+    from helpdesk.actions.agents import set_access
+    from helpdesk.actions.tickets import assign
+    from tests.factories import make_store, make_ticket
+
+    other = make_store("Other Outlet")
+    agent = make_agent("Ann Agent")
+    kept, lost = make_ticket(store), make_ticket(other)
+    for ticket in (kept, lost):
+        assign(ticket, agent)
+    kept_id, lost_id = kept.id, lost.id
+    sign_in(client, agent)
+    assert {kept_id, lost_id} <= {t["id"] for t in client.get("/api/v1/tickets").get_json()["items"]}
+
+    set_access(agent, all_stores=False, stores=[store], by=admin)
+    listed = {t["id"] for t in client.get("/api/v1/tickets").get_json()["items"]}
+    assert kept_id in listed and lost_id not in listed
+    assert client.get(f"/api/v1/tickets/{lost_id}").status_code == 404
+    assert client.get(f"/api/v1/tickets/{kept_id}").status_code == 200
