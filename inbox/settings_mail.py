@@ -182,10 +182,7 @@ def _refusals(run):
 
 
 def _mailbox(mailbox_id):
-    mailbox = db.session.get(Mailbox, mailbox_id)
-    if mailbox is None:
-        abort(404)
-    return mailbox
+    return db.get_or_404(Mailbox, mailbox_id)
 
 
 @bp.get("/mailboxes")

@@ -6,7 +6,7 @@ only, never put in the session (a flash message lives in the cookie) or in a URL
 """
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -43,10 +43,20 @@ def _team_page(*, values=None, errors=None, row_errors=None, access=None, create
 
 
 def _agent(agent_id):
-    agent = db.session.get(Agent, agent_id)
-    if agent is None:
-        abort(404)
-    return agent
+    return db.get_or_404(Agent, agent_id)
+
+
+def _row_change(agent_id, change, said):
+    """One agent's row changed by ``change(agent, me)``; back on the team page with ``said(agent)``
+    flashed, or with the refusal shown in that agent's row."""
+    agent = _agent(agent_id)
+    try:
+        change(agent, _me())
+    except ActionError as exc:
+        db.session.rollback()
+        return _team_page(row_errors={agent_id: exc.message}, status=exc.status if exc.status < 500 else 400)
+    flash(said(agent))
+    return redirect(url_for("settings_team.team") + f"#agent-{agent.id}")
 
 
 @bp.get("/team")
@@ -83,32 +93,18 @@ def add_agent():
 @admin_required
 @limiter.limit("30/minute")
 def change_role(agent_id):
-    me = _me()
-    agent = _agent(agent_id)
-    try:
-        set_role(agent, request.form.get("role", ""), by=me)
-    except ActionError as exc:
-        db.session.rollback()
-        return _team_page(row_errors={agent_id: exc.message}, status=exc.status if exc.status < 500 else 400)
-    flash(_("%(name)s is now an admin.", name=agent.name) if agent.is_admin
-          else _("%(name)s is now an agent.", name=agent.name))
-    return redirect(url_for("settings_team.team") + f"#agent-{agent.id}")
+    return _row_change(agent_id, lambda agent, me: set_role(agent, request.form.get("role", ""), by=me),
+                       lambda agent: _("%(name)s is now an admin.", name=agent.name) if agent.is_admin
+                       else _("%(name)s is now an agent.", name=agent.name))
 
 
 @bp.post("/team/<int(max=2147483647):agent_id>/active")
 @admin_required
 @limiter.limit("30/minute")
 def change_active(agent_id):
-    me = _me()
-    agent = _agent(agent_id)
-    try:
-        set_active(agent, request.form.get("active") == "1", by=me)
-    except ActionError as exc:
-        db.session.rollback()
-        return _team_page(row_errors={agent_id: exc.message}, status=exc.status if exc.status < 500 else 400)
-    flash(_("%(name)s can sign in again.", name=agent.name) if agent.active
-          else _("%(name)s is deactivated and can no longer sign in.", name=agent.name))
-    return redirect(url_for("settings_team.team") + f"#agent-{agent.id}")
+    return _row_change(agent_id, lambda agent, me: set_active(agent, request.form.get("active") == "1", by=me),
+                       lambda agent: _("%(name)s can sign in again.", name=agent.name) if agent.active
+                       else _("%(name)s is deactivated and can no longer sign in.", name=agent.name))
 
 
 def _picked(model, values):
