@@ -11,7 +11,13 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from helpdesk.actions import ActionError
-from helpdesk.actions.stores import delete_invitation_rule, invitation_rules, save_invitation_rule, update_store_settings
+from helpdesk.actions.stores import (
+    delete_invitation_rule,
+    install_snippet,
+    invitation_rules,
+    save_invitation_rule,
+    update_store_settings,
+)
 from helpdesk.auth import admin_required
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import translate_errors
@@ -157,13 +163,6 @@ def _rule_values(rule=None):
     for key in RULE_NUMBERS:
         values[key] = str(rule.get(key, 0))
     return values
-
-
-def install_snippet(store):
-    """The tag the shop pastes, as the demo storefront embeds the widget (templates/demo/store.html).
-    The loader takes the button's side from the tag, so it carries the saved position."""
-    return (f'<script async src="{url_for("widgets.loader", _external=True)}" data-key="{store.widget_key}" '
-            f'data-position="{store.setting("widget_position")}"></script>')
 
 
 # ---- pages -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and proactive invitation rules (all in ``Store.settings``, plus ``Store.domain``
 Languages and per-language texts are ``helpdesk.actions.languages``; the attribution window
 is ``helpdesk.actions.commerce``.
 """
+from flask import url_for
 from marshmallow import ValidationError
 
 from helpdesk import events
@@ -91,6 +92,13 @@ def update_store_settings(store, **changes):
 
         events.store_agents_online_changed(store.id, store_is_online(store))
     return store
+
+
+def install_snippet(store):
+    """The tag the shop pastes, as the demo storefront embeds the widget (templates/demo/store.html).
+    The loader takes the button's side from the tag, so it carries the saved position."""
+    return (f'<script async src="{url_for("widgets.loader", _external=True)}" data-key="{store.widget_key}" '
+            f'data-position="{store.setting("widget_position")}"></script>')
 
 
 def invitation_rules(store):
