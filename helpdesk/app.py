@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter, ValidationError
 from helpdesk import config as config_mod
 from helpdesk import events, logs, prepared, socket_manager
 from helpdesk.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+from helpdesk.models.base import SQLITE_LOWER
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIGRATIONS = os.path.join(ROOT, "helpdesk", "migrations")
@@ -30,6 +31,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's lower() folds ASCII letters only: searches for a term with other letters
+        # use this one (helpdesk.models.base.contains_folded).
+        dbapi_connection.create_function(SQLITE_LOWER, 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def _ping_when_idle(engine, idle_seconds):

@@ -7,6 +7,7 @@ from sqlalchemy import case, column, func, or_, select, table, union
 from helpdesk.actions import NotFound
 from helpdesk.extensions import db
 from helpdesk.models import AuthorType, Message, MessageKind, PageView, Product, Ticket, TicketStatus, Visitor
+from helpdesk.models.base import contains_folded
 from helpdesk.models.search import CONTACTS_FTS, MESSAGES_FTS, TICKETS_FTS, has_search_tables
 from helpdesk.schemas import MessageSchema
 
@@ -204,8 +205,8 @@ def search_products(store_id, q=None, limit=PRODUCT_SEARCH_LIMIT):
     query = select(Product).where(Product.store_id == store_id, Product.active.is_(True))
     q = clean_text(q, 200)
     if q:
-        query = query.where(or_(Product.title.icontains(q, autoescape=True),
-                                Product.platform_id.icontains(q, autoescape=True)))
+        query = query.where(or_(contains_folded(Product.title, q),
+                                contains_folded(Product.platform_id, q)))
     return db.session.scalars(query.order_by(Product.title, Product.id).limit(limit)).all()
 
 
@@ -234,12 +235,12 @@ def ticket_matches(q):
 
     kinds = [MessageKind.MESSAGE, MessageKind.NOTE]
     conditions = [
-        Ticket.subject.icontains(q, autoescape=True),
+        contains_folded(Ticket.subject, q),
         select(Contact.id).where(Contact.id == Ticket.contact_id,
-                                 or_(Contact.name.icontains(q, autoescape=True),
-                                     Contact.email.icontains(q, autoescape=True))).exists(),
+                                 or_(contains_folded(Contact.name, q),
+                                     contains_folded(Contact.email, q))).exists(),
         select(Message.id).where(Message.ticket_id == Ticket.id, Message.kind.in_(kinds),
-                                 Message.hidden.is_(False), Message.body_text.icontains(q, autoescape=True)).exists(),
+                                 Message.hidden.is_(False), contains_folded(Message.body_text, q)).exists(),
     ]
     number = _TICKET_NUMBER.match(q)
     if number:
@@ -256,12 +257,11 @@ def _indexed(q, fts, key, *columns):
 
     PostgreSQL: ILIKE, which pg_trgm serves. SQLite: the ``fts`` trigram table narrows the
     rows (by ``key``, their id); the same ILIKE then decides, so results are exactly the
-    scan's. (The index folds the case of any letter, SQLite's lower() only of ASCII:
-    "ÄNDERUNG" is a candidate for "änderung" and the check drops it, as the scan would.) A
+    scan's (both fold the case of every letter: ``contains_folded``). A
     quoted phrase rather than FTS5's LIKE: LIKE with an ESCAPE clause, needed for a term
     with % or _, is not served by the index, while in a phrase every character is literal.
     """
-    contains = or_(*(c.icontains(q, autoescape=True) for c in columns))
+    contains = or_(*(contains_folded(c, q) for c in columns))
     if len(q) < _FTS_MIN_LENGTH or not has_search_tables(db.session.connection()):
         return contains
     index = table(fts, column("rowid"), column(fts))

@@ -12,6 +12,7 @@ from sqlalchemy import case, false, literal, or_, select
 from helpdesk.actions import ActionError, Forbidden, NotFound, action
 from helpdesk.extensions import db
 from helpdesk.models import FaqEntry, Store, utcnow
+from helpdesk.models.base import lower_for
 from helpdesk.text import clean_text
 
 MAX_QUESTION, MAX_ANSWER = 300, 20000
@@ -101,7 +102,8 @@ def search_words(q):
 
 def _like(column, word):
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return db.func.lower(column).like(f"%{escaped}%", escape="\\")
+    # lower(...) as the trigram indexes are built (migration 0010); see lower_for on SQLite.
+    return lower_for(word)(column).like(f"%{escaped}%", escape="\\")
 
 
 def visible_entries(agent, store_id=None):

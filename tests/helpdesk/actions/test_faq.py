@@ -70,6 +70,17 @@ def test_search_is_case_insensitive_and_ranks_question_over_answer(faq):
     assert ids(found) == [entries["other"].id, entries["returns"].id, entries["shipping"].id]
 
 
+def test_search_folds_the_case_of_every_letter(faq):
+    """Cyrillic and accented capitals match their small letters, on SQLite as on PostgreSQL."""
+    _, _, admin, _ = faq
+    kyiv = create_faq_entry(admin, question="ДОСТАВКА до Києва?", answer="Два дні.")
+    change = create_faq_entry(admin, question="Adresse ändern?", answer="ÄNDERUNG bis 14 Uhr möglich.")
+    assert ids(search_faq(admin, "доставка")) == [kyiv.id]
+    assert ids(search_faq(admin, "КИЄВА")) == [kyiv.id]
+    assert ids(search_faq(admin, "änderung")) == [change.id]
+    assert ids(search_faq(admin, "ÄNDERN")) == [change.id]
+
+
 def test_more_matching_words_rank_higher(faq):
     _, _, admin, entries = faq
     found = search_faq(admin, "shipping days returns")
