@@ -10,12 +10,33 @@ from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from helpdesk.dumps import compiled
-from helpdesk.i18n import N_
+from helpdesk.i18n import N_, translate_errors
 from helpdesk.models import Availability, Channel, TicketStatus
 
 
 def _fraction(value):
     return isinstance(value, float) and not value.is_integer()
+
+
+def field_messages(messages, prefix=""):
+    """marshmallow's nested ``ValidationError.messages``, translated, as ``{"a.b.0.c": [text]}``
+    (``_schema`` for the whole input), in marshmallow's order: what forms show at each field
+    and actions refuse with (the first)."""
+    if not prefix:
+        messages = translate_errors(messages)
+    out = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            for field, texts in field_messages(value, f"{prefix}.{key}" if prefix else str(key)).items():
+                out.setdefault(field, []).extend(texts)
+    elif isinstance(messages, (list, tuple)) and any(isinstance(m, (dict, list, tuple)) for m in messages):
+        for item in messages:
+            for field, texts in field_messages(item, prefix).items():
+                out.setdefault(field, []).extend(texts)
+    else:
+        texts = messages if isinstance(messages, (list, tuple)) else [messages]
+        out[prefix or "_schema"] = [str(text) for text in texts]
+    return out
 
 
 class StrictSchema(Schema):
@@ -199,6 +220,8 @@ class TicketSchema(Schema):
     first_response_at = fields.AwareDateTime(allow_none=True)
     resolved_at = fields.AwareDateTime(allow_none=True)
     rating = fields.Int(allow_none=True)
+    # Set on a duplicate merged into another ticket: the conversation goes on there.
+    merged_into_id = fields.Int(allow_none=True)
 
 
 class SavedReplySchema(Schema):
@@ -263,6 +286,10 @@ class MessageListArgs(StrictSchema):
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
 
 
+class TicketMergeArgs(StrictSchema):
+    into_ticket_id = fields.Int(required=True, validate=validate.Range(min=1))
+
+
 class TransferArgs(StrictSchema):
     to_agent_id = fields.Int(allow_none=True)
     to_team_id = fields.Int(allow_none=True)
@@ -292,6 +319,12 @@ class ContactUpdateArgs(StrictSchema):
 
 class ContactMergeArgs(StrictSchema):
     source_id = fields.Int(required=True)
+
+
+class ContactEraseArgs(StrictSchema):
+    #: Must be true: an erasure cannot be undone (the inbox has the admin type the customer's
+    #: address or ERASE before it sends this).
+    confirm = fields.Bool(required=True, validate=validate.Equal(True, error=N_("Send true to confirm the erasure.")))
 
 
 class AvailabilityArgs(StrictSchema):

@@ -38,8 +38,9 @@ from helpdesk.actions.email import (
 )
 from helpdesk.auth import admin_required
 from helpdesk.extensions import db, limiter
-from helpdesk.i18n import N_, translate_errors
+from helpdesk.i18n import N_
 from helpdesk.models import InboundEmail, Mailbox, Store
+from helpdesk.schemas import field_messages
 from inbox.views import _http_error
 
 bp = Blueprint("settings_mail", __name__, url_prefix="/inbox/settings")
@@ -58,20 +59,10 @@ def _me():
 
 
 def _first_messages(messages):
-    """marshmallow's (translated) messages as ``{input name: [text]}`` (``imap_folders.0`` -> imap_folders)."""
+    """marshmallow's messages as ``{input name: [text]}`` (``imap_folders.0`` -> imap_folders)."""
     out = {}
-    for key, value in messages.items():
-        texts = []
-        stack = [value]
-        while stack:
-            item = stack.pop(0)
-            if isinstance(item, dict):
-                stack.extend(item.values())
-            elif isinstance(item, (list, tuple)):
-                stack.extend(item)
-            else:
-                texts.append(str(item))
-        out[str(key)] = texts
+    for field, texts in field_messages(messages).items():
+        out.setdefault(field.split(".")[0], []).extend(texts)
     return out
 
 
@@ -175,7 +166,7 @@ def _refusals(run):
     try:
         return run(), None
     except ValidationError as exc:
-        return None, _first_messages(translate_errors(exc.messages))
+        return None, _first_messages(exc.messages)
     except ActionError as exc:
         db.session.rollback()
         return None, {exc.field or "_schema": [exc.message]}

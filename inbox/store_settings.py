@@ -20,9 +20,8 @@ from helpdesk.actions.stores import (
 )
 from helpdesk.auth import admin_required
 from helpdesk.extensions import db, limiter
-from helpdesk.i18n import translate_errors
 from helpdesk.models import Store
-from helpdesk.schemas import PRECHAT_FIELDS, InvitationRuleArgs, StoreSettingsArgs, known_zones
+from helpdesk.schemas import PRECHAT_FIELDS, InvitationRuleArgs, StoreSettingsArgs, field_messages, known_zones
 
 bp = Blueprint("store_settings", __name__, url_prefix="/inbox/settings/stores")
 
@@ -43,17 +42,6 @@ def _int(value):
         return int(text)
     except ValueError:
         return text
-
-
-def _flatten(messages, prefix=""):
-    """marshmallow's nested messages as ``{"a.b.0.c": [text]}``."""
-    out = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    else:
-        out[prefix or "_schema"] = list(messages) if isinstance(messages, (list, tuple)) else [messages]
-    return out
 
 
 # ---- the settings form <-> the settings' shape ---------------------------------------------
@@ -142,7 +130,7 @@ def _settings_errors(form):
     try:
         StoreSettingsArgs().load(changes)
     except ValidationError as exc:
-        for key, messages in _flatten(translate_errors(exc.messages)).items():
+        for key, messages in field_messages(exc.messages).items():
             errors.setdefault(_form_field(key, hour_days), []).extend(messages)
     return changes, errors
 
@@ -227,7 +215,7 @@ def save_rule(store_id):
         InvitationRuleArgs().load(rule)
         save_invitation_rule(store, rule, replaces=replaces)
     except ValidationError as exc:
-        errors = _flatten(translate_errors(exc.messages))
+        errors = field_messages(exc.messages)
     except ActionError as exc:
         errors = {exc.field or "_schema": [exc.message]}
     else:

@@ -10,22 +10,11 @@ from marshmallow import ValidationError
 from helpdesk import events
 from helpdesk.actions import ActionError, NotFound, action
 from helpdesk.extensions import db
-from helpdesk.i18n import translate_errors
-from helpdesk.schemas import InvitationRuleArgs, StoreSettingsArgs
+from helpdesk.schemas import InvitationRuleArgs, StoreSettingsArgs, field_messages
 from helpdesk.text import clean_text
 
 #: Most invitation rules a store may have: the loader evaluates every one on every page.
 MAX_RULES = 20
-
-
-def first_error(messages, prefix=""):
-    """``(dotted field, message)`` of the first message in a marshmallow error dict."""
-    if isinstance(messages, dict):
-        key, value = next(iter(messages.items()))
-        return first_error(value, f"{prefix}.{key}" if prefix else str(key))
-    if isinstance(messages, (list, tuple)) and messages and isinstance(messages[0], (dict, list, tuple)):
-        return first_error(messages[0], prefix)
-    return prefix or "_schema", messages[0] if isinstance(messages, (list, tuple)) else messages
 
 
 def _load(schema, data):
@@ -34,8 +23,8 @@ def _load(schema, data):
     try:
         return schema.load(data)
     except ValidationError as exc:
-        field, message = first_error(translate_errors(exc.messages))
-        raise ActionError(message, field, status=422) from None
+        field, texts = next(iter(field_messages(exc.messages).items()))
+        raise ActionError(texts[0], field, status=422) from None
 
 
 def _clean_texts(changes):
