@@ -58,10 +58,10 @@ def _me():
     return current_user._get_current_object()
 
 
-def _first_messages(messages):
-    """marshmallow's messages as ``{input name: [text]}`` (``imap_folders.0`` -> imap_folders)."""
+def _by_input(messages):
+    """``field_messages`` as ``{input name: [text]}`` (``imap_folders.0`` -> imap_folders)."""
     out = {}
-    for field, texts in field_messages(messages).items():
+    for field, texts in messages.items():
         out.setdefault(field.split(".")[0], []).extend(texts)
     return out
 
@@ -166,7 +166,7 @@ def _refusals(run):
     try:
         return run(), None
     except ValidationError as exc:
-        return None, _first_messages(exc.messages)
+        return None, _by_input(field_messages(exc.messages))
     except ActionError as exc:
         db.session.rollback()
         return None, {exc.field or "_schema": [exc.message]}

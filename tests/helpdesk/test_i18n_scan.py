@@ -156,9 +156,11 @@ def python_problems(source, filename="<source>"):
     problems = []
     tree = ast.parse(source, filename)
     # marshmallow's messages are English: where a ValidationError is caught, its messages
-    # reach people only through helpdesk.i18n.translate_errors.
+    # reach people only through helpdesk.i18n.translate_errors (or helpdesk.schemas.field_messages,
+    # which calls it).
     translated = {id(n) for call in ast.walk(tree) if isinstance(call, ast.Call)
-                  and _name(call.func) == "translate_errors" for arg in call.args for n in ast.walk(arg)}
+                  and _name(call.func) in ("translate_errors", "field_messages")
+                  for arg in call.args for n in ast.walk(arg)}
     for handler in ast.walk(tree):
         if isinstance(handler, ast.ExceptHandler) and handler.name and "ValidationError" in ast.dump(handler.type or ast.Pass()):
             for n in (n for stmt in handler.body for n in ast.walk(stmt)):
