@@ -1,5 +1,10 @@
-"""What a visitor may read: their own conversations' customer-facing messages, nothing else."""
-from sqlalchemy import func, or_, select
+"""What a visitor may read: their own conversations' customer-facing messages, nothing else.
+
+Their own: the tickets of their browser or their contact, and the tickets an agent merged
+one of those into (helpdesk.actions.tickets.merge_tickets): the conversation goes on there,
+with the messages the shopper wrote and was sent before."""
+from sqlalchemy import func, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from helpdesk.extensions import db
 from helpdesk.models import CONTINUABLE_STATUSES, AuthorType, Channel, Message, MessageKind, Ticket
@@ -9,20 +14,30 @@ from helpdesk.schemas import PublicMessageSchema
 REPLAY_LIMIT = 500
 
 
-def visitor_tickets(visitor):
-    cond = Ticket.visitor_id == visitor.id
+def _mine(visitor, *where):
+    """SELECT of the ids of the visitor's tickets (``where``: conditions on a ticket, as
+    functions of it) and of the tickets those were merged into. A UNION, not an OR in one
+    WHERE: each half is read by the visitor and contact indexes, where the OR made SQLite
+    walk every ticket of the store. Aliased: used inside a statement on ``tickets``."""
+    own = aliased(Ticket)
+    cond = own.visitor_id == visitor.id
     if visitor.contact_id is not None:
-        cond = or_(cond, Ticket.contact_id == visitor.contact_id)
-    return select(Ticket.id).where(cond, Ticket.store_id == visitor.store_id)
+        cond = or_(cond, own.contact_id == visitor.contact_id)
+    ids = select(own.id).where(cond, *(condition(own) for condition in where))
+    return union_all(ids, ids.with_only_columns(own.merged_into_id).where(own.merged_into_id.is_not(None)))
+
+
+def visitor_tickets(visitor):
+    return _mine(visitor, lambda ticket: ticket.store_id == visitor.store_id)
 
 
 def current_chat(visitor):
-    """The visitor's chat ticket that a new message continues (None: the next one opens one)."""
-    cond = Ticket.visitor_id == visitor.id
-    if visitor.contact_id is not None:
-        cond = or_(cond, Ticket.contact_id == visitor.contact_id)
+    """The visitor's chat ticket that a new message continues (None: the next one opens one):
+    one of their chats, or the ticket (of any channel) one of their chats was merged into."""
+    # Joined, not ``id IN (...)``: with IN, SQLite read every continuable ticket by status.
+    chats = _mine(visitor, lambda ticket: ticket.channel == Channel.CHAT).subquery()
     return db.session.scalar(
-        select(Ticket).where(cond, Ticket.channel == Channel.CHAT, Ticket.status.in_(CONTINUABLE_STATUSES))
+        select(Ticket).join(chats, Ticket.id == chats.c.id).where(Ticket.status.in_(CONTINUABLE_STATUSES))
         .order_by(Ticket.last_activity_at.desc()).limit(1)
     )
 

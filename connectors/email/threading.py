@@ -5,6 +5,10 @@ Order: In-Reply-To, then References (newest first), then a reply-token address
 (``support+t<id>-<sig>@``), then a ``[#123]`` subject tag. Every candidate must belong to
 the same store and to the sender's contact, so a stranger who quotes someone else's
 Message-ID (or guesses a ticket number) never joins that conversation.
+
+A ticket merged into another (helpdesk.actions.tickets.merge_tickets) took its Message-IDs
+with it; its number, in an old subject tag or reply token, leads to the ticket it was merged
+into, which the duplicate's contact may continue as well.
 """
 import hashlib
 import re
@@ -179,6 +183,12 @@ def find_ticket(store, email, contact, named):
             continue
         tried.add(ticket_id)
         ticket = found.get(ticket_id)
+        if ticket is not None and ticket.merged_into_id is not None and ticket.store_id == store.id:
+            # A merged duplicate's number: the conversation goes on where it was merged.
+            ticket = db.session.get(Ticket, ticket.merged_into_id)
+            if ticket is None or ticket.id in tried:
+                continue
+            tried.add(ticket.id)
         if ticket is None:
             refused.append(ticket_id)
             continue
@@ -187,9 +197,17 @@ def find_ticket(store, email, contact, named):
     return None, None, refused
 
 
+def _merged_from(ticket, contact):
+    """Whether a ticket of ``contact`` was merged into ``ticket``: an agent joined their
+    conversation to this one (merge_tickets keeps the target's contact), so they go on here."""
+    return db.session.scalar(select(Ticket.id).where(
+        Ticket.merged_into_id == ticket.id, Ticket.contact_id == contact.id).limit(1)) is not None
+
+
 def _may_continue(ticket, store, contact, refused):
-    """The sender's own continuable ticket in this store; otherwise its id joins ``refused``."""
-    if ticket.store_id != store.id or ticket.contact_id != contact.id:
+    """The sender's own continuable ticket in this store (or one their ticket was merged
+    into); otherwise its id joins ``refused``."""
+    if ticket.store_id != store.id or (ticket.contact_id != contact.id and not _merged_from(ticket, contact)):
         refused.append(ticket.id)
         return False
     if ticket.status not in CONTINUABLE_STATUSES:

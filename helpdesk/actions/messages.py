@@ -159,6 +159,18 @@ def _continuable_ticket(contact, channel, fresh=False):
     return db.session.scalars(_CONTINUABLE_TICKET, {"contact_id": contact.id, "channel": channel}).unique().first()
 
 
+def _merged_continuation(contact, channel):
+    """The ticket the contact's latest conversation on ``channel`` was merged into, when a
+    customer may still write to it: a shopper whose chat an agent merged into their email
+    ticket goes on there rather than opening a third. Read only where a ticket would be
+    opened (the merge made the duplicate the latest: it closed it just now)."""
+    latest = (select(_TICKETS.c.merged_into_id).where(_TICKETS.c.contact_id == contact.id,
+                                                       _TICKETS.c.channel == channel)
+              .order_by(_TICKETS.c.last_activity_at.desc(), _TICKETS.c.id.desc()).limit(1).scalar_subquery())
+    return db.session.scalars(with_continuable_ticket(select(Ticket).where(
+        Ticket.id == latest, Ticket.status.in_(CONTINUABLE_STATUSES)))).unique().first()
+
+
 def _lock_contact(contact):
     """Hold ``contact`` until this transaction ends. PostgreSQL: its row lock. SQLite has
     no row locks: a write (to the same value) takes the database's single write lock,
@@ -233,7 +245,7 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
             # tickets, then look again (the other may have opened it meanwhile). An ongoing
             # conversation needs no lock.
             _lock_contact(contact)
-            ticket = _continuable_ticket(contact, channel, fresh=True)
+            ticket = _continuable_ticket(contact, channel, fresh=True) or _merged_continuation(contact, channel)
     opened = ticket is None
     changes = {}
     if opened:

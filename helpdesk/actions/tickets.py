@@ -1,7 +1,7 @@
-"""Tickets: open, assign/claim, transfer, status, tags."""
+"""Tickets: open, assign/claim, transfer, status, tags, merge duplicates."""
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 
 from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, NotFound, action, insert_loaded
@@ -9,8 +9,13 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     ENDED_STATUSES,
     Agent,
+    Appointment,
+    AssistRequest,
+    Attribution,
     AuthorType,
     Channel,
+    ChatSilence,
+    EmailHeader,
     Handoff,
     Message,
     MessageKind,
@@ -188,6 +193,10 @@ def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
     status = TicketStatus(status)
     if status == ticket.status and status != TicketStatus.SNOOZED:
         return ticket
+    if ticket.merged_into_id is not None:
+        # Its conversation moved to the ticket it was merged into: reopened, it would be empty.
+        raise Conflict(_("This ticket was merged into #%(id)s: the conversation goes on there.",
+                         id=ticket.merged_into_id), "status")
     if ticket.status == TicketStatus.CLOSED and by_agent is not None and status != TicketStatus.OPEN:
         raise Conflict("This ticket is closed; reopen it first.", "status")
     if status == TicketStatus.SNOOZED:
@@ -291,3 +300,156 @@ def bulk_update(tickets, by_agent, **changes):
         except ActionError as exc:
             errors.append((ticket, exc))
     return updated, errors
+
+
+# ---- merging duplicates ----------------------------------------------------------------
+
+#: What hangs off a ticket and goes with its conversation into the ticket it is merged into
+#: (each names its ticket in ``ticket_id``). What stays with the duplicate, and why, is said
+#: in ``merge_tickets``.
+MOVED_WITH_THE_CONVERSATION = (
+    Message,        # messages, notes, timeline events; attachments hang off their message
+    EmailHeader,    # the Message-ID map: a reply to one of the duplicate's emails threads onto the target
+    Handoff,        # who handed the conversation to whom, with the notes they left
+    Appointment,    # a visit booked in the conversation: its agents move it or cancel it from there
+    Attribution,    # a sale credited from the conversation: the link follows it, the credit is unchanged
+    AssistRequest,  # writing-assist suggestions: one still on its way lands where the agent works now
+    # The inactivity sweep's silences, each keyed by the message it started with, which moves
+    # too: a silence already prompted is found there and not prompted twice.
+    ChatSilence,
+)
+
+
+def _check_mergeable(source, target, by):
+    """The refusals that need no lock: who may merge, and which two tickets can be."""
+    # Not found, never forbidden (helpdesk.api.access): a restricted agent does not learn
+    # that a ticket of another store exists.
+    if not by.can_access_store(source.store_id):
+        raise NotFound("No such ticket.", "ticket_id")
+    if not by.can_access_store(target.store_id):
+        raise NotFound("No such ticket.", "into_ticket_id")
+    # Invalid values of the target (422, as the API's field errors), not a malformed request.
+    if source.id == target.id:
+        raise ActionError("A ticket cannot be merged into itself.", "into_ticket_id", status=422)
+    if source.store_id != target.store_id:
+        raise ActionError("Tickets of different stores cannot be merged.", "into_ticket_id", status=422)
+    if source.is_practice or target.is_practice:
+        raise ActionError("An academy practice chat cannot be merged.", "into_ticket_id", status=422)
+
+
+def _lock_for_merge(source, target):
+    """Take both tickets while neither is merged into anything, and read them again. Of two
+    agents merging A into B and B into A at the same moment (or one duplicate into two
+    tickets), one wins; the other finds a row already merged and gets a Conflict. One
+    statement for both rows, so every merge locks them in the same order (no deadlock on
+    PostgreSQL); on SQLite the write waits for the other writer's COMMIT, and the rows read
+    again include what it committed."""
+    now = utcnow()
+    db.session.execute(
+        update(Ticket).where(Ticket.id.in_([source.id, target.id]), Ticket.merged_into_id.is_(None))
+        .values(last_activity_at=now).execution_options(synchronize_session=False))
+    db.session.refresh(source)
+    db.session.refresh(target)
+    if source.merged_into_id is not None:
+        raise Conflict(_("This ticket was already merged into #%(id)s.", id=source.merged_into_id), "ticket_id")
+    if target.merged_into_id is not None:
+        raise Conflict(_("#%(id)s was merged into #%(into)s: merge into that one instead.",
+                         id=target.id, into=target.merged_into_id), "into_ticket_id")
+    if target.status == TicketStatus.CLOSED:
+        # A closed ticket is history: a customer writing again opens a new one
+        # (CONTINUABLE_STATUSES), so a conversation merged into it would wait unseen.
+        raise Conflict("That ticket is closed: reopen it first, or merge it into this one.", "into_ticket_id")
+    return now
+
+
+@action
+def merge_tickets(source, target, *, by):
+    """Merge the duplicate ``source`` into ``target`` (the same store's): everything written on
+    it moves there (``MOVED_WITH_THE_CONVERSATION``; messages keep their ids, so the merged
+    timeline stays in the order they were written), tags are joined, and ``source`` is closed
+    with ``merged_into_id`` pointing at ``target``. Any two contacts of the store may be merged
+    (the inbox warns when they differ): ``target`` keeps its contact, assignee and team.
+
+    What stays: the duplicate's rating (given for that chat, counted once in the reports),
+    its tags (a copy goes to the target), mail already in the outbox (it leaves as written;
+    its ``[#source]`` tag and reply token lead replies to the target, connectors.email.threading),
+    the delivery log (``InboundEmail.ticket_id``: where each delivery went when it came; nothing
+    reads it back, and it has no index to find a ticket's deliveries by).
+
+    Refused: a ticket into itself, across stores, practice chats, a ticket ``by`` cannot see
+    (404), a duplicate already merged, a target merged or closed (409).
+
+    Emits ``message.created`` for an event on each timeline, ``ticket.updated`` for both,
+    ``ticket.merged`` for the inbox and the shopper's widget (events.ticket_merged);
+    ``offer.withdrawn`` when the duplicate was being offered, what ``change_status`` emits when
+    the target reopens, and what ``routing.offer_waiting`` emits when an agent's chat place frees up."""
+    _check_mergeable(source, target, by)
+    source_activity, target_activity = source.last_activity_at, target.last_activity_at
+    now = _lock_for_merge(source, target)
+    source_status = TicketStatus(source.status)
+
+    # A client id is unique per ticket (a resend is recognised by it). A moved message whose
+    # id the target already has (one integration reporting both, say) drops it: the target's
+    # message keeps it.
+    theirs = aliased(Message)
+    db.session.execute(
+        update(Message).where(Message.ticket_id == source.id, Message.client_id.in_(
+            select(theirs.client_id).where(theirs.ticket_id == target.id, theirs.client_id.is_not(None))))
+        .values(client_id=None).execution_options(synchronize_session=False))
+    for model in MOVED_WITH_THE_CONVERSATION:
+        db.session.execute(update(model).where(model.ticket_id == source.id).values(ticket_id=target.id)
+                           .execution_options(synchronize_session=False))
+    # Tickets merged into the duplicate before now point at the target: never a chain to follow.
+    db.session.execute(update(Ticket).where(Ticket.merged_into_id == source.id)
+                       .values(merged_into_id=target.id).execution_options(synchronize_session=False))
+    for obj in list(db.session.identity_map.values()):
+        # Rows this session holds that just moved (a caller's message, say) read their ticket again.
+        if isinstance(obj, MOVED_WITH_THE_CONVERSATION) and obj.__dict__.get("ticket_id") == source.id:
+            db.session.expire(obj)
+
+    changes = {"merged"}
+    if {t.id for t in source.tags} - {t.id for t in target.tags}:
+        target.tags = sorted({*target.tags, *source.tags}, key=lambda t: t.name)
+        changes.add("tags")
+    if target.visitor_id is None and source.visitor_id is not None:
+        # The shopper's widget hears of the conversation where it goes on (events are sent to
+        # the ticket's visitor) and shows it on return (widgets.history).
+        target.visitor_id = source.visitor_id
+    target.language = target.language or source.language
+    if source.first_response_at and (not target.first_response_at
+                                     or source.first_response_at < target.first_response_at):
+        target.first_response_at = source.first_response_at
+    if source.last_customer_message_at and (not target.last_customer_message_at
+                                            or source.last_customer_message_at > target.last_customer_message_at):
+        target.last_customer_message_at = source.last_customer_message_at  # "waiting since"
+    if source_activity > target_activity:
+        target.last_message_preview = source.last_message_preview
+        changes.add("last_message")
+
+    offered = source.offered_agent_id
+    source.offered_agent_id = source.offer_expires_at = None
+    source.status = TicketStatus.CLOSED
+    source.snoozed_until = None
+    source.resolved_at = source.resolved_at or now
+    source.merged_into_id = target.id
+    db.session.flush()
+    add_event(source, "merged_into", by, text=_("Merged into #%(id)s by %(name)s.", id=target.id, name=by.name),
+              into_ticket_id=target.id)
+    add_event(target, "merged", by,
+              text=_("#%(id)s was merged into this ticket by %(name)s.", id=source.id, name=by.name),
+              merged_ticket_id=source.id, contact_id=source.contact_id)
+    if source_status == TicketStatus.OPEN and target.status in (TicketStatus.RESOLVED, TicketStatus.SNOOZED):
+        # The duplicate was waiting for an answer: the conversation it joins must not stay
+        # out of the open queue.
+        change_status(target, TicketStatus.OPEN, by)
+    if offered is not None:
+        events.offer_withdrawn(source.id, offered, "merged")
+    events.ticket_updated(source, {"status", "merged"})
+    events.ticket_updated(target, changes)
+    events.ticket_merged(source, target)
+    if source.channel == Channel.CHAT and source.assignee_id is not None and source_status in _BUSY:
+        # The duplicate chat's agent has a place free (as when a chat ends: change_status).
+        from helpdesk.actions.routing import offer_waiting
+
+        offer_waiting([source.store_id])
+    return target

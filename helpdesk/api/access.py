@@ -16,10 +16,10 @@ def restrict_to_stores(query, column, agent):
     return query if ids is None else query.where(column.in_(ids))
 
 
-def ticket_or_404(ticket_id, agent):
+def ticket_or_404(ticket_id, agent, field=None):
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None or not agent.can_access_store(ticket.store_id):
-        raise NotFound(_("No such ticket."))
+        raise NotFound(_("No such ticket."), field)
     return ticket
 
 

@@ -4,7 +4,7 @@ from flask import url_for
 from sqlalchemy import false, select
 
 from helpdesk.actions.messages import receive_message_from_address
-from helpdesk.actions.tickets import claim, transfer, update_ticket
+from helpdesk.actions.tickets import claim, merge_tickets, transfer, update_ticket
 from helpdesk.api import bp
 from helpdesk.api.access import ID, agent_or_404, restrict_to_stores, store_or_404, team_or_404, ticket_or_404
 from helpdesk.api.auth import current_agent
@@ -14,7 +14,8 @@ from helpdesk.api.pagination import TicketPageSchema, activity_cursor, after_act
 from helpdesk.dumps import compiled
 from helpdesk.extensions import db
 from helpdesk.models import Tag, Ticket, ticket_tags
-from helpdesk.schemas import TicketCreateArgs, TicketListArgs, TicketSchema, TicketUpdateArgs, TransferArgs
+from helpdesk.schemas import (TicketCreateArgs, TicketListArgs, TicketMergeArgs, TicketSchema, TicketUpdateArgs,
+                              TransferArgs)
 from helpdesk.text import clean_text
 from inbox.queries import not_practice, search_tickets
 
@@ -100,7 +101,8 @@ def create_ticket():
 
 
 @bp.get(f"/tickets/<{ID}:ticket_id>")
-@operation("One ticket.", response=TicketSchema)
+@operation("One ticket. A duplicate merged into another one has `merged_into_id`: its conversation goes on there.",
+           response=TicketSchema)
 def get_ticket(ticket_id):
     return TicketSchema().dump(ticket_or_404(ticket_id, current_agent()))
 
@@ -135,3 +137,19 @@ def transfer_ticket(ticket_id):
     transfer(ticket, agent, to_agent=to_agent, to_team=to_team, note=args["note"],
              message_to_customer=args["message_to_customer"])
     return TicketSchema().dump(ticket_or_404(ticket_id, agent))
+
+
+@bp.post(f"/tickets/<{ID}:ticket_id>/merge")
+@operation("Merge this ticket (a duplicate) into `into_ticket_id` of the same store: its messages, notes, "
+           "events, email threading, tags and visits move there, and it is closed with `merged_into_id`. "
+           "Answers the ticket merged into.", body=TicketMergeArgs, response=TicketSchema, errors=(409,),
+           description="422 for a ticket merged into itself, into one of another store or an academy practice "
+                       "chat; 404 when either ticket "
+                       "is not visible to the agent; 409 when this ticket was already merged, or the other "
+                       "one is merged or closed.")
+def merge_ticket(ticket_id):
+    agent = current_agent()
+    source = ticket_or_404(ticket_id, agent)
+    args = load_json(TicketMergeArgs())
+    target = ticket_or_404(args["into_ticket_id"], agent, "into_ticket_id")
+    return TicketSchema().dump(merge_tickets(source, target, by=agent))

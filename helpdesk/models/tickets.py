@@ -39,6 +39,11 @@ class Ticket(db.Model):
         # The sidebar's counts per view (inbox.queries.view_counts): an index-only scan,
         # practice chats left out by the last column.
         db.Index("ix_tickets_counts", "status", "store_id", "team_id", "assignee_id", "is_practice"),
+        # The tickets merged into one (a merge into a third ticket repoints them; deleting
+        # a ticket sets theirs to NULL). Partial, as contacts' ix_contacts_merged_into: few are.
+        db.Index("ix_tickets_merged_into", "merged_into_id",
+                 postgresql_where=db.text("merged_into_id IS NOT NULL"),
+                 sqlite_where=db.text("merged_into_id IS NOT NULL")),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -73,6 +78,10 @@ class Ticket(db.Model):
     # An onboarding academy's practice chat (helpdesk.actions.academy): never routed, reported,
     # attributed or sent to webhooks.
     is_practice = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # A duplicate an agent merged into another ticket (helpdesk.actions.tickets.merge_tickets):
+    # closed, its conversation moved there; what still names it (an old subject tag, the API)
+    # is pointed there.
+    merged_into_id = db.Column(db.Integer, db.ForeignKey("tickets.id", ondelete="SET NULL"))
 
     store = db.relationship("Store")
     contact = db.relationship("Contact", lazy="joined", innerjoin=True)

@@ -73,6 +73,9 @@ export class Conversation {
     this.offlineEl = q('.conv-head .flag-offline');
     this.offlineHint = q('.offline-hint');
     this.errorEl = q('.conv-error');
+    this.mergedEl = q('.merged-banner');
+    this.actionsEl = q('.conv-actions');
+    this.mergeBtn = q('[data-act="merge"]');
     this.timeline = q('.timeline');
     this.typingEl = q('.typing');
     this.form = q('.composer');
@@ -196,7 +199,20 @@ export class Conversation {
     this.snoozeBtn.hidden = true;
     const closed = ticket.status === 'closed';
     this.form.classList.toggle('is-closed', closed);
-    this.form.querySelector('.closed-hint').hidden = !closed;
+    // A duplicate merged into another ticket (merge.js): the conversation goes on there, so
+    // the banner links to it instead of inviting a reopen, and its own actions are gone.
+    const into = ticket.merged_into_id;
+    this.form.querySelector('.closed-hint').hidden = !closed || Boolean(into);
+    this.actionsEl.hidden = Boolean(into);
+    this.mergeBtn.hidden = Boolean(into);
+    this.mergedEl.hidden = !into;
+    if (into && this.mergedEl.dataset.into !== String(into)) { // a status region: said once
+      this.mergedEl.dataset.into = into;
+      this.mergedEl.replaceChildren(t('merged_banner', { id: into }), ' ', h('button', {
+        type: 'button', class: 'link-btn', text: t('merged_open', { id: into }),
+        onclick: () => this.app.openTicket(into),
+      }));
+    }
   }
 
   showError(message) {
@@ -320,6 +336,10 @@ export class Conversation {
         return t('event_transferred', { agent, target: meta.to_agent_name || meta.to_team_name || '' });
       case 'status_changed':
         return t('event_status', { agent, status: statusLabel(meta.status) });
+      case 'merged':
+        return t('event_merged', { agent, id: meta.merged_ticket_id });
+      case 'merged_into':
+        return t('event_merged_into', { agent, id: meta.into_ticket_id });
       default:
         return m.body_text || meta.event || '';
     }

@@ -464,6 +464,11 @@
       if (S.ticket && S.ticket.id === p.ticket_id) S.ticket.status = p.status;
       syncUi();
     });
+    // An agent merged this chat into another ticket: the same messages, going on there.
+    socket.on("conversation.merged", function (p) {
+      if (S.ticket && S.ticket.id === p.ticket_id) S.ticket = {id: p.into_ticket_id, status: p.status};
+      syncUi();
+    });
     socket.on("rating.requested", function (p) { ended(p.ticket_id); });
     socket.on("store.online", function (p) { S.store.online = !!p.online; applyStore(S.store); });
   }

@@ -360,3 +360,86 @@ def test_list_queries_do_not_grow_with_the_page(api, agent, store):
     assert (shown_few, shown_many) == (2, 10)
     assert many == few
 
+
+
+# ---- merging duplicates ------------------------------------------------------------------
+
+def duplicates(store, n=2):
+    """``n`` email tickets of one contact, as two mails with different subjects make them."""
+    from helpdesk.actions.messages import receive_customer_message
+    from helpdesk.actions.tickets import open_ticket
+
+    contact = make_contact(store)
+    made = []
+    for i in range(n):
+        ticket = open_ticket(store, contact, "email", subject=f"Order 1001 ({i})")
+        receive_customer_message(store, contact, "email", "Where is it?", ticket=ticket)
+        made.append(ticket)
+    return made
+
+
+def test_merge_answers_the_target_and_the_duplicate_points_there(api, agent, store, sent_events):
+    source, target = duplicates(store)
+    response = api.post(f"/tickets/{source.id}/merge", {"into_ticket_id": target.id})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["id"], body["merged_into_id"], body["status"]) == (target.id, None, "open")
+    merged = api.get(f"/tickets/{source.id}").get_json()
+    assert (merged["status"], merged["merged_into_id"]) == ("closed", target.id)
+    items = api.get(f"/tickets/{target.id}/messages").get_json()["items"]
+    assert [m["body_text"] for m in items if m["kind"] == "message"] == ["Where is it?", "Where is it?"]
+    assert items[-1]["meta"]["event"] == "merged" and items[-1]["author"]["name"] == agent.name
+    assert {e["event"] for e in sent_events} >= {"ticket.updated", "ticket.merged"}
+    # Merged away, it leaves the open queue.
+    assert source.id not in ids(api.get("/tickets", query={"status": "open"}))
+
+
+def test_merge_validates_its_body_with_field_errors(api, store):
+    source, target = duplicates(store)
+    cases = [({}, 422, "into_ticket_id"), ({"into_ticket_id": "twelve"}, 422, "into_ticket_id"),
+             ({"into_ticket_id": 0}, 422, "into_ticket_id"), ({"into_ticket_id": 2.5}, 422, "into_ticket_id"),
+             ({"into_ticket_id": target.id, "keep": "both"}, 422, "keep"),
+             ({"into_ticket_id": source.id}, 422, "into_ticket_id"),
+             ({"into_ticket_id": 424242}, 404, "into_ticket_id"),
+             ({"into_ticket_id": make_ticket(make_store()).id}, 422, "into_ticket_id")]
+    for body, status, field in cases:
+        response = api.post(f"/tickets/{source.id}/merge", body)
+        assert response.status_code == status, (body, response.get_json())
+        assert field in response.get_json()["errors"], (body, response.get_json())
+    assert api.post("/tickets/424242/merge", {"into_ticket_id": target.id}).status_code == 404
+    assert db.session.get(Ticket, source.id).merged_into_id is None
+
+
+def test_merge_conflicts_are_409(api, store):
+    first, second, third = duplicates(store, 3)
+    assert api.post(f"/tickets/{first.id}/merge", {"into_ticket_id": second.id}).status_code == 200
+    again = api.post(f"/tickets/{first.id}/merge", {"into_ticket_id": third.id})
+    assert again.status_code == 409 and "ticket_id" in again.get_json()["errors"]
+    into_merged = api.post(f"/tickets/{third.id}/merge", {"into_ticket_id": first.id})
+    assert into_merged.status_code == 409 and f"#{second.id}" in into_merged.get_json()["message"]
+    change_status(db.session.get(Ticket, second.id), "closed")
+    closed = api.post(f"/tickets/{third.id}/merge", {"into_ticket_id": second.id})
+    assert closed.status_code == 409 and "into_ticket_id" in closed.get_json()["errors"]
+
+
+def test_merge_across_a_store_the_agent_cannot_see_is_404(app, store):
+    other = make_store()
+    restricted = api_for(app, make_agent(stores=[store]))
+    mine = duplicates(store)[0]
+    hidden_source, hidden_target = duplicates(other)
+    assert restricted.post(f"/tickets/{hidden_source.id}/merge", {"into_ticket_id": mine.id}).status_code == 404
+    response = restricted.post(f"/tickets/{mine.id}/merge", {"into_ticket_id": hidden_target.id})
+    assert response.status_code == 404 and "into_ticket_id" in response.get_json()["errors"]
+    assert db.session.get(Ticket, mine.id).merged_into_id is None
+    assert db.session.get(Ticket, hidden_source.id).merged_into_id is None
+
+
+def test_merge_is_in_the_openapi_document(api):
+    spec = api.get("/openapi.json").get_json()
+    op = spec["paths"]["/api/v1/tickets/{ticket_id}/merge"]["post"]
+    assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/TicketMergeArgs")
+    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Ticket")
+    assert {"404", "409", "422"} <= set(op["responses"])
+    schemas = spec["components"]["schemas"]
+    assert schemas["TicketMergeArgs"]["required"] == ["into_ticket_id"]
+    assert "merged_into_id" in schemas["Ticket"]["properties"]

@@ -112,6 +112,66 @@ def test_sqlite_search_indexes_migration_indexes_existing_rows_and_comes_off(app
         db.engine.dispose()
 
 
+def test_ticket_merge_migration_keeps_every_ticket_and_message_both_ways(app, tmp_path):
+    """0019 adds ``tickets.merged_into_id`` (a foreign key: SQLite rebuilds the table). The
+    rebuild runs with foreign keys off: with them on, dropping the old ``tickets`` would have
+    deleted its messages (ON DELETE CASCADE). Up, down and up again keep every row, the
+    search triggers and the foreign key's ON DELETE SET NULL."""
+    from flask_migrate import downgrade, upgrade
+
+    from helpdesk.models.search import SEARCH_TRIGGERS
+
+    bare = _migration_app(app, "sqlite:///" + str(tmp_path / "merge.db"))
+    rows = text("SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM messages), "
+                "(SELECT count(*) FROM handoffs)")
+    columns = lambda connection: {c["name"] for c in inspect(connection).get_columns("tickets")}  # noqa: E731
+    with bare.app_context():
+        with preserved():
+            upgrade(revision="0018_search_fts")
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # tickets without their store and contact
+            for ticket_id in (1, 2):
+                connection.execute(text(
+                    "INSERT INTO tickets (id, store_id, contact_id, channel, status, subject, offline,"
+                    " last_message_preview, created_at, last_activity_at, is_practice)"
+                    " VALUES (:id, 1, 1, 'email', 'open', :subject, 0, '', '2024-01-01', '2024-01-01', 0)"),
+                    {"id": ticket_id, "subject": f"Order ZX-44{ticket_id} never came"})
+                connection.execute(text(
+                    "INSERT INTO messages (ticket_id, author_type, kind, body_text, body_html, meta, hidden,"
+                    " created_at) VALUES (:id, 'contact', 'message', 'Where is it?', '', '{}', 0, '2024-01-01')"),
+                    {"id": ticket_id})
+            connection.execute(text("INSERT INTO handoffs (ticket_id, note, created_at)"
+                                    " VALUES (1, '', '2024-01-01')"))
+        with db.engine.connect() as connection:
+            assert tuple(connection.execute(rows).one()) == (2, 2, 1)
+        with preserved():
+            upgrade(revision="0019_ticket_merge")
+        with db.engine.connect() as connection:
+            assert tuple(connection.execute(rows).one()) == (2, 2, 1)
+            assert "merged_into_id" in columns(connection)
+            assert any(fk["constrained_columns"] == ["merged_into_id"] and fk["options"] == {"ondelete": "SET NULL"}
+                       for fk in inspect(connection).get_foreign_keys("tickets"))
+            # The subjects are searchable again (the triggers and the index came back).
+            match = text("SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :p")
+            assert list(connection.scalars(match, {"p": '"zx-442"'})) == [2]
+        assert _sqlite_triggers() == SEARCH_TRIGGERS
+        with preserved():
+            downgrade(revision="0018_search_fts")
+        with db.engine.connect() as connection:
+            assert tuple(connection.execute(rows).one()) == (2, 2, 1)
+            assert "merged_into_id" not in columns(connection)
+            assert "ix_tickets_merged_into" not in {i["name"] for i in inspect(connection).get_indexes("tickets")}
+        assert _sqlite_triggers() == SEARCH_TRIGGERS
+        with preserved():
+            upgrade()
+        with db.engine.begin() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            connection.execute(text("UPDATE tickets SET merged_into_id = 1 WHERE id = 2"))
+            connection.execute(text("DELETE FROM tickets WHERE id = 1"))
+            assert connection.execute(text("SELECT merged_into_id FROM tickets WHERE id = 2")).scalar() is None
+        db.engine.dispose()
+
+
 @pytest.fixture
 def fresh_pg_database():
     url = os.environ.get("TEST_DATABASE_URL", "")

@@ -421,3 +421,56 @@ def test_mail_that_can_be_read_again_commits_without_waiting_for_the_disk(mailbo
     receive_message_from_address(store, email="lee@example.com", name="Lee", channel="form", text="Hello")
     assert commit_settings == ["on", "on"]
     assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"
+
+
+def test_replies_naming_a_merged_ticket_thread_onto_the_ticket_it_was_merged_into(mailbox, agent):
+    """Dana wrote twice, with different subjects; the agent answered the first, then merged
+    it into the second. Whatever her reply names -- our answer's Message-ID, her own first
+    mail's, the first ticket's [#number] or reply address -- it joins the second ticket."""
+    from helpdesk.actions.tickets import merge_tickets
+
+    first_mail = make_msgid(domain="example.com")
+    first = ingest_email(mailbox, mail(subject="Parcel", msgid=first_mail), source="raw")
+    second = ingest_email(mailbox, mail(subject="Order 1001 missing"), source="raw")
+    assert first.ticket_id != second.ticket_id
+    reply(db.session.get(Ticket, first.ticket_id), agent, "It left the warehouse today.")
+    ours = outgoing_id(first.ticket_id)
+    merge_tickets(db.session.get(Ticket, first.ticket_id), db.session.get(Ticket, second.ticket_id), by=agent)
+
+    replies = {
+        "in-reply-to": mail(subject="Re: Parcel [#%d]" % first.ticket_id, In_Reply_To=f"<{ours}>"),
+        "references": mail(subject="Re: Parcel", References=f"{first_mail}"),
+        "subject-tag": mail(subject=f"Re: Parcel [#{first.ticket_id}]"),
+        "reply-token": mail(to=tokens.reply_address("support@shop.test", first.ticket_id), subject="Hello?"),
+    }
+    for how, raw in replies.items():
+        answer = ingest_email(mailbox, raw, source="raw")
+        assert (answer.outcome, answer.ticket_id, answer.how) == ("threaded", second.ticket_id, how)
+        assert db.session.get(Message, answer.message_id).ticket_id == second.ticket_id
+    merged = db.session.get(Ticket, first.ticket_id)
+    assert merged.status == "closed" and merged.messages.count() == 1  # only its "merged into" event
+    # Our next answer on the merged ticket continues the whole thread.
+    reply(db.session.get(Ticket, second.ticket_id), agent, "Tracking number: ZX-4411.")
+    payload = db.session.scalars(select(OutboxItem).order_by(OutboxItem.id.desc())).first().payload
+    assert f"<{ours}>" in payload["references"] and f"[#{second.ticket_id}]" in payload["subject"]
+
+
+def test_the_merged_tickets_other_contact_continues_by_email_and_a_stranger_does_not(mailbox, agent):
+    """Merged across two contacts of the store, the target keeps its contact; the duplicate's
+    contact still goes on in the merged conversation when replying. Quoting its Message-ID
+    is not enough for anyone else."""
+    from helpdesk.actions.tickets import merge_tickets
+
+    work = ingest_email(mailbox, mail(frm="Dana W. <dana.w@work.example>", subject="Invoice"), source="raw")
+    home = ingest_email(mailbox, mail(subject="Invoice for order 1001"), source="raw")
+    reply(db.session.get(Ticket, work.ticket_id), agent, "Attached.")
+    ours = outgoing_id(work.ticket_id)
+    merge_tickets(db.session.get(Ticket, work.ticket_id), db.session.get(Ticket, home.ticket_id), by=agent)
+    assert db.session.get(Ticket, home.ticket_id).contact.email == "dana@example.com"
+
+    again = ingest_email(mailbox, mail(frm="dana.w@work.example", subject="Re: Invoice",
+                                       In_Reply_To=f"<{ours}>"), source="raw")
+    assert (again.outcome, again.ticket_id) == ("threaded", home.ticket_id)
+    stranger = ingest_email(mailbox, mail(frm="mallory@attacker.example", subject=f"Re: Invoice [#{work.ticket_id}]",
+                                          In_Reply_To=f"<{ours}>"), source="raw")
+    assert stranger.outcome == "created" and stranger.ticket_id not in (work.ticket_id, home.ticket_id)
