@@ -205,9 +205,24 @@ def ticket_updated(ticket, changes):
     rooms = _agents_rooms(ticket) + [ticket_room(ticket.id)]
     _queue("ticket.updated", payload, rooms)
     _webhooks(ticket.store_id, "ticket.rated" if "rating" in changes else "ticket.updated", payload, ticket)
-    if ticket.visitor_id and "status" in changes:
+    # A merged ticket was closed, but its conversation goes on elsewhere: its shopper hears
+    # where (ticket_merged), not that the chat ended.
+    if ticket.visitor_id and "status" in changes and ticket.merged_into_id is None:
         _queue("conversation.status", {"ticket_id": ticket.id, "status": str(ticket.status)},
                [visitor_room(ticket.visitor.uid)])
+
+
+def ticket_merged(source, target):
+    """``source`` was merged into ``target`` (both have had their ``ticket.updated``). The
+    store's agents and both tickets' rooms: the inbox drops the duplicate from its tabs and
+    shows the target, whose timeline now holds older messages than it has seen (a resume
+    from the last id would miss them), so it loads it again. The duplicate's shopper: their
+    widget follows the conversation to the target (its messages are the same ones)."""
+    payload = {"ticket_id": source.id, "into_ticket_id": target.id, "ticket": _TICKET(target)}
+    _queue("ticket.merged", payload, _agents_rooms(target) + [ticket_room(source.id), ticket_room(target.id)])
+    if source.visitor_id:
+        _queue("conversation.merged", {"ticket_id": source.id, "into_ticket_id": target.id,
+                                       "status": str(target.status)}, [visitor_room(source.visitor.uid)])
 
 
 def message_created(message):
@@ -280,6 +295,20 @@ def agent_mentioned(agent_id, message):
 def contact_updated(contact, changes):
     _queue("contact.updated", {"contact": _CONTACT(contact), "changes": sorted(changes)},
            [store_room(contact.store_id)])
+
+
+def contact_erased(contact, ticket_ids, visitor_uids):
+    """A customer's personal data was erased (``helpdesk.actions.contacts.erase_contact``).
+    The store's agents (and whoever has one of the conversations open) get the anonymous
+    placeholder and the ids of its conversations, so the views they have open drop what they
+    show: the inbox loads those conversations again. The shopper's widget sockets are ended:
+    their token names a visitor that no longer exists, so they resume nothing. Outgoing
+    webhooks get nothing: the store's own systems answer the request for their own copy."""
+    ticket_ids = sorted(ticket_ids)
+    payload = {"contact": _CONTACT(contact), "ticket_ids": ticket_ids}
+    _queue("contact.erased", payload, [store_room(contact.store_id)] + [ticket_room(t) for t in ticket_ids])
+    for uid in visitor_uids:
+        _queue(DISCONNECT, None, [visitor_room(uid)])
 
 
 def agent_availability_changed(agent, store_ids):

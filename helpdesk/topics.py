@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 
 from helpdesk.extensions import db
 from helpdesk.models import AuthorType, Message, MessageKind, SavedReply, Ticket
+from helpdesk.models.people import ERASED
 from helpdesk.text import preview
 
 #: Cosine similarity a message needs to a topic's centroid to join it.
@@ -265,7 +266,9 @@ def opening_messages(store_ids, date_from, date_to, limit=MAX_MESSAGES):
     for chunk in range(0, len(message_ids), 1000):
         part = message_ids[chunk:chunk + 1000]
         texts.update(db.session.execute(select(Message.id, Message.body_text).where(Message.id.in_(part))).all())
-    return [(ticket_id, texts.get(message_id, "")) for ticket_id, message_id in ids]
+    # An erased customer's words are gone; their placeholders are not a recurring question.
+    return [(ticket_id, texts.get(message_id, "")) for ticket_id, message_id in ids
+            if texts.get(message_id) != ERASED]
 
 
 def shared_replies(store_ids):

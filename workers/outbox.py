@@ -43,8 +43,9 @@ def handler(kind):
 
 
 def _load_handlers():
-    # Handlers live with their connectors; importing registers them.
+    # Handlers live with their connectors (and actions); importing registers them.
     import connectors.email.outbound  # noqa: F401
+    import helpdesk.actions.attachments  # noqa: F401  (forget_files: erased customers' files)
 
 
 def add(kind, payload, subject_ref=None):

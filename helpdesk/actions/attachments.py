@@ -7,11 +7,14 @@ import threading
 import filetype
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import or_, select
 
 from helpdesk.actions import ActionError, action
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, utcnow
 from helpdesk.text import clean_text
+from workers import outbox
+from workers.outbox import handler
 
 #: What shoppers and agents may upload, by the type sniffed from the bytes (never the
 #: claimed Content-Type or extension).
@@ -94,3 +97,37 @@ def store_upload(store_id, uploaded_by, filename, data, claimed_type=None, *, so
     db.session.add(att)
     db.session.flush()
     return att
+
+
+# ---- removing stored files ------------------------------------------------------------
+
+def forget_files(paths):
+    """Delete these stored files (relative to UPLOAD_FOLDER) once the caller's transaction has
+    removed the rows that named them. Call inside that transaction: the list is an outbox row
+    written with it, so a crash after the commit still deletes them, and a rollback deletes
+    nothing (the rows are back, and their files with them)."""
+    paths = sorted({p for p in paths if p})
+    if paths:
+        outbox.add("forget_files", {"paths": paths})
+
+
+def _in_upload_folder(rel):
+    folder = os.path.realpath(current_app.config["UPLOAD_FOLDER"])
+    path = os.path.realpath(os.path.join(folder, rel))
+    return path if path.startswith(folder + os.sep) else None
+
+
+@handler("forget_files")
+def _forget(item):
+    """Outbox handler of ``forget_files``. Files are named by their bytes' digest, so one file
+    may serve several attachments (the same photo sent twice, by two people): a file is only
+    deleted while no attachment row names it, checked now, when it is deleted."""
+    for rel in item.payload.get("paths") or ():
+        still_used = db.session.scalar(select(Attachment.id).where(
+            or_(Attachment.storage_path == rel, Attachment.thumbnail_path == rel)).limit(1))
+        path = _in_upload_folder(rel)
+        if still_used is None and path is not None:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass  # deleted by an earlier attempt of this job

@@ -1,7 +1,15 @@
-"""Contacts: find, read, edit, merge duplicates, and see their previous conversations."""
+"""Contacts: find, read, edit, merge duplicates, and see their previous conversations; export
+and erase a customer's data on their request (admins)."""
+from flask import jsonify
 from sqlalchemy import or_, select
 
-from helpdesk.actions.contacts import merge_contacts, update_contact
+from helpdesk.actions.contacts import (
+    erase_contact,
+    export_contact_data,
+    merge_contacts,
+    require_privacy_admin,
+    update_contact,
+)
 from helpdesk.api import bp
 from helpdesk.api.access import ID, contact_or_404, restrict_to_stores
 from helpdesk.api.auth import current_agent
@@ -9,9 +17,17 @@ from helpdesk.api.errors import load_json, load_query
 from helpdesk.api.openapi import operation
 from helpdesk.api.pagination import ContactPageSchema, TicketPageSchema, after_id_cursor, id_cursor, page
 from helpdesk.api.tickets import ticket_page
+from helpdesk.contact_export import ContactExportSchema
 from helpdesk.extensions import db
 from helpdesk.models import Contact, Ticket
-from helpdesk.schemas import ContactListArgs, ContactMergeArgs, ContactSchema, ContactUpdateArgs, PageArgs
+from helpdesk.schemas import (
+    ContactEraseArgs,
+    ContactListArgs,
+    ContactMergeArgs,
+    ContactSchema,
+    ContactUpdateArgs,
+    PageArgs,
+)
 from helpdesk.text import clean_text
 
 
@@ -44,7 +60,8 @@ def get_contact(contact_id):
 
 
 @bp.patch(f"/contacts/<{ID}:contact_id>")
-@operation("Edit a contact's details, or block/unblock them.", body=ContactUpdateArgs, response=ContactSchema)
+@operation("Edit a contact's details, or block/unblock them (409: an erased customer's placeholder).",
+           body=ContactUpdateArgs, response=ContactSchema, errors=(409,))
 def patch_contact(contact_id):
     agent = current_agent()
     contact = contact_or_404(contact_id, agent)
@@ -69,3 +86,33 @@ def contact_tickets(contact_id):
     contact = contact_or_404(contact_id, current_agent())
     args = load_query(PageArgs())
     return ticket_page(select(Ticket).where(Ticket.contact_id == contact.id), args)
+
+
+# Another store's contact is 404 before anything else (as everywhere); then a non-admin is
+# 403 before the body is read: they learn nothing from its validation.
+
+@bp.get(f"/contacts/<{ID}:contact_id>/export")
+@operation("Everything the helpdesk holds about the contact (and the duplicates merged into it), as one "
+           "JSON document to hand over on their request (admins; a file download). Agents' internal notes "
+           "are left out: they are the shop's own records.", response=ContactExportSchema, errors=(403,))
+def export_contact(contact_id):
+    agent = current_agent()
+    contact = contact_or_404(contact_id, agent)
+    response = jsonify(export_contact_data(contact, by=agent))
+    # The id, never the name or address: file names end up in download folders and logs.
+    response.headers["Content-Disposition"] = f'attachment; filename="contact-{contact.id}-export.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post(f"/contacts/<{ID}:contact_id>/erase")
+@operation("Erase the contact's personal data on their request, for good (admins; `confirm` must be true). "
+           "Conversations, ratings and orders stay as anonymous records; the contact becomes the placeholder "
+           "returned. 409 when the contact was merged into another or is erased already.",
+           body=ContactEraseArgs, response=ContactSchema, errors=(403, 409))
+def erase_contact_view(contact_id):
+    agent = current_agent()
+    contact = contact_or_404(contact_id, agent)
+    require_privacy_admin(agent)
+    load_json(ContactEraseArgs())
+    return ContactSchema().dump(erase_contact(contact, by=agent))

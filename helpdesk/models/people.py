@@ -110,6 +110,16 @@ class ApiToken(db.Model):
         return cls.PREFIX + secrets.token_urlsafe(32)
 
 
+#: What replaces every text an erased customer's conversations held (helpdesk.actions.contacts.
+#: erase_contact): the row stays for counts and reports, the words are gone. Not translated:
+#: it is stored, and every reader of any language sees the same marker.
+ERASED = "[erased]"
+#: The key of ``Contact.platform_ids`` that records an erasure: ``{"at": iso time,
+#: "by_agent_id": id}``. Kept on the anonymous placeholder row itself (who and when, never
+#: what), so the record lives exactly as long as the row it is about.
+ERASED_KEY = "erased"
+
+
 class Contact(db.Model):
     """A customer of a store, known by email, phone or platform ids."""
 
@@ -147,6 +157,12 @@ class Contact(db.Model):
     @property
     def display_name(self):
         return self.name or self.email or f"Visitor #{self.id}"
+
+    @property
+    def erasure(self):
+        """``{"at", "by_agent_id"}`` once this customer's data was erased on request, else None."""
+        record = (self.platform_ids or {}).get(ERASED_KEY)
+        return record if isinstance(record, dict) else None
 
 
 class Visitor(db.Model):

@@ -94,6 +94,22 @@ def has_search_tables(connection):
         text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"), {"name": MESSAGES_FTS}) is not None
 
 
+def purge_deleted_terms(connection):
+    """Rewrite each search table's index without the entries of deleted and changed rows.
+
+    FTS5 does not remove an entry when its row goes: the triggers add a "delete" marker, and
+    the old terms (here trigrams, from which the text can be pieced together) stay in the
+    ``*_data`` shadow table until segments happen to be merged. Search no longer finds them,
+    but they are still in the file. 'optimize' merges every segment into one and drops them.
+    It rewrites the whole index, so it is for rare moments that need it (erasing a customer's
+    data), not for every edit. Nothing on other databases: PostgreSQL's trigram indexes point
+    at row versions and VACUUM removes the dead ones with them."""
+    if not has_search_tables(connection):
+        return
+    for name in SEARCH_TABLES:
+        connection.execute(text(f"INSERT INTO {name}({name}) VALUES ('optimize')"))
+
+
 def is_search_table(name):
     """A search table or one of its shadow tables."""
     return bool(name) and any(name == fts or name in (fts + suffix for suffix in _SHADOW_SUFFIXES)

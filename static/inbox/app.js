@@ -8,6 +8,7 @@ import { Conversation } from './conversation.js';
 import { Dialogs } from './dialogs.js';
 import { Faq } from './faq.js';
 import { Home } from './home.js';
+import { TicketMerge } from './merge.js';
 import { Offers } from './offers.js';
 import { Posts } from './posts.js';
 import { Queue } from './queue.js';
@@ -43,6 +44,7 @@ class Inbox {
     this.bindKeys();
     this.connect();
     this.appointments = new Appointments(this);
+    this.merge = new TicketMerge(this);
     this.home = new Home(this);
     this.posts = new Posts(this);
     this.faq = new Faq(this);
@@ -102,6 +104,7 @@ class Inbox {
     socket.on('handoff.received', (data) => this.onHandoff(data));
     socket.on('note.mention', ({ message }) => this.onMention(message));
     socket.on('contact.updated', ({ contact }) => this.contactUpdated(contact));
+    socket.on('contact.erased', (data) => this.contextPanel.privacy.onErased(data));
     socket.on('visitor.updated', ({ visitor }) => this.contextPanel.visitorUpdated(visitor));
     socket.on('agent.availability', ({ agent }) => {
       if (agent.id === this.me.id) document.getElementById('availability').value = agent.availability;

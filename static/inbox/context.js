@@ -1,5 +1,6 @@
 // The context panel next to a conversation: contact, live visitor session, attributes set by
 // the shop, previous conversations on every channel, orders (hidden while there are none).
+import { Privacy } from './privacy.js';
 import { api, channelIcon, elapsed, fmtDateTime, fmtPrice, h, safeUrl, statusLabel, t } from './util.js';
 
 function localTime(timezone) {
@@ -29,6 +30,7 @@ export class ContextPanel {
     this.app = app;
     this.el = document.getElementById('context-body');
     this.conv = null;
+    this.privacy = new Privacy(app); // export and erasure on request (admins)
     window.setInterval(() => this.tick(), 30000);
   }
 
@@ -61,7 +63,10 @@ export class ContextPanel {
       ]),
       contact.notes ? h('p', { class: 'ctx-notes' }, h('span', { class: 'label', text: `${t('notes')}: ` }), contact.notes)
         : null,
-      blockBtn));
+      // An erased customer's placeholder is not a person to block (the server refuses edits).
+      contact.platform_ids && contact.platform_ids.erased ? null : blockBtn));
+    const privacy = this.privacy.section(contact);
+    if (privacy) parts.push(privacy);
 
     const v = ctx.visitor;
     if (v) {
