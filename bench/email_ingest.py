@@ -204,6 +204,21 @@ def new_mail(args):
 
 # ---- replies into a big database ---------------------------------------------------------
 
+def missing_columns(db):
+    """``table.column`` of the models that the database lacks (tables included)."""
+    from sqlalchemy import inspect
+
+    found = inspect(db.engine)
+    missing = []
+    for table in db.metadata.sorted_tables:
+        if not found.has_table(table.name):
+            missing.append(table.name)
+            continue
+        have = {c["name"] for c in found.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in have]
+    return missing
+
+
 def seed_headers(db):
     """The Message-ID map of every email ticket's messages (what years of email leave)."""
     from sqlalchemy import text
@@ -302,7 +317,11 @@ def replies(args):
         except Exception:  # noqa: BLE001 -- no schema yet
             db.session.rollback()
             have, seeded = None, False
-        if args.reseed or have is None or have < args.tickets or not seeded:
+        drift = missing_columns(db) if have is not None else []
+        if drift:
+            # A seed from before a schema change: the intake would fail on it.
+            sys.stderr.write(f"the seed lacks {', '.join(drift[:5])}: seeding again\n")
+        if args.reseed or have is None or have < args.tickets or not seeded or drift:
             sys.stderr.write(f"seeding {args.tickets:,} tickets and {args.tickets * 5:,} messages\n")
             # A benchmark database: the schema straight from the models, then the inbox generator.
             db.drop_all()
