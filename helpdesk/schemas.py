@@ -12,6 +12,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from helpdesk.dumps import compiled
 from helpdesk.i18n import N_, translate_errors
 from helpdesk.models import Availability, Channel, TicketStatus
+from helpdesk.signatures import MAX_SIGNATURE_LENGTH, unknown_placeholders
 
 
 def _fraction(value):
@@ -109,6 +110,9 @@ class AgentSchema(AgentSummarySchema):
     locale = fields.Str()
     team_ids = fields.Method("get_team_ids")
     last_seen_at = fields.AwareDateTime(allow_none=True)
+    # The agent's own view only: other agents and shoppers get AgentSummarySchema or ``only=``.
+    signature = fields.Str(allow_none=True, metadata={
+        "description": "Plain text ending my email replies; null: the store's signature."})
 
     def get_team_ids(self, agent):
         return [t.id for t in agent.teams]
@@ -705,9 +709,30 @@ class UpcomingArgs(StrictSchema):
     days = fields.Int(load_default=14, validate=validate.Range(min=1, max=90))
 
 
+class TextLength(validate.Length):
+    """Length as the text is stored: a form's CRLF line break is one character, as the
+    browser's ``maxlength`` counts it."""
+
+    def __call__(self, value):
+        super().__call__(value.replace("\r\n", "\n"))
+        return value
+
+
+_SIGNATURE = {"validate": TextLength(max=MAX_SIGNATURE_LENGTH), "allow_none": True}
+
+
 class ProfileArgs(StrictSchema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
     title = fields.Str(load_default="", validate=validate.Length(max=120))
+    # Left out: unchanged; "" or null: none (the store's is used).
+    signature = fields.Str(**_SIGNATURE)
+
+
+class SignatureArgs(StrictSchema):
+    signature = fields.Str(required=True, metadata={
+        "description": "Plain text with line breaks, up to 1000 characters; URLs and email addresses become "
+                       "links in the HTML part. \"\" or null: none (the store's signature is used)."},
+        **_SIGNATURE)
 
 
 # ---- store settings (admins): the chat widget, business hours, inactivity, invitations ------
@@ -768,6 +793,13 @@ class BusinessHoursArgs(StrictSchema):
             raise ValidationError(_("Closing time must be after opening time."), "close")
 
 
+def _known_placeholders(text):
+    unknown = unknown_placeholders(text)
+    if unknown:
+        raise ValidationError(_("Unknown placeholder %(names)s. Use {agent_name} or {store_name}.",
+                                names=", ".join(unknown)))
+
+
 class StoreSettingsArgs(StrictSchema):
     """What an admin may change about a store's widget (``helpdesk.actions.stores``)."""
 
@@ -781,6 +813,9 @@ class StoreSettingsArgs(StrictSchema):
     business_hours = fields.List(fields.Nested(BusinessHoursArgs), validate=validate.Length(max=50))
     inactivity_checkin_minutes = fields.Int(strict=True, validate=validate.Range(min=0, max=1440))
     inactivity_close_minutes = fields.Int(strict=True, validate=validate.Range(min=0, max=1440))
+    signature = fields.Str(validate=[TextLength(max=MAX_SIGNATURE_LENGTH), _known_placeholders], metadata={
+        "description": "Plain text ending email from the store: automatic mail, and replies of agents without "
+                       "their own. {agent_name} and {store_name} are filled in. \"\": none."})
 
     @validates_schema
     def _close_after_checkin(self, data, **kwargs):

@@ -80,20 +80,24 @@ _MAY_LINK = re.compile(r"[\w-]\.[^\W\d_]", re.UNICODE)
 # serializer each) costs more than most texts take to process. They keep state while
 # working, so one caller at a time.
 _linker = Linker(callbacks=[_link_attrs], parse_email=False)
+# Signatures (helpdesk.signatures) also link email addresses: a support address at the foot
+# of a mail is meant to be written to. Chat text does not: its addresses stay text.
+_email_linker = Linker(callbacks=[_link_attrs], parse_email=True)
 _linker_lock = threading.Lock()
 _email_cleaner = bleach.Cleaner(tags=EMAIL_TAGS, attributes=EMAIL_ATTRIBUTES, protocols=EMAIL_PROTOCOLS,
                                 css_sanitizer=_css, strip=True, strip_comments=True)
 _email_cleaner_lock = threading.Lock()
 
 
-def text_to_html(text):
-    """Plain chat text -> safe HTML: everything escaped, links made clickable, newlines kept."""
+def text_to_html(text, *, emails=False):
+    """Plain chat text -> safe HTML: everything escaped, links made clickable, newlines kept.
+    ``emails``: email addresses become mailto: links too."""
     escaped = str(escape(text))
     # Most chat lines hold no link; linkify parses the whole text as HTML, which costs more
     # than the rest of storing a message, so it only runs where a link may be.
     if _MAY_LINK.search(escaped):
         with _linker_lock:
-            escaped = _linker.linkify(escaped)
+            escaped = (_email_linker if emails else _linker).linkify(escaped)
     return escaped.replace("\n", "<br>")
 
 

@@ -1,4 +1,5 @@
-"""The agent's own profile: name, title and photo, the way shoppers see them in the widget.
+"""The agent's own profile: name, title and photo, the way shoppers see them in the widget,
+and the signature that ends the agent's email replies.
 
 A plain page with a form (works without JavaScript: POST + redirect, CSRF token in the
 form), and JSON endpoints for the same changes (``X-CSRFToken``). Input is loaded with a
@@ -15,6 +16,7 @@ from helpdesk.actions.profile import MAX_PHOTO_BYTES, save_profile, set_photo, u
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import translate_errors
 from helpdesk.schemas import AgentSchema, ProfileArgs
+from helpdesk.signatures import MAX_SIGNATURE_LENGTH
 from inbox.appointments import json_body
 from inbox.views import _action_error, _http_error, _json_error, _json_needs_sign_in
 
@@ -41,14 +43,19 @@ def _refused(exc):
 
 def _page(errors=None, values=None, status=200):
     agent = _agent()
-    values = values or {"name": agent.name, "title": agent.title}
+    values = values or {"name": agent.name, "title": agent.title, "signature": agent.signature or ""}
     return render_template("inbox/profile.html", me=AgentSchema().dump(agent), values=values, errors=errors or {},
-                           max_mb=MAX_PHOTO_BYTES // (1024 * 1024)), status
+                           max_mb=MAX_PHOTO_BYTES // (1024 * 1024), max_signature=MAX_SIGNATURE_LENGTH), status
+
+
+_FIELDS = ("name", "title", "signature")
 
 
 def _load_profile(data):
-    data = {k: data.get(k, "") for k in ("name", "title") if k in data}
-    return ProfileArgs().load(data)
+    args = ProfileArgs().load(data)
+    if "signature" in args and args["signature"] is None:
+        args["signature"] = ""  # null removes it; left out, it stays as it is
+    return args
 
 
 # ---- the page ------------------------------------------------------------------------------
@@ -63,16 +70,16 @@ def page():
 @login_required
 @limiter.limit("30/minute")
 def save():
-    """The form: name and title, and a new photo or its removal, in one submit."""
+    """The form: name, title and signature, and a new photo or its removal, in one submit."""
     form = request.form
     try:
-        args = _load_profile(form)
+        args = _load_profile({k: form.get(k, "") for k in _FIELDS if k in form})
     except ValidationError as exc:
-        return _page(errors=translate_errors(exc.messages), values={"name": form.get("name", ""), "title": form.get("title", "")},
+        return _page(errors=translate_errors(exc.messages), values={k: form.get(k, "") for k in _FIELDS},
                      status=422)
     photo = request.files.get("photo")
     has_photo = photo is not None and bool(photo.filename)
-    save_profile(_agent(), name=args["name"], title=args["title"],
+    save_profile(_agent(), name=args["name"], title=args["title"], signature=args.get("signature"),
                  photo=photo.read(MAX_PHOTO_BYTES + 1) if has_photo else None,
                  claimed_type=photo.mimetype if has_photo else None, remove_photo=bool(form.get("remove_photo")))
     flash(_("Your profile is saved."))
@@ -95,7 +102,7 @@ def save_json():
     if not isinstance(data, dict):
         return _json_error(_("Send a JSON object."), 400)
     try:
-        args = ProfileArgs().load(data)
+        args = _load_profile(data)
     except ValidationError as exc:
         return jsonify({"message": _("Some fields are not valid."), "status": 422, "errors": translate_errors(exc.messages)}), 422
     return jsonify(AgentSchema().dump(update_profile(_agent(), **args)))

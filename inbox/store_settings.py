@@ -1,5 +1,5 @@
 """Admins' store settings page: install snippet, chat widget, business hours, inactivity
-timers and proactive invitation rules.
+timers, email signature and proactive invitation rules.
 
 Plain forms (POST + redirect, CSRF token in each form; works without JavaScript). The view
 turns the form into the settings' shape and validates it with the same schema the action
@@ -22,6 +22,7 @@ from helpdesk.auth import admin_required
 from helpdesk.extensions import db, limiter
 from helpdesk.models import Store
 from helpdesk.schemas import PRECHAT_FIELDS, InvitationRuleArgs, StoreSettingsArgs, field_messages, known_zones
+from helpdesk.signatures import MAX_SIGNATURE_LENGTH
 
 bp = Blueprint("store_settings", __name__, url_prefix="/inbox/settings/stores")
 
@@ -60,6 +61,7 @@ def _form_values(store):
         "timezone": store.setting("timezone") or "UTC",
         "inactivity_checkin_minutes": str(store.setting("inactivity_checkin_minutes")),
         "inactivity_close_minutes": str(store.setting("inactivity_close_minutes")),
+        "signature": store.setting("signature") or "",
     }
     for name in PRECHAT_FIELDS:
         values[f"prechat_{name}"] = states.get(name, "off")
@@ -102,6 +104,7 @@ def _changes(form):
         "business_hours": hours,
         "inactivity_checkin_minutes": _int(form.get("inactivity_checkin_minutes")),
         "inactivity_close_minutes": _int(form.get("inactivity_close_minutes")),
+        "signature": form.get("signature", ""),
     }
     return changes, hour_days
 
@@ -160,7 +163,7 @@ def _page(store, values=None, errors=None, rule_values=None, rule_errors=None, e
     return render_template(
         "inbox/store_settings.html", store=store, stores=stores, v=values or _form_values(store), errors=errors or {},
         rules=invitation_rules(store), rv=rule_values or _rule_values(), rule_errors=rule_errors or {}, editing=editing,
-        zones=sorted(known_zones()), snippet=install_snippet(store),
+        zones=sorted(known_zones()), snippet=install_snippet(store), max_signature=MAX_SIGNATURE_LENGTH,
         weekdays=[_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")],
     ), status
 

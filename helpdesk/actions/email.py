@@ -42,6 +42,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.prepared import prepare
+from helpdesk.signatures import reply_signature, store_signature
 from helpdesk.text import clean_text, preview
 
 log = logging.getLogger(__name__)
@@ -577,7 +578,9 @@ def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=
     Reply-To, text and HTML bodies from ``templates/<template>.txt|.html``, attachments.
 
     ``subject``: a callable run in the contact's locale (default: "Re: <ticket subject>");
-    ``calendar``: ``{"method", "ics", "filename"}``, an iCalendar part (appointment invites)."""
+    ``calendar``: ``{"method", "ics", "filename"}``, an iCalendar part (appointment invites).
+    The mail ends with the store's signature (helpdesk.signatures) unless ``context`` names
+    another ``signature`` (a reply: the agent's)."""
     from workers import outbox
 
     contact = ticket.contact
@@ -587,10 +590,13 @@ def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=
     domain = from_address.rpartition("@")[2] or "helpdesk.local"
     rfc_id = f"hd.{ticket.id}.{message.id if message is not None else 'auto'}.{secrets.token_hex(6)}@{domain}"
     in_reply_to, references = email_threading.thread_ids(ticket.id)
+    context = dict(context or {})
+    if "signature" not in context:
+        context["signature"] = store_signature(store, agent)
     with force_locale(i18n.contact_locale(contact, store)):
         sender = _("%(agent)s from %(store)s", agent=agent.name, store=store.name) if agent else store.name
         text, html = _render(template, ticket=ticket, message=message, agent=agent, store=store, contact=contact,
-                             **(context or {}))
+                             **context)
         subject = subject() if subject is not None else _subject(ticket)
     payload = {
         "to": contact.email,
@@ -639,7 +645,8 @@ def queue_reply_email(ticket, message, agent):
     Below the answer it quotes what it answers, as a mail client would: the conversation's
     last messages before it (never a note, never a blocked contact's hidden message). The
     shopper of an offline chat sees what they wrote in the widget; an email customer, the
-    thread even where their mail client does not keep it."""
+    thread even where their mail client does not keep it. It is signed with the agent's
+    signature, else the store's."""
     earlier = db.session.scalars(
         select(Message).where(Message.ticket_id == ticket.id, Message.id < message.id,
                               Message.kind == MessageKind.MESSAGE, Message.hidden.is_(False))
@@ -647,7 +654,7 @@ def queue_reply_email(ticket, message, agent):
     quoted = [{"at": m.created_at, "author": _quoted_author(m),
                "text": _cut(m.body_text.strip(), QUOTED_LENGTH)} for m in earlier if m.body_text.strip()]
     return queue_ticket_email(ticket, template="email/reply", message=message, agent=agent,
-                              context={"quoted": quoted})
+                              context={"quoted": quoted, "signature": reply_signature(ticket.store, agent)})
 
 
 def _cut(text, length):

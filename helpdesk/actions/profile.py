@@ -1,4 +1,5 @@
-"""An agent's public profile: the name, title and photo shoppers see in the chat widget."""
+"""An agent's profile: the name, title and photo shoppers see in the chat widget, and the
+signature that ends the agent's email replies."""
 import hashlib
 import io
 import os
@@ -11,6 +12,7 @@ from helpdesk import events
 from helpdesk.actions import ActionError, action
 from helpdesk.actions.agents import visible_store_ids
 from helpdesk.extensions import db
+from helpdesk.signatures import MAX_SIGNATURE_LENGTH, clean_signature
 from helpdesk.text import clean_text
 
 #: Photos are checked by their bytes (never the claimed type or extension).
@@ -23,15 +25,32 @@ MAX_PHOTO_PIXELS = 40_000_000
 
 
 @action
-def update_profile(agent, *, name, title=""):
-    """Change the name and title shoppers see. Emits ``agent.updated`` to the agent's
-    devices and the agents of their stores."""
+def update_profile(agent, *, name, title="", signature=None):
+    """Change the name and title shoppers see, and (``signature`` given) the email
+    signature (``set_signature``). Emits ``agent.updated`` to the agent's devices and the
+    agents of their stores."""
     name = clean_text(name, 120)
     if not name:
         raise ActionError("Enter your name.", "name")
     agent.name, agent.title = name, clean_text(title, 120)
+    if signature is not None:
+        set_signature(agent, signature)
     db.session.flush()
     events.agent_profile_changed(agent, visible_store_ids(agent))
+    return agent
+
+
+@action
+def set_signature(agent, signature):
+    """The plain text that ends the agent's email replies (helpdesk.signatures); empty or
+    None removes it, and the store's signature is used instead. Longer than
+    MAX_SIGNATURE_LENGTH (after line breaks are normalised) is refused, not cut. Emits
+    nothing: only the agent's own mail shows it, and nobody else's screen."""
+    raw = str(signature or "").replace("\r\n", "\n")
+    if len(raw.strip()) > MAX_SIGNATURE_LENGTH:
+        raise ActionError("A signature can be up to 1,000 characters.", "signature", status=422)
+    agent.signature = clean_signature(raw) or None
+    db.session.flush()
     return agent
 
 
@@ -92,10 +111,10 @@ def set_photo(agent, data, claimed_type=None):
 
 
 @action
-def save_profile(agent, *, name, title="", photo=None, claimed_type=None, remove_photo=False):
-    """The profile form in one transaction: name, title and a new photo (or its removal);
-    a refused photo leaves the name and title unchanged too. Emits ``agent.updated``."""
-    update_profile(agent, name=name, title=title)
+def save_profile(agent, *, name, title="", signature=None, photo=None, claimed_type=None, remove_photo=False):
+    """The profile form in one transaction: name, title, signature and a new photo (or its
+    removal); a refused photo leaves the rest unchanged too. Emits ``agent.updated``."""
+    update_profile(agent, name=name, title=title, signature=signature)
     if photo is not None:
         set_photo(agent, photo, claimed_type=claimed_type)
     elif remove_photo and agent.avatar_path:

@@ -1,5 +1,5 @@
-"""Stores: an admin's settings for a store's chat widget, business hours, quiet-chat timers
-and proactive invitation rules (all in ``Store.settings``, plus ``Store.domain``).
+"""Stores: an admin's settings for a store's chat widget, business hours, quiet-chat timers,
+email signature and proactive invitation rules (all in ``Store.settings``, plus ``Store.domain``).
 
 Languages and per-language texts are ``helpdesk.actions.languages``; the attribution window
 is ``helpdesk.actions.commerce``.
@@ -11,6 +11,7 @@ from helpdesk import events
 from helpdesk.actions import ActionError, NotFound, action
 from helpdesk.extensions import db
 from helpdesk.schemas import InvitationRuleArgs, StoreSettingsArgs, field_messages
+from helpdesk.signatures import clean_signature
 from helpdesk.text import clean_text
 
 #: Most invitation rules a store may have: the loader evaluates every one on every page.
@@ -32,6 +33,8 @@ def _clean_texts(changes):
         if key in changes:
             # Plain text as written (HTML included): every place that shows it escapes it.
             changes[key] = clean_text(changes[key], 500)
+    if "signature" in changes:
+        changes["signature"] = clean_signature(changes["signature"])
     prechat = changes.get("prechat")
     if prechat is not None:
         topics = []
@@ -58,7 +61,8 @@ def update_store_settings(store, **changes):
     """Change the store's widget settings: ``domain`` (a column), ``widget_position``,
     ``greeting``, ``offline_message``, ``prechat`` (replaced whole), ``timezone``,
     ``business_hours`` (a list; empty = always open), ``inactivity_checkin_minutes``,
-    ``inactivity_close_minutes``. Validated with ``StoreSettingsArgs``; nothing is saved
+    ``inactivity_close_minutes``, ``signature`` (plain text ending the store's email, with
+    ``{agent_name}`` and ``{store_name}``: helpdesk.signatures). Validated with ``StoreSettingsArgs``; nothing is saved
     when any value is refused (ActionError, 422, naming the field).
 
     Emits ``store.online`` to the store's open widgets when the hours or time zone change,

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from helpdesk.actions import NotFound
 from helpdesk.actions.agents import create_api_token, revoke_api_token, set_availability
+from helpdesk.actions.profile import set_signature
 from helpdesk.api import bp
 from helpdesk.api.access import ID
 from helpdesk.api.auth import current_agent
@@ -18,6 +19,7 @@ from helpdesk.schemas import (
     ApiTokenSchema,
     AvailabilityArgs,
     NewApiTokenSchema,
+    SignatureArgs,
 )
 
 
@@ -32,6 +34,14 @@ def me():
 def put_availability():
     args = load_json(AvailabilityArgs())
     return AgentSchema().dump(set_availability(current_agent(), args["availability"]))
+
+
+@bp.put("/agents/me/signature")
+@operation("Set my email signature: plain text ending my email replies (\"\" or null: the store's).",
+           body=SignatureArgs, response=AgentSchema)
+def put_signature():
+    args = load_json(SignatureArgs())
+    return AgentSchema().dump(set_signature(current_agent(), args["signature"]))
 
 
 @bp.get("/agents")

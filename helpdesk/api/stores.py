@@ -64,6 +64,7 @@ class StoreSettingsSchema(Schema):
                                  metadata={"description": "Empty: always open."})
     inactivity_checkin_minutes = fields.Int()
     inactivity_close_minutes = fields.Int()
+    signature = fields.Str(metadata={"description": "Plain text ending the store's email; \"\": none."})
 
 
 class InvitationRuleSchema(Schema):
@@ -80,7 +81,7 @@ class InvitationRuleListSchema(Schema):
 
 
 _SETTINGS = ("widget_position", "greeting", "offline_message", "prechat", "timezone", "business_hours",
-             "inactivity_checkin_minutes", "inactivity_close_minutes")
+             "inactivity_checkin_minutes", "inactivity_close_minutes", "signature")
 
 
 def _settings(store):
@@ -89,6 +90,7 @@ def _settings(store):
     values["offline_message"] = values["offline_message"] or ""
     values["timezone"] = values["timezone"] or "UTC"
     values["business_hours"] = values["business_hours"] or []
+    values["signature"] = values["signature"] or ""
     return StoreSettingsSchema().dump({"store_id": store.id, "domain": store.domain, **values})
 
 
@@ -111,14 +113,14 @@ def list_stores():
 
 @bp.get(f"/stores/<{ID}:store_id>/settings")
 @operation("The store's widget settings: button side, greeting, offline notice, pre-chat form, "
-           "business hours and quiet-chat timers.", response=StoreSettingsSchema, tag="stores")
+           "business hours, quiet-chat timers and email signature.", response=StoreSettingsSchema, tag="stores")
 def get_store_settings(store_id):
     return _settings(store_or_404(store_id, current_agent()))
 
 
 @bp.patch(f"/stores/<{ID}:store_id>/settings")
-@operation("Change the store's widget settings (admins). Only the fields sent change; ``prechat`` and "
-           "``business_hours`` are replaced whole. Texts are plain text, shown escaped. Open widgets "
+@operation("Change the store's widget settings and email signature (admins). Only the fields sent change; "
+           "``prechat`` and ``business_hours`` are replaced whole. Texts are plain text, shown escaped. Open widgets "
            "switch between live chat and the offline form when the hours or time zone change.",
            body=StoreSettingsArgs, response=StoreSettingsSchema, errors=(403,), tag="stores")
 def patch_store_settings(store_id):

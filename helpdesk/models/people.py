@@ -43,6 +43,8 @@ class Agent(UserMixin, db.Model):
     role = enum_column(Role, nullable=False, default=Role.AGENT)
     availability = enum_column(Availability, nullable=False, default=Availability.OFFLINE)
     avatar_path = db.Column(db.String(255))
+    # Plain text ending the agent's email replies (helpdesk.signatures); None: the store's.
+    signature = db.Column(db.Text)
     max_chats = db.Column(db.Integer, nullable=False, default=5)
     # False restricts the agent to the stores in ``stores``.
     all_stores = db.Column(db.Boolean, nullable=False, default=True)

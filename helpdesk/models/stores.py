@@ -28,6 +28,8 @@ DEFAULT_STORE_SETTINGS = {
     # check in after this many minutes, and the chat ends by itself after the second (0 = off).
     "inactivity_checkin_minutes": 5,
     "inactivity_close_minutes": 15,
+    # Plain text ending the store's email (helpdesk.signatures); "" = none.
+    "signature": "",
 }
 
 

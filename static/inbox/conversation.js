@@ -72,6 +72,7 @@ export class Conversation {
     this.blockedEl = q('.flag-blocked');
     this.offlineEl = q('.conv-head .flag-offline');
     this.offlineHint = q('.offline-hint');
+    this.signatureHint = q('.signature-hint');
     this.errorEl = q('.conv-error');
     this.mergedEl = q('.merged-banner');
     this.actionsEl = q('.conv-actions');
@@ -193,6 +194,7 @@ export class Conversation {
       this.offlineHint.textContent = contact.email && !contact.email_failing
         ? t('offline_reply_by_email', { email: contact.email }) : t('offline_reply_no_email');
     }
+    this.showSignature();
     this.claimBtn.hidden = Boolean(ticket.assignee) || ticket.status === 'closed';
     this.statusSel.value = ticket.status;
     this.snoozeInput.hidden = true;
@@ -465,7 +467,25 @@ export class Conversation {
     // The button says what it does: a note goes to colleagues only, never to the shopper.
     this.form.querySelector('.send-btn').textContent = note ? t('add_note') : t('send');
     if (note) this.stopTyping();
+    this.showSignature();
     this.fitComposerBar();
+  }
+
+  // A reply that also goes by email (actions.messages: email and form tickets, offline
+  // chats) ends with the agent's signature, else the store's: one line says which, read
+  // with the reply box. A note is never emailed, so it shows none.
+  showSignature() {
+    const ticket = this.ticket;
+    const contact = (ticket && ticket.contact) || {};
+    const emailed = ticket && (['email', 'form'].includes(ticket.channel) || ticket.offline)
+      && contact.email && !contact.email_failing;
+    const store = emailed && boot.stores.find((s) => s.id === ticket.store_id);
+    const text = ((store && store.signature) || '').split('\n').map((line) => line.trim()).filter(Boolean).join(' · ');
+    const show = Boolean(text) && !this.noteBox.checked;
+    this.signatureHint.hidden = !show;
+    this.signatureHint.textContent = show ? t('signature_preview', { signature: text }) : '';
+    if (show) this.textarea.setAttribute('aria-describedby', this.signatureHint.id);
+    else this.textarea.removeAttribute('aria-describedby');
   }
 
   // The tools show their icons alone where their words would push Send onto a second row:

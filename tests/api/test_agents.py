@@ -75,3 +75,21 @@ def test_restricted_agent_sees_only_own_tokens(app):
     a, b = make_agent(stores=[store]), make_agent()
     make_token(b, "b's")
     assert [t["name"] for t in api_for(app, a).get("/tokens").get_json()["items"]] == ["tests"]
+
+
+def test_i_set_and_clear_my_email_signature(app, api, agent, sent_events):
+    assert api.get("/agents/me").get_json()["signature"] is None
+    response = api.put("/agents/me/signature", {"signature": "Olena\r\nLinen & Co <3\n"})
+    assert response.status_code == 200 and response.get_json()["signature"] == "Olena\nLinen & Co <3"
+    assert api.get("/agents/me").get_json()["signature"] == "Olena\nLinen & Co <3"
+    assert not [e for e in sent_events if e["event"] == "agent.updated"]
+    # Colleagues never see it.
+    other = api_for(app, make_agent(name="Ben")).get("/agents").get_json()["items"]
+    assert all("signature" not in a for a in other)
+    for payload in ({}, {"signature": "x" * 1001}, {"signature": 5}, {"signature": "x", "name": "y"}):
+        refused = api.put("/agents/me/signature", payload)
+        assert refused.status_code == 422, payload
+    assert db.session.get(Agent, agent.id).signature == "Olena\nLinen & Co <3"
+    assert api.put("/agents/me/signature", {"signature": None}).get_json()["signature"] is None
+    assert api.put("/agents/me/signature", {"signature": "Olena"}).status_code == 200
+    assert api.put("/agents/me/signature", {"signature": ""}).get_json()["signature"] is None

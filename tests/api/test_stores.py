@@ -123,3 +123,19 @@ def test_bad_rules_are_refused_with_the_field(admin_api, store):
     full = admin_api.post(base, {**RULE, "id": "one-more"})
     assert full.status_code == 422 and "id" in full.get_json()["errors"]
     assert len(_stored(store.id).setting("proactive_rules")) == 20
+
+
+def test_an_admin_sets_the_email_signature_and_unknown_placeholders_are_refused(app, admin_api, store):
+    base = f"/stores/{store.id}/settings"
+    assert admin_api.get(base).get_json()["signature"] == ""
+    response = admin_api.patch(base, {"signature": "{agent_name}\r\nThe {store_name} team  "})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["signature"] == "{agent_name}\nThe {store_name} team"
+    for body in ({"signature": "{agent_name} of {shop}"}, {"signature": "{0.__class__}"},
+                 {"signature": "x" * 1001}, {"signature": None}, {"signature": 5}):
+        refused = admin_api.patch(base, body)
+        assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["signature"], body
+    assert "{shop}" in admin_api.patch(base, {"signature": "{shop}"}).get_json()["errors"]["signature"][0]
+    assert _stored(store.id).setting("signature") == "{agent_name}\nThe {store_name} team"
+    agent_api = api_for(app, make_agent("Olena", stores=[store]))
+    assert agent_api.patch(base, {"signature": "Mine"}).status_code == 403

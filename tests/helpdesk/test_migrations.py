@@ -172,6 +172,48 @@ def test_ticket_merge_migration_keeps_every_ticket_and_message_both_ways(app, tm
         db.engine.dispose()
 
 
+def test_agent_signature_migration_adds_the_column_in_place_both_ways(app, tmp_path):
+    """0020 adds ``agents.signature`` with ALTER TABLE on SQLite, no batch rebuild: dropping
+    the old ``agents`` would take every agent's API tokens, teams and more with it (ON DELETE
+    CASCADE, foreign keys on). Up and down keep the agents and what hangs off them."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import event
+
+    bare = _migration_app(app, "sqlite:///" + str(tmp_path / "signature.db"))
+    columns = lambda connection: {c["name"] for c in inspect(connection).get_columns("agents")}  # noqa: E731
+    rows = text("SELECT (SELECT count(*) FROM agents), (SELECT count(*) FROM api_tokens)")
+    with bare.app_context():
+        with preserved():
+            upgrade(revision="0019_ticket_merge")
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO agents (id, email, name, title, password_hash, role, availability, max_chats,"
+                " all_stores, locale, active, created_at) VALUES (1, 'sam@example.test', 'Sam', '', 'x', 'agent',"
+                " 'offline', 5, 1, 'en', 1, '2024-01-01')"))
+            connection.execute(text(
+                "INSERT INTO api_tokens (agent_id, name, prefix, token_hash, created_at)"
+                " VALUES (1, 'zapier', 'hd_abc', :hash, '2024-01-01')"), {"hash": "0" * 64})
+        statements = []
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, *args: statements.append(" ".join(statement.split())))
+        with preserved():
+            upgrade(revision="0020_agent_signature")
+        with db.engine.begin() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert tuple(connection.execute(rows).one()) == (1, 1)
+            assert "signature" in columns(connection)
+            connection.execute(text("UPDATE agents SET signature = 'Sam' || char(10) || 'Linen' WHERE id = 1"))
+        with preserved():
+            downgrade(revision="0019_ticket_merge")
+        with db.engine.connect() as connection:
+            assert tuple(connection.execute(rows).one()) == (1, 1)
+            assert "signature" not in columns(connection)
+        schema_changes = [s for s in statements if s.startswith(("ALTER", "CREATE TABLE", "DROP TABLE"))]
+        assert schema_changes == ["ALTER TABLE agents ADD COLUMN signature TEXT",
+                                  "ALTER TABLE agents DROP COLUMN signature"], schema_changes
+        db.engine.dispose()
+
+
 @pytest.fixture
 def fresh_pg_database():
     url = os.environ.get("TEST_DATABASE_URL", "")

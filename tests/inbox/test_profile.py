@@ -117,3 +117,56 @@ def test_json_profile_validation_and_csrf(client, agent):
         assert response.status_code in (400, 422) and response.json["message"], bad
     ok = client.post("/inbox/api/profile", headers=headers, json={"name": "  Sam  ", "title": "Lead"})
     assert ok.status_code == 200 and (ok.json["name"], ok.json["title"]) == ("Sam", "Lead")
+
+
+# ---- the email signature -------------------------------------------------------------------
+
+def test_the_form_saves_the_signature_and_shows_it_back_as_text(client, agent):
+    sign_in(client, agent)
+    page = client.get("/inbox/profile").get_data(as_text=True)
+    assert 'for="profile-signature"' in page and 'aria-describedby="profile-signature-help"' in page
+    signature = 'Sam Carter\r\n<script>alert(1)</script><img src=x onerror="alert(2)">'
+    response = client.post("/inbox/profile", data={"csrf_token": _form_token(client), "name": "Sam Carter",
+                                                   "title": "", "signature": signature})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Agent, agent.id).signature == signature.replace("\r\n", "\n")
+    page = client.get("/inbox/profile").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x" in page
+    # Emptied, the store's is used again.
+    client.post("/inbox/profile", data={"csrf_token": _form_token(client), "name": "Sam Carter", "signature": ""})
+    db.session.expire_all()
+    assert db.session.get(Agent, agent.id).signature is None
+
+
+def test_a_too_long_signature_is_refused_at_its_field_and_changes_nothing(client, agent):
+    sign_in(client, agent)
+    response = client.post("/inbox/profile", data={"csrf_token": _form_token(client), "name": "Sam C.",
+                                                   "signature": "x" * 1001})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r'<p id="profile-signature-error" class="error">Longer than maximum length 1000.</p>', page)
+    assert re.search(r'aria-describedby="profile-signature-help profile-signature-error"\s+aria-invalid="true"', page)
+    assert "x" * 1001 + "</textarea>" in page  # kept as typed
+    # 1,000 characters on lines the browser sends with CRLF: within the limit.
+    lines = "\r\n".join(["y" * 99] * 10)
+    assert client.post("/inbox/profile", data={"csrf_token": _form_token(client), "name": "Sam C.",
+                                               "signature": lines}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Agent, agent.id).signature == lines.replace("\r\n", "\n")
+
+
+def test_the_signature_needs_the_csrf_token(client, agent):
+    token = sign_in(client, agent)
+    assert client.post("/inbox/profile", data={"name": "Sam", "signature": "Forged"}).status_code == 400
+    assert client.post("/inbox/api/profile", json={"name": "Sam", "signature": "Forged"}).status_code == 400
+    headers = {"X-CSRFToken": token}
+    ok = client.post("/inbox/api/profile", headers=headers, json={"name": "Sam", "signature": "Sam\nLinen"})
+    assert ok.status_code == 200 and ok.json["signature"] == "Sam\nLinen"
+    kept = client.post("/inbox/api/profile", headers=headers, json={"name": "Sam"})
+    assert kept.json["signature"] == "Sam\nLinen"  # left out: unchanged
+    bad = client.post("/inbox/api/profile", headers=headers, json={"name": "Sam", "signature": ["x"]})
+    assert bad.status_code == 422 and list(bad.json["errors"]) == ["signature"]
+    cleared = client.post("/inbox/api/profile", headers=headers, json={"name": "Sam", "signature": None})
+    assert cleared.json["signature"] is None

@@ -31,7 +31,8 @@ def base_form(token, **changes):
     form = {"csrf_token": token, "domain": "", "widget_position": "right", "greeting": "", "offline_message": "",
             "prechat_enabled": "1", "prechat_name": "optional", "prechat_email": "required",
             "prechat_order_number": "off", "prechat_topic": "off", "prechat_topics": "", "timezone": "UTC",
-            "hours_mode": "always", "inactivity_checkin_minutes": "5", "inactivity_close_minutes": "15"}
+            "hours_mode": "always", "inactivity_checkin_minutes": "5", "inactivity_close_minutes": "15",
+            "signature": ""}
     for day in range(7):
         form[f"hours_{day}_open"] = form[f"hours_{day}_close"] = ""
     form.update(changes)
@@ -188,6 +189,9 @@ def test_picker_lists_stores_and_admins_see_the_link(client, store, admin):
     ({"prechat_email": "maybe"}, "prechat_email", "Must be one of"),
     ({"domain": "https://shop.example.com/"}, "domain", "domain only"),
     ({"greeting": "x" * 501}, "greeting", "Longer than maximum length 500."),
+    ({"signature": "{agent} at {store_name} {Store}"}, "signature",
+     "Unknown placeholder {agent}, {Store}. Use {agent_name} or {store_name}."),
+    ({"signature": "x" * 1001}, "signature", "Longer than maximum length 1000."),
 ])
 def test_invalid_settings_change_nothing_and_say_why(client, store, admin, changes, field, message):
     token = sign_in(client, admin)
@@ -242,3 +246,16 @@ def test_html_in_the_greeting_is_stored_as_text_and_shown_escaped(client, store,
     page = client.get(url(store)).get_data(as_text=True)
     assert "<script>alert(" not in page and "<img src=x" not in page
     assert str(escape(greeting)) in page
+
+
+def test_admin_saves_the_email_signature_and_it_is_shown_back_as_text(client, store, admin):
+    token = sign_in(client, admin)
+    signature = "{agent_name}\r\nThe {store_name} team <script>alert(1)</script>\r\n"
+    assert client.post(url(store), data=base_form(token, signature=signature)).status_code == 302
+    assert settings_of(store)["signature"] == "{agent_name}\nThe {store_name} team <script>alert(1)</script>"
+    page = client.get(url(store)).get_data(as_text=True)
+    assert 'for="ss-signature"' in page and 'aria-describedby="ss-signature-help"' in page
+    assert "<script>alert(1)" not in page and "team &lt;script&gt;alert(1)&lt;/script&gt;</textarea>" in page
+    # Emptied, the store has none.
+    assert client.post(url(store), data=base_form(token)).status_code == 302
+    assert settings_of(store)["signature"] == ""

@@ -33,3 +33,17 @@ def test_an_invitation_rule_refused_by_the_schema_names_its_field():
     with pytest.raises(ActionError) as refused:
         save_invitation_rule(store, {"id": "Sizes Help", "message": "Hi"})
     assert refused.value.field == "id"
+
+
+def test_the_store_signature_is_clean_text_and_unknown_placeholders_are_refused():
+    store = make_store("Linen Lane")
+    update_store_settings(store, signature="  {agent_name}\r\nThe {store_name} team <3  \r\n")
+    db.session.expire_all()
+    assert store.settings["signature"] == "{agent_name}\nThe {store_name} team <3"
+    with pytest.raises(ActionError) as refused:
+        update_store_settings(store, signature="{agent_name} of {store}")
+    assert refused.value.field == "signature" and refused.value.status == 422
+    assert "{store}" in refused.value.message and "{agent_name}" in refused.value.message
+    db.session.rollback()
+    db.session.expire_all()
+    assert store.settings["signature"] == "{agent_name}\nThe {store_name} team <3"
