@@ -114,6 +114,28 @@ class ProductRecord:
 
 
 @dataclass
+class PrivacyRequest:
+    """A shop platform asking, on a customer's or the shop's behalf, for personal data
+    (Shopify's mandatory compliance webhooks). ``helpdesk.actions.privacy`` answers it.
+
+    ``kind``: ``CUSTOMER_REDACT`` (erase the customer; ``order_platform_ids`` are the orders
+    to strip of personal data), ``DATA_REQUEST`` (the shop owner must receive what we hold;
+    ``order_platform_ids`` are the orders asked about, ``request_id`` the platform's id of the
+    request) or ``SHOP_REDACT`` (the shop uninstalled the app: forget its customers)."""
+
+    CUSTOMER_REDACT = "customer_redact"
+    DATA_REQUEST = "data_request"
+    SHOP_REDACT = "shop_redact"
+
+    kind: str
+    customer_platform_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    order_platform_ids: list = field(default_factory=list)
+    request_id: str | None = None
+
+
+@dataclass
 class Records:
     """What one delivery says, normalised."""
 
@@ -121,9 +143,10 @@ class Records:
     orders: list = field(default_factory=list)
     refunds: list = field(default_factory=list)
     products: list = field(default_factory=list)
+    privacy: list = field(default_factory=list)
 
     def __bool__(self):
-        return bool(self.customers or self.orders or self.refunds or self.products)
+        return bool(self.customers or self.orders or self.refunds or self.products or self.privacy)
 
 
 # ---- the base class ----------------------------------------------------------------------

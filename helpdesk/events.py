@@ -302,13 +302,28 @@ def contact_erased(contact, ticket_ids, visitor_uids):
     The store's agents (and whoever has one of the conversations open) get the anonymous
     placeholder and the ids of its conversations, so the views they have open drop what they
     show: the inbox loads those conversations again. The shopper's widget sockets are ended:
-    their token names a visitor that no longer exists, so they resume nothing. Outgoing
-    webhooks get nothing: the store's own systems answer the request for their own copy."""
+    their token names a visitor that no longer exists, so they resume nothing.
+
+    Outgoing webhooks (topic ``contact``) get ids and the time only, never who it was: the
+    store's own systems that keep a copy keyed by the contact's id erase theirs too. (Queued
+    after the erasure deleted the queued webhooks about the conversations, so it stays.)"""
     ticket_ids = sorted(ticket_ids)
     payload = {"contact": _CONTACT(contact), "ticket_ids": ticket_ids}
     _queue("contact.erased", payload, [store_room(contact.store_id)] + [ticket_room(t) for t in ticket_ids])
     for uid in visitor_uids:
         _queue(DISCONNECT, None, [visitor_room(uid)])
+    erasure = contact.erasure or {}
+    _webhooks(contact.store_id, "contact.erased",
+              {"contact_id": contact.id, "store_id": contact.store_id, "erased_at": erasure.get("at")})
+
+
+def data_request_received(store, request, admin_ids):
+    """A shop platform passed on a customer's request for their data
+    (``helpdesk.actions.privacy.record_data_request``): every active admin's devices, since
+    only admins export a customer's data; agents never hear of it. ``request`` holds ids
+    only (the stored entry), never the customer's address."""
+    payload = {"store_id": store.id, "store_name": store.name, "request": request}
+    _queue("privacy.data_request", payload, [agent_room(a) for a in sorted(admin_ids)])
 
 
 def agent_availability_changed(agent, store_ids):

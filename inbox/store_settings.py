@@ -1,16 +1,21 @@
 """Admins' store settings page: install snippet, chat widget, business hours, inactivity
-timers, email signature and proactive invitation rules.
+timers, email signature and proactive invitation rules; and the customers' data requests a
+shop platform passed on, waiting for an admin (``helpdesk.actions.privacy``).
 
 Plain forms (POST + redirect, CSRF token in each form; works without JavaScript). The view
 turns the form into the settings' shape and validates it with the same schema the action
 uses, so every field's message shows at once; changes go through ``helpdesk.actions.stores``.
 """
+from datetime import datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from helpdesk.actions import ActionError
+from helpdesk.actions.privacy import dismiss_data_request, pending_data_requests
 from helpdesk.actions.stores import (
     delete_invitation_rule,
     install_snippet,
@@ -20,7 +25,7 @@ from helpdesk.actions.stores import (
 )
 from helpdesk.auth import admin_required
 from helpdesk.extensions import db, limiter
-from helpdesk.models import Store
+from helpdesk.models import Contact, Store
 from helpdesk.schemas import PRECHAT_FIELDS, InvitationRuleArgs, StoreSettingsArgs, field_messages, known_zones
 from helpdesk.signatures import MAX_SIGNATURE_LENGTH
 
@@ -156,12 +161,30 @@ def _rule_values(rule=None):
     return values
 
 
+# ---- data requests ---------------------------------------------------------------------------
+
+def _data_requests(store):
+    """The pending requests, each with its contacts (read now: the entry keeps ids only)."""
+    requests = pending_data_requests(store)
+    wanted = {i for r in requests for i in r.get("contact_ids") or ()}
+    contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted),
+                                                                           Contact.store_id == store.id))}
+    for r in requests:
+        r["contacts"] = [contacts[i] for i in r.get("contact_ids") or () if i in contacts]
+        try:
+            r["received"] = datetime.fromisoformat(r.get("received_at") or "")
+        except ValueError:
+            r["received"] = None
+    return requests
+
+
 # ---- pages -----------------------------------------------------------------------------------
 
 def _page(store, values=None, errors=None, rule_values=None, rule_errors=None, editing=None, status=200):
     stores = db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
     return render_template(
         "inbox/store_settings.html", store=store, stores=stores, v=values or _form_values(store), errors=errors or {},
+        data_requests=_data_requests(store),
         rules=invitation_rules(store), rv=rule_values or _rule_values(), rule_errors=rule_errors or {}, editing=editing,
         zones=sorted(known_zones()), snippet=install_snippet(store), max_signature=MAX_SIGNATURE_LENGTH,
         weekdays=[_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")],
@@ -239,3 +262,18 @@ def delete_rule(store_id, rule_id):
     else:
         flash(_("Invitation rule deleted."))
     return redirect(url_for("store_settings.page", store_id=store.id) + "#invitations")
+
+
+@bp.post("/<int(max=2147483647):store_id>/data-requests/done")
+@admin_required
+@limiter.limit("30/minute")
+def data_request_done(store_id):
+    """An admin answered a data request: it leaves the list."""
+    store = _store(store_id)
+    try:
+        dismiss_data_request(store, request.form.get("request", ""), by=current_user._get_current_object())
+    except ActionError as exc:
+        flash(exc.message)
+    else:
+        flash(_("Data request marked as answered."))
+    return redirect(url_for("store_settings.page", store_id=store.id) + "#data-requests")

@@ -46,6 +46,7 @@ def _load_handlers():
     # Handlers live with their connectors (and actions); importing registers them.
     import connectors.email.outbound  # noqa: F401
     import helpdesk.actions.attachments  # noqa: F401  (forget_files: erased customers' files)
+    import workers.privacy_jobs  # noqa: F401  (shop_redaction: a shop platform's shop/redact)
 
 
 def add(kind, payload, subject_ref=None):

@@ -1,11 +1,19 @@
 """Shopify: webhooks signed with ``X-Shopify-Hmac-Sha256`` (base64 HMAC-SHA256 of the raw body
 under the app's secret; during a rotation the previous secret is accepted too), deduplicated
-on ``X-Shopify-Webhook-Id``, the topic in ``X-Shopify-Topic``. Payloads are the full resource."""
+on ``X-Shopify-Webhook-Id``, the topic in ``X-Shopify-Topic``. Payloads are the full resource.
+
+Shopify's mandatory compliance webhooks arrive the same way (``PRIVACY_TOPICS``): a customer's
+erasure (``customers/redact``), a customer's request for their data (``customers/data_request``)
+and, 48 hours after the shop uninstalled the app, the shop's (``shop/redact``). They become
+``PrivacyRequest`` records, answered by ``helpdesk.actions.privacy``. A forged one is 401 like
+any other delivery, as Shopify's review requires."""
 from connectors.base import (
     Connector,
     CustomerRecord,
     LineRecord,
+    Malformed,
     OrderRecord,
+    PrivacyRequest,
     ProductRecord,
     RefundRecord,
     Records,
@@ -23,6 +31,14 @@ from helpdesk.text import clean_text, html_to_text
 ORDER_TOPICS = {"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/edited"}
 CUSTOMER_TOPICS = {"customers/create", "customers/update"}
 PRODUCT_TOPICS = {"products/create", "products/update"}
+#: The mandatory compliance topics -> the kind of request each is.
+PRIVACY_TOPICS = {
+    "customers/redact": PrivacyRequest.CUSTOMER_REDACT,
+    "customers/data_request": PrivacyRequest.DATA_REQUEST,
+    "shop/redact": PrivacyRequest.SHOP_REDACT,
+}
+#: Where each customer topic lists its orders.
+_PRIVACY_ORDERS = {"customers/redact": "orders_to_redact", "customers/data_request": "orders_requested"}
 
 
 def customer(data):
@@ -111,11 +127,30 @@ def product(data, default_currency):
     )
 
 
+def _ids(values):
+    return [str(v) for v in values or () if text_id(v)]
+
+
+def privacy_request(topic, data):
+    """A compliance webhook as a ``PrivacyRequest``. The customer may come with only an email
+    (Shopify says a customer record sometimes holds nothing else)."""
+    person = data.get("customer") or {}
+    return PrivacyRequest(
+        kind=PRIVACY_TOPICS[topic],
+        customer_platform_id=text_id(person.get("id")),
+        email=clean_text(person.get("email"), 255).lower() or None,
+        phone=phone_number(person.get("phone")),
+        order_platform_ids=_ids(data.get(_PRIVACY_ORDERS.get(topic, ""))),
+        request_id=text_id((data.get("data_request") or {}).get("id")),
+    )
+
+
 @register
 class Shopify(Connector):
     platform = "shopify"
     title = "Shopify"
-    topics = frozenset(ORDER_TOPICS | CUSTOMER_TOPICS | PRODUCT_TOPICS | {"refunds/create", "products/delete"})
+    topics = frozenset(ORDER_TOPICS | CUSTOMER_TOPICS | PRODUCT_TOPICS | set(PRIVACY_TOPICS)
+                       | {"refunds/create", "products/delete"})
 
     def verify(self, request, raw_body, connector):
         check_hmac_b64(request.headers.get("X-Shopify-Hmac-Sha256"), raw_body, connector.secrets())
@@ -125,6 +160,20 @@ class Shopify(Connector):
 
     def topic(self, request, payload):
         return request.headers.get("X-Shopify-Topic")
+
+    def validate(self, topic, payload):
+        # Refused in the request, so Shopify sees the failure (and retries) instead of a
+        # request that is "accepted" and then never answered.
+        if topic in _PRIVACY_ORDERS:
+            person = payload.get("customer")
+            if not isinstance(person, dict) or not (text_id(person.get("id")) or person.get("email")):
+                raise Malformed("A customer privacy request needs the customer's id or email.")
+            orders = payload.get(_PRIVACY_ORDERS[topic])
+            if orders is not None and (not isinstance(orders, list)
+                                       or not all(isinstance(o, (int, str)) for o in orders)):
+                raise Malformed(f"{_PRIVACY_ORDERS[topic]} must be a list of order ids.")
+        if topic == "customers/data_request" and not isinstance(payload.get("data_request"), dict):
+            raise Malformed("A data request needs its data_request id.")
 
     def parse(self, topic, payload, connector):
         records = Records()
@@ -138,4 +187,6 @@ class Shopify(Connector):
             records.products.append(product(payload, connector.currency))
         elif topic == "products/delete":
             records.products.append(ProductRecord(platform_id=str(payload["id"]), title="", deleted=True))
+        elif topic in PRIVACY_TOPICS:
+            records.privacy.append(privacy_request(topic, payload))
         return records

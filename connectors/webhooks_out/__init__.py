@@ -1,5 +1,6 @@
 """Outgoing webhooks: a store's subscribers receive its ticket, message, rating and
-attribution events, signed per Standard Webhooks (``webhook-id``, ``webhook-timestamp``,
+attribution events, and ``contact.erased`` (ids and time only) when a customer's data was
+erased on request, so their copies can go too; signed per Standard Webhooks (``webhook-id``, ``webhook-timestamp``,
 ``webhook-signature: v1,<base64 HMAC-SHA256>`` under the subscription's ``whsec_`` secret).
 
 ``queue_event`` runs inside the action's transaction (called from ``helpdesk.events``) and
@@ -32,6 +33,7 @@ EVENT_TOPICS = {
     "ticket.rated": "rating",
     "attribution.created": "attribution",
     "attribution.updated": "attribution",
+    "contact.erased": "contact",
 }
 #: Seconds a receiver may take to answer one delivery.
 TIMEOUT = 10

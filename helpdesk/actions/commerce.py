@@ -49,7 +49,8 @@ def _new_secret(platform):
 @action
 def connect_store(store, platform, *, secret=None, api_url=None, api_token=None, currency=None, active=None):
     """Create or update ``store``'s connector for ``platform`` (one per platform). A new
-    connector without a secret gets a generated one. Emits nothing."""
+    connector without a secret gets a generated one, and so does one whose secret a shop
+    redaction cleared (``helpdesk.actions.privacy``). Emits nothing."""
     if platform not in PLATFORMS:
         raise ActionError("Unknown platform.", "platform")
     if platform == "generic" and secret:
@@ -66,6 +67,8 @@ def connect_store(store, platform, *, secret=None, api_url=None, api_token=None,
         db.session.add(connector)
     elif secret:
         connector.secret = secret
+    elif not connector.secret:
+        connector.secret = _new_secret(platform)
     if api_url is not None:
         connector.api_url = clean_text(api_url, 512) or None
     if api_token is not None:
@@ -143,8 +146,12 @@ def record_delivery(connector, delivery_id, topic, raw_body, *, known=True):
 @action
 def apply_delivery(delivery, records):
     """Write what one delivery says (customers, products, orders, refunds), credit the
-    orders it touched (``attribute_order``) and mark it processed, all in one transaction.
-    Processing the same delivery twice changes nothing. Emits what attribution emits."""
+    orders it touched (``attribute_order``), answer the privacy requests it carries
+    (``helpdesk.actions.privacy.apply_privacy_request``) and mark it processed, all in one
+    transaction. Processing the same delivery twice changes nothing. Emits what attribution
+    and the privacy requests emit."""
+    from helpdesk.actions.privacy import apply_privacy_request
+
     # Two jobs for one delivery (a retry and the first try): the second waits, then sees it done.
     db.session.refresh(delivery, with_for_update=True)
     if delivery.status == WebhookDelivery.PROCESSED:
@@ -165,6 +172,8 @@ def apply_delivery(delivery, records):
             touched[order.id] = order
     for order in touched.values():
         attribute_order(order)
+    for request in records.privacy:
+        apply_privacy_request(store, delivery, request)
     delivery.status = WebhookDelivery.PROCESSED
     delivery.processed_at = utcnow()
     delivery.error = None

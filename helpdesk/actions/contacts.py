@@ -209,7 +209,7 @@ def require_privacy_admin(agent):
         raise Forbidden("Only admins export or erase a customer's data.")
 
 
-def _with_merged(contact):
+def with_merged(contact):
     """``contact`` and every contact merged into it, at any depth (their history is its now)."""
     people, frontier = [contact], [contact.id]
     while frontier:
@@ -226,7 +226,7 @@ def _people_of(contact):
     as: a shopper who chats first and gives an address or logs in later is linked to the known
     contact and their tickets move (``helpdesk.actions.visitors._link``), but the first,
     nameless-but-for-the-pre-chat-form contact stays the author of what they wrote."""
-    people = _with_merged(contact)
+    people = with_merged(contact)
     ids = [p.id for p in people]
     aliases = db.session.scalars(select(Contact).where(
         Contact.id.in_(select(Message.author_contact_id).where(Message.ticket_id.in_(_tickets_of(ids)))),
@@ -367,7 +367,7 @@ def _overwriting_deleted_content():
 
 
 @action
-def erase_contact(contact, *, by):
+def erase_contact(contact, *, by, purge_search=True):
     """Erase a customer's personal data on their request, for good: the contact (and every
     duplicate merged into it, and the anonymous contacts it began as: ``_people_of``) becomes
     an anonymous placeholder, "Erased customer #<id>", so
@@ -413,8 +413,12 @@ def erase_contact(contact, *, by):
     Admins only (``by``; None is the system). Refused (409) for a contact merged into another
     (erase that one) and for one already erased. Records who erased and when (never what) on
     the placeholder (``Contact.erasure``) and in the log. Emits ``contact.erased`` to the
-    store's agents and ends the customer's widget sockets; appointment.updated for visits it
-    cancels."""
+    store's agents and its outgoing webhook subscribers (ids only) and ends the customer's
+    widget sockets; appointment.updated for visits it cancels.
+
+    ``purge_search=False``: for a caller erasing many customers in one transaction (a shop
+    platform's privacy requests, ``helpdesk.actions.privacy``), which then rewrites the search
+    indexes once (``purge_erased_search_terms``) instead of once per customer."""
     require_privacy_admin(by)
     if contact.merged_into_id:
         raise Conflict("This contact was merged into another one: erase that one.", "contact_id")
@@ -462,7 +466,8 @@ def erase_contact(contact, *, by):
             person.blocked, person.blocked_at, person.blocked_by_id = False, None, None
             person.email_failing = False
         db.session.flush()
-        purge_deleted_terms(db.session.connection())
+        if purge_search:
+            purge_deleted_terms(db.session.connection())
     for appointment in db.session.scalars(select(Appointment).where(Appointment.id.in_(cancelled))):
         events.appointment_changed(appointment, "cancelled")
     events.contact_erased(contact, ticket_ids, uids)
@@ -532,20 +537,44 @@ def _erase_commerce(store_id, ids, addresses, quiet):
     """The platform's customer records go; orders stay for the accounts, without an address.
     Raw webhook bodies already processed that name one of their addresses lose the body."""
     customers = select(CommerceCustomer.id).where(CommerceCustomer.contact_id.in_(ids))
-    db.session.execute(update(Order).where(or_(Order.contact_id.in_(ids), Order.customer_id.in_(customers)))
-                       .values(email=None).execution_options(**quiet))
-    db.session.execute(update(Order).where(Order.customer_id.in_(customers)).values(customer_id=None)
-                       .execution_options(**quiet))
+    anonymise_orders(or_(Order.contact_id.in_(ids), Order.customer_id.in_(customers)))
     db.session.execute(delete(CommerceCustomer).where(CommerceCustomer.contact_id.in_(ids))
                        .execution_options(**quiet))
-    if addresses:
-        # Still to be processed (received) they keep it: the job needs it, and what it brings
-        # is the shop's own (current) data about the customer, which starts a fresh contact.
-        db.session.execute(update(WebhookDelivery).where(
-            WebhookDelivery.store_id == store_id,
-            WebhookDelivery.status.in_((WebhookDelivery.PROCESSED, WebhookDelivery.FAILED)),
-            or_(*(WebhookDelivery.body.icontains(a, autoescape=True) for a in sorted(addresses))),
-        ).values(body=None).execution_options(**quiet))
+    forget_webhook_bodies(store_id, addresses)
+
+
+def anonymise_orders(where):
+    """Orders (``where``) stay for the accounts -- amounts, lines, refunds, the sale credited to
+    an agent, the link to the contact or its placeholder -- but lose what names or reaches the
+    customer: the address, the platform's customer record, and the order-status link (Shopify's
+    opens the customer's order page, shipping address included, to whoever holds it)."""
+    db.session.execute(update(Order).where(where).values(email=None, url=None, customer_id=None)
+                       .execution_options(synchronize_session=False))
+
+
+def forget_webhook_bodies(store_id, needles, *, connector_id=None):
+    """Raw bodies of the store's shop webhooks already processed (or failed for good) that
+    contain one of ``needles`` (addresses, platform ids) are dropped: they were kept only to
+    troubleshoot. Still to be processed (received) they keep it: the job needs it, and what it
+    brings is the shop's own (current) data about the customer, which starts a fresh contact."""
+    needles = sorted({n for n in needles if n})
+    if not needles:
+        return
+    where = [WebhookDelivery.store_id == store_id,
+             WebhookDelivery.status.in_((WebhookDelivery.PROCESSED, WebhookDelivery.FAILED)),
+             WebhookDelivery.body.is_not(None),
+             or_(*(WebhookDelivery.body.icontains(n, autoescape=True) for n in needles))]
+    if connector_id is not None:
+        where.append(WebhookDelivery.connector_id == connector_id)
+    db.session.execute(update(WebhookDelivery).where(*where).values(body=None)
+                       .execution_options(synchronize_session=False))
+
+
+def purge_erased_search_terms():
+    """Rewrite the search indexes without what erasures in this transaction removed (see
+    ``erase_contact``'s ``purge_search``), with deleted pages overwritten on SQLite."""
+    with _overwriting_deleted_content():
+        purge_deleted_terms(db.session.connection())
 
 
 def _erase_report_examples(ticket_ids):

@@ -226,12 +226,12 @@ class Attribution(db.Model):
 
 
 class WebhookSubscription(db.Model):
-    """An outside system that wants our events (ticket, message, rating, attribution),
-    signed per Standard Webhooks with ``secret``. A 410 answer disables it."""
+    """An outside system that wants our events (ticket, message, rating, attribution, contact
+    erasures), signed per Standard Webhooks with ``secret``. A 410 answer disables it."""
 
     __tablename__ = "webhook_subscriptions"
 
-    TOPICS = ("ticket", "message", "rating", "attribution")
+    TOPICS = ("ticket", "message", "rating", "attribution", "contact")
 
     id = db.Column(db.Integer, primary_key=True)
     store_id = db.Column(db.Integer, db.ForeignKey("stores.id", ondelete="CASCADE"), nullable=False, index=True)

@@ -105,6 +105,14 @@ class Inbox {
     socket.on('note.mention', ({ message }) => this.onMention(message));
     socket.on('contact.updated', ({ contact }) => this.contactUpdated(contact));
     socket.on('contact.erased', (data) => this.contextPanel.privacy.onErased(data));
+    // Admins only (the server sends it to their own rooms): a shop platform passed on a
+    // customer's request for their data; the store's settings page lists it with the export.
+    socket.on('privacy.data_request', ({ store_id: storeId, store_name: store }) => {
+      this.toast(t('privacy_data_request', { store }), 'info', {
+        label: t('open'),
+        run: () => { window.location.href = `/inbox/settings/stores/${storeId}#data-requests`; },
+      });
+    });
     socket.on('visitor.updated', ({ visitor }) => this.contextPanel.visitorUpdated(visitor));
     socket.on('agent.availability', ({ agent }) => {
       if (agent.id === this.me.id) document.getElementById('availability').value = agent.availability;
