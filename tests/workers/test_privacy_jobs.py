@@ -6,26 +6,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from helpdesk.actions.commerce import connect_store
 from helpdesk.actions.privacy import continue_shop_redaction
 from helpdesk.extensions import db
 from helpdesk.models import Contact, OutboxItem, StoreConnector, utcnow
 from tests.connectors.commerce import count
-from tests.connectors.shopify.test_webhooks import SECRET, post
-from tests.factories import make_contact, make_store, make_ticket
+from tests.connectors.shopify.conftest import connector, store  # noqa: F401 -- the shop's fixtures
+from tests.connectors.shopify.test_webhooks import post
+from tests.factories import make_contact, make_ticket
 from workers import outbox, privacy_jobs
 
 SHOP_CUSTOMERS = 5
-
-
-@pytest.fixture
-def store():
-    return make_store("Jsmith Shop")
-
-
-@pytest.fixture
-def connector(store):
-    return connect_store(store, "shopify", secret=SECRET)
 
 
 @pytest.fixture

@@ -30,19 +30,9 @@ from inbox import queries
 from tests.api.conftest import login
 from tests.connectors.commerce import count, fixture_bytes, hmac_b64
 from tests.connectors.shopify.test_webhooks import SECRET, post
-from tests.factories import make_agent, make_contact, make_store, make_ticket
+from tests.factories import make_agent, make_contact, make_ticket
 
 PHRASE = "wibbleflux teapot"  # only John ever wrote it
-
-
-@pytest.fixture
-def store():
-    return make_store("Jsmith Shop")
-
-
-@pytest.fixture
-def connector(store):
-    return connect_store(store, "shopify", secret=SECRET)
 
 
 def _order(store, platform_id, email, customer_id=None, url=None):

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from helpdesk.actions.commerce import connect_store, finish_secret_rotation, rotate_connector_secret
+from helpdesk.actions.commerce import finish_secret_rotation, rotate_connector_secret
 from helpdesk.extensions import db
 from helpdesk.models import (
     CommerceCustomer,
@@ -16,19 +16,9 @@ from helpdesk.models import (
     WebhookDelivery,
 )
 from tests.connectors.commerce import count, fixture_bytes, hmac_b64
-from tests.factories import make_contact, make_store
+from tests.connectors.shopify.conftest import SECRET
+from tests.factories import make_contact
 
-SECRET = "shpss_4f1d7c0a9b2e"
-
-
-@pytest.fixture
-def store():
-    return make_store("Jsmith Shop")
-
-
-@pytest.fixture
-def connector(store):
-    return connect_store(store, "shopify", secret=SECRET)
 
 
 def post(client, connector, name, topic, *, secret=SECRET, webhook_id=None, body=None, signature=None):

@@ -12,19 +12,8 @@ from helpdesk.actions.contacts import erase_contact
 from helpdesk.extensions import db
 from helpdesk.models import Contact, OutboxItem
 from tests.api.conftest import Api
-from tests.connectors.commerce import FakeApi, count
-from tests.factories import make_agent, make_contact, make_store, make_ticket, make_token
-
-
-@pytest.fixture
-def receiver():
-    with FakeApi() as server:
-        yield server
-
-
-@pytest.fixture
-def store():
-    return make_store("Linen & Co")
+from tests.connectors.commerce import count
+from tests.factories import make_agent, make_contact, make_ticket, make_token
 
 
 def received(receiver):

@@ -8,7 +8,6 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from connectors.base import OrderRecord
@@ -20,19 +19,7 @@ from helpdesk.actions.visitors import rate_ticket
 from helpdesk.extensions import db
 from helpdesk.models import OutboxItem, WebhookAttempt, WebhookSubscription, utcnow
 from tests.api.conftest import Api
-from tests.connectors.commerce import FakeApi
 from tests.factories import make_agent, make_contact, make_store, make_token, make_visitor
-
-
-@pytest.fixture
-def receiver():
-    with FakeApi() as server:
-        yield server
-
-
-@pytest.fixture
-def store():
-    return make_store("Linen & Co")
 
 
 def subscribe(store, receiver, topics):
