@@ -15,22 +15,6 @@ SMTP_SECRET = "smtp+starttls://mailer:smtp-Pa55-kx42@smtp.shop.test:587"
 MAILGUN_SECRET = "key-mailgun-77aa11"
 
 
-@pytest.fixture
-def store():
-    return make_store("Linen Lane")
-
-
-@pytest.fixture
-def admin():
-    return make_agent("Ada Admin", role="admin")
-
-
-@pytest.fixture
-def admin_client(client, admin):
-    client.csrf = sign_in(client, admin)
-    return client
-
-
 def _mailbox_form(csrf, **fields):
     form = {"csrf_token": csrf, "name": "Support", "active": "1", "imap_ssl": "1", "imap_host": "imap.shop.test",
             "imap_port": "993", "imap_username": "support", "imap_password": "", "imap_folders": "INBOX\nArchive",

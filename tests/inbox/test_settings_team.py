@@ -2,28 +2,10 @@
 actions; a generated password is shown once; nobody locks themself out."""
 import re
 
-import pytest
-
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Role
-from tests.factories import PASSWORD, make_agent, make_store
+from tests.factories import PASSWORD, make_agent
 from tests.inbox.test_views import sign_in
-
-
-@pytest.fixture
-def store():
-    return make_store("Linen Lane")
-
-
-@pytest.fixture
-def admin():
-    return make_agent("Ada Admin", role="admin")
-
-
-@pytest.fixture
-def admin_client(client, admin):
-    client.csrf = sign_in(client, admin)
-    return client
 
 
 def test_admin_creates_an_agent_with_a_generated_password_shown_once(admin_client, store, client, app):
