@@ -439,6 +439,17 @@ def agent_profile_changed(agent, store_ids):
     _queue("agent.updated", payload, [agent_room(agent.id)] + [store_room(s) for s in store_ids])
 
 
+def signature_changed(*, agent=None, store=None):
+    """What ends an agent's email replies changed: their own signature (``agent``: their
+    devices) or a store's (``store``: its agents, for those without one of their own). The
+    text differs per agent and store, so the payload only says that it changed; the open
+    inbox reads ``GET /api/v1/stores`` again and its reply box shows the new line."""
+    if agent is not None:
+        _queue("signature.changed", {"store_id": None}, [agent_room(agent.id)])
+    if store is not None:
+        _queue("signature.changed", {"store_id": store.id}, [store_room(store.id)])
+
+
 def agent_access_changed(agent):
     """``agent`` was deactivated, changed role or stores: every socket of theirs on /inbox is
     ended by the server, on every process (``helpdesk.socket_manager``), once the change is

@@ -80,3 +80,9 @@ def reply_signature(store, agent):
     """What ends ``agent``'s reply: their own signature, else the store's, else None."""
     own = clean_signature(agent.signature) if agent is not None else ""
     return Signature(own) if own else store_signature(store, agent)
+
+
+def reply_signature_text(store, agent):
+    """``reply_signature`` as plain text, "" for none: what the reply box says will be added."""
+    signature = reply_signature(store, agent)
+    return signature.text if signature is not None else ""

@@ -19,7 +19,7 @@ from helpdesk.assist import api as assist_api
 from helpdesk.assist import capabilities as assist_capabilities
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import translate_errors
-from helpdesk.signatures import reply_signature
+from helpdesk.signatures import reply_signature_text
 from helpdesk.models import Channel, Message, Store, Team, TicketStatus
 from helpdesk.actions.academy import progress_payload
 from helpdesk.schemas import (AcademyProgressSchema, AgentSchema, AttachmentSchema, StorableAwareDateTime, StrictSchema,
@@ -83,7 +83,7 @@ def index():
     bootstrap = {
         "me": AgentSchema().dump(agent),
         # ``signature``: what ends my email replies in that store (the composer shows it).
-        "stores": [{"id": s.id, "name": s.name, "signature": _signature_text(s, agent)} for s in stores],
+        "stores": [{"id": s.id, "name": s.name, "signature": reply_signature_text(s, agent)} for s in stores],
         "teams": [{"id": t.id, "name": t.name, "store_id": t.store_id} for t in teams],
         "statuses": TicketStatus.values(),
         # Where live updates start: a reconnect resumes after this id, never from the start.
@@ -95,11 +95,6 @@ def index():
         "assist": assist_capabilities(),
     }
     return render_template("inbox/index.html", bootstrap=bootstrap)
-
-
-def _signature_text(store, agent):
-    signature = reply_signature(store, agent)
-    return signature.text if signature is not None else ""
 
 
 # ---- queue badges ---------------------------------------------------------------------

@@ -45,12 +45,16 @@ def set_signature(agent, signature):
     """The plain text that ends the agent's email replies (helpdesk.signatures); empty or
     None removes it, and the store's signature is used instead. Longer than
     MAX_SIGNATURE_LENGTH (after line breaks are normalised) is refused, not cut. Emits
-    nothing: only the agent's own mail shows it, and nobody else's screen."""
+    ``signature.changed`` to the agent's own devices (their reply box shows it), when it
+    changed."""
     raw = str(signature or "").replace("\r\n", "\n")
     if len(raw.strip()) > MAX_SIGNATURE_LENGTH:
         raise ActionError("A signature can be up to 1,000 characters.", "signature", status=422)
-    agent.signature = clean_signature(raw) or None
-    db.session.flush()
+    signature = clean_signature(raw) or None
+    if signature != agent.signature:
+        agent.signature = signature
+        db.session.flush()
+        events.signature_changed(agent=agent)
     return agent
 
 

@@ -66,8 +66,9 @@ def update_store_settings(store, **changes):
     when any value is refused (ActionError, 422, naming the field).
 
     Emits ``store.online`` to the store's open widgets when the hours or time zone change,
-    so a shopper is switched between live chat and the offline form without a reload. The
-    rest is read by widgets when a session starts (no cache to clear)."""
+    so a shopper is switched between live chat and the offline form without a reload, and
+    ``signature.changed`` to the store's agents when the signature changes (their reply box
+    shows it). The rest is read by widgets when a session starts (no cache to clear)."""
     changes = _load(StoreSettingsArgs(), changes)
     _clean_texts(changes)
     if "domain" in changes:
@@ -76,6 +77,7 @@ def update_store_settings(store, **changes):
         changes["business_hours"] = _merged_hours(changes["business_hours"])
     settings = dict(store.settings or {})
     hours_changed = any(k in changes and changes[k] != store.setting(k) for k in ("business_hours", "timezone"))
+    signature_changed = "signature" in changes and (changes["signature"] or "") != (store.setting("signature") or "")
     settings.update(changes)
     # A new dict: the JSON column notices only an assignment, not a change inside it.
     store.settings = settings
@@ -84,6 +86,8 @@ def update_store_settings(store, **changes):
         from inbox.presence import store_is_online
 
         events.store_agents_online_changed(store.id, store_is_online(store))
+    if signature_changed:
+        events.signature_changed(store=store)
     return store
 
 

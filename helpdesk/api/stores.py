@@ -21,6 +21,7 @@ from helpdesk.api.openapi import operation
 from helpdesk.extensions import db
 from helpdesk.models import Store
 from helpdesk.schemas import InvitationRuleArgs, StoreSettingsArgs
+from helpdesk.signatures import reply_signature_text
 
 #: A rule's id in the URL: what InvitationRuleArgs accepts, and a little room to say 404.
 RULE_ID = "string(maxlength=64)"
@@ -34,6 +35,9 @@ class StoreSchema(Schema):
     widget_key = fields.Str(metadata={"description": "Public: it goes into the storefront's <script> tag."})
     install_snippet = fields.Function(install_snippet, metadata={
         "description": "The <script> tag to paste into the shop's pages."})
+    signature = fields.Function(lambda store: reply_signature_text(store, current_agent()), metadata={
+        "description": "What ends my email replies in this store: my own signature, else the store's "
+                       "with its placeholders filled; \"\": none."})
 
 
 class StoreListSchema(Schema):

@@ -117,6 +117,23 @@ class Inbox {
     socket.on('agent.availability', ({ agent }) => {
       if (agent.id === this.me.id) document.getElementById('availability').value = agent.availability;
     });
+    // My signature or a store's changed (maybe in another tab): the reply boxes say what
+    // will end an emailed reply, so they read it again rather than wait for a reload.
+    socket.on('signature.changed', () => this.refreshSignatures());
+  }
+
+  async refreshSignatures() {
+    let stores;
+    try {
+      ({ items: stores } = await api.get('/api/v1/stores'));
+    } catch (err) {
+      return; // the next change, or a reload, tries again; the mail itself is always right
+    }
+    for (const store of stores) {
+      const known = boot.stores.find((s) => s.id === store.id);
+      if (known) known.signature = store.signature;
+    }
+    for (const conv of this.conversations.values()) conv.showSignature();
   }
 
   /** Emit with an acknowledgement; retries (same payload, so the same client_id) on timeout. */

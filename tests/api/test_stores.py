@@ -1,6 +1,7 @@
 """/api/v1/stores: an agent lists the stores they work in; agents of a store read its widget
 settings and invitation rules, admins change them through the same actions as the settings
 page; bad input is 422 with the field at fault and changes nothing."""
+from helpdesk.actions.profile import set_signature
 from helpdesk.extensions import db
 from helpdesk.models import Store
 from tests.api.conftest import api_for
@@ -30,8 +31,19 @@ def test_an_agent_lists_only_the_stores_they_work_in_with_the_install_tag(app, s
     assert [s["name"] for s in items] == ["Main shop"]
     assert items[0]["widget_key"] == store.widget_key
     assert f'data-key="{store.widget_key}"' in items[0]["install_snippet"]
+    assert items[0]["signature"] == ""  # neither the store nor Olena has one
     assert agent_api.get(f"/stores/{other.id}/settings").status_code == 404
     assert agent_api.get(f"/stores/{other.id}/invitations").status_code == 404
+
+
+def test_each_store_lists_what_ends_my_email_replies_there(app, store):
+    other = make_store("Other shop", signature="{agent_name}\nThe {store_name} team")
+    olena = make_agent("Olena", stores=[store, other])
+    items = {s["name"]: s["signature"] for s in api_for(app, olena).get("/stores").get_json()["items"]}
+    assert items == {"Main shop": "", "Other shop": "Olena\nThe Other shop team"}
+    set_signature(olena, "Olena K.")
+    items = {s["name"]: s["signature"] for s in api_for(app, olena).get("/stores").get_json()["items"]}
+    assert items == {"Main shop": "Olena K.", "Other shop": "Olena K."}  # mine comes first
 
 
 def test_an_admin_changes_the_widget_settings_and_agents_read_them(app, admin_api, store, sent_events):

@@ -5,6 +5,8 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk.actions.messages import receive_customer_message
+from helpdesk.actions.profile import set_signature
+from helpdesk.actions.stores import update_store_settings
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Store
 from tests.browser import PHONE, screenshot, serious_violations
@@ -93,6 +95,18 @@ def test_the_reply_box_of_an_email_ticket_shows_the_signature_it_will_add(live_s
         conv.locator('[data-field="note"]').uncheck()
         expect(hint).to_be_visible()
         assert serious_violations(page) == []
+
+        # Changed elsewhere (another tab, the API): the open reply box follows, no reload.
+        set_signature(db.session.get(Agent, agent.id), "Sam\nLinen Lane support")
+        expect(hint).to_have_text("Signature: Sam · Linen Lane support", timeout=TIMEOUT)
+        set_signature(db.session.get(Agent, agent.id), "")
+        expect(hint).to_have_text("Signature: Sam Carter · The Linen Lane team", timeout=TIMEOUT)
+        update_store_settings(db.session.get(Store, store.id), signature="Linen Lane, Kyiv")
+        expect(hint).to_have_text("Signature: Linen Lane, Kyiv", timeout=TIMEOUT)
+        update_store_settings(db.session.get(Store, store.id), signature="")
+        expect(hint).to_be_hidden(timeout=TIMEOUT)
+        update_store_settings(db.session.get(Store, store.id), signature="{agent_name} at {store_name}")
+        expect(hint).to_have_text("Signature: Sam Carter at Linen Lane", timeout=TIMEOUT)
 
         # A live chat's reply is not emailed either.
         conv.locator('[data-act="back"]').click()

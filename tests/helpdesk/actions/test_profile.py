@@ -20,8 +20,14 @@ def test_a_signature_is_stored_as_plain_text_and_cleared_with_nothing(sent_event
     set_signature(agent, "  Sam Carter\r\nShoe expert <b>@</b> Linen  \r\n\r\n")
     assert _stored(agent) == "Sam Carter\nShoe expert <b>@</b> Linen"  # markup stays text, shown escaped
     assert not [e for e in sent_events if e["event"] == "agent.updated"]  # nobody else's screen shows it
+    # Only the agent's own devices: their reply boxes read it again.
+    changed = [(e["room"], e["payload"]) for e in sent_events if e["event"] == "signature.changed"]
+    assert changed == [(f"agent:{agent.id}", {"store_id": None})]
+    set_signature(agent, "Sam Carter\nShoe expert <b>@</b> Linen")  # the same: nothing to say
+    assert len([e for e in sent_events if e["event"] == "signature.changed"]) == 1
     set_signature(agent, "   ")
     assert _stored(agent) is None
+    assert len([e for e in sent_events if e["event"] == "signature.changed"]) == 2
     set_signature(agent, "Sam")
     set_signature(agent, None)
     assert _stored(agent) is None

@@ -35,11 +35,16 @@ def test_an_invitation_rule_refused_by_the_schema_names_its_field():
     assert refused.value.field == "id"
 
 
-def test_the_store_signature_is_clean_text_and_unknown_placeholders_are_refused():
+def test_the_store_signature_is_clean_text_and_unknown_placeholders_are_refused(sent_events):
     store = make_store("Linen Lane")
     update_store_settings(store, signature="  {agent_name}\r\nThe {store_name} team <3  \r\n")
     db.session.expire_all()
     assert store.settings["signature"] == "{agent_name}\nThe {store_name} team <3"
+    # The store's agents' reply boxes read theirs again; saving it unchanged says nothing.
+    changed = [(e["room"], e["payload"]) for e in sent_events if e["event"] == "signature.changed"]
+    assert changed == [(f"store:{store.id}:agents", {"store_id": store.id})]
+    update_store_settings(store, signature="{agent_name}\nThe {store_name} team <3", greeting="Hi!")
+    assert len([e for e in sent_events if e["event"] == "signature.changed"]) == 1
     with pytest.raises(ActionError) as refused:
         update_store_settings(store, signature="{agent_name} of {store}")
     assert refused.value.field == "signature" and refused.value.status == 422
