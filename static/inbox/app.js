@@ -120,6 +120,14 @@ class Inbox {
     // My signature or a store's changed (maybe in another tab): the reply boxes say what
     // will end an emailed reply, so they read it again rather than wait for a reload.
     socket.on('signature.changed', () => this.refreshSignatures());
+    // My name changed on the profile page of another tab or device: the top bar and the
+    // menu show it, and a store signature with {agent_name} carries it too.
+    socket.on('agent.updated', ({ agent }) => {
+      if (agent.id !== this.me.id || agent.name === this.me.name) return;
+      this.me.name = agent.name;
+      document.querySelectorAll('.topbar .me, .topbar .menu-heading').forEach((el) => { el.textContent = agent.name; });
+      this.refreshSignatures();
+    });
   }
 
   async refreshSignatures() {

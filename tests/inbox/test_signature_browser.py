@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk.actions.messages import receive_customer_message
-from helpdesk.actions.profile import set_signature
+from helpdesk.actions.profile import set_signature, update_profile
 from helpdesk.actions.stores import update_store_settings
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Store
@@ -107,6 +107,10 @@ def test_the_reply_box_of_an_email_ticket_shows_the_signature_it_will_add(live_s
         expect(hint).to_be_hidden(timeout=TIMEOUT)
         update_store_settings(db.session.get(Store, store.id), signature="{agent_name} at {store_name}")
         expect(hint).to_have_text("Signature: Sam Carter at Linen Lane", timeout=TIMEOUT)
+        # Renamed on another device: the top bar and the signature's {agent_name} follow.
+        update_profile(db.session.get(Agent, agent.id), name="Samantha Carter")
+        expect(hint).to_have_text("Signature: Samantha Carter at Linen Lane", timeout=TIMEOUT)
+        expect(page.locator(".topbar .me")).to_have_text("Samantha Carter")
 
         # A live chat's reply is not emailed either.
         conv.locator('[data-act="back"]').click()
