@@ -350,6 +350,24 @@ def typing(ticket, who, is_typing):
             event_sent.send("typing", payload=payload, room=room, namespace=INBOX_NS)
 
 
+#: What a colleague with the same conversation open is doing (``colleague``).
+COLLEAGUE_STATES = ("joined", "viewing", "replying", "left")
+
+
+def colleague(ticket_id, agent, state, *, answer=False, skip_sid=None):
+    """Collision detection: the agents with a conversation open see who else has it open
+    and who is writing a reply, so two of them do not answer the same customer. ``state``:
+    ``joined`` (just opened it: those already there answer with their own state,
+    ``answer=True``, which nobody answers again), ``viewing``, ``replying`` or ``left``.
+    Ephemeral like ``typing``: sent at once, tied to no transaction; the sender's own socket
+    (``skip_sid``) is left out. Never reaches a shopper."""
+    payload = {"ticket_id": ticket_id, "agent": {"id": agent.id, "name": agent.name}, "state": state,
+               "answer": bool(answer)}
+    room = ticket_room(ticket_id)
+    socketio.emit("colleague", payload, to=room, namespace=INBOX_NS, skip_sid=skip_sid)
+    event_sent.send("colleague", payload=payload, room=room, namespace=INBOX_NS)
+
+
 def visitor_updated(visitor):
     """Context panel data (pages, device, attributes) for the store's agents."""
     from helpdesk.schemas import VisitorSchema

@@ -93,10 +93,21 @@ def on_disconnect(reason=None):
         last = _devices[agent_id] <= 0
         if last:
             del _devices[agent_id]
+    _left_conversations(agent_id)
     if last:
         from inbox import routing
 
         routing.schedule_away_check(agent_id)
+
+
+def _left_conversations(agent_id):
+    """The conversations this socket had open lose it as a viewer (collision detection):
+    its rooms are still known while the disconnect is handled."""
+    ticket_ids = [int(room.split(":", 1)[1]) for room in rooms()
+                  if room.startswith("ticket:") and room.split(":", 1)[1].isdigit()]
+    agent = db.session.get(Agent, agent_id) if ticket_ids else None
+    for ticket_id in ticket_ids if agent is not None else ():
+        events.colleague(ticket_id, agent, "left", skip_sid=request.sid)
 
 
 def _ticket_id(data):
@@ -118,19 +129,42 @@ def on_resume(agent, data):
 def on_open(agent, data):
     ticket = queries.ticket_for_agent(agent, _ticket_id(data))
     join_room(events.ticket_room(ticket.id))
+    # Colleagues with it open see me arrive, and answer with what they are doing.
+    events.colleague(ticket.id, agent, "joined", skip_sid=request.sid)
     return {"ok": True, "messages": queries.messages_after(agent, 0, ticket_id=ticket.id)}
 
 
 @handler("close")
 def on_close(agent, data):
-    leave_room(events.ticket_room(_ticket_id(data)))
+    ticket_id = _ticket_id(data)
+    room = events.ticket_room(ticket_id)
+    if room in rooms():
+        leave_room(room)
+        events.colleague(ticket_id, agent, "left", skip_sid=request.sid)
     return {"ok": True}
 
 
 @handler("typing")
 def on_typing(agent, data):
     ticket = queries.ticket_for_agent(agent, _ticket_id(data))
-    events.typing(ticket, "agent", bool(data.get("typing")))
+    typing = bool(data.get("typing"))
+    events.typing(ticket, "agent", typing)
+    if events.ticket_room(ticket.id) in rooms():
+        events.colleague(ticket.id, agent, "replying" if typing else "viewing", skip_sid=request.sid)
+    return {"ok": True}
+
+
+@handler("here")
+def on_here(agent, data):
+    """My answer to a colleague who just opened a conversation I have open: what I am doing
+    there (``viewing`` or ``replying``). Only from a socket in that conversation's room."""
+    ticket_id = _ticket_id(data)
+    state = data.get("state")
+    if state not in ("viewing", "replying"):
+        return error(_("state must be viewing or replying."), "state")
+    if events.ticket_room(ticket_id) not in rooms():
+        return error(_("Open the conversation first."), "ticket_id")
+    events.colleague(ticket_id, agent, state, answer=True, skip_sid=request.sid)
     return {"ok": True}
 
 

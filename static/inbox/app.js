@@ -71,6 +71,8 @@ class Inbox {
     });
     socket.on('disconnect', (reason) => {
       state.hidden = false;
+      // Who else is in a conversation is known again after the reconnect (open -> answers).
+      for (const conv of this.conversations.values()) conv.clearColleagues();
       document.body.dataset.connected = 'false';
       // The server ends an agent's sockets when their access changes (deactivated, new role or
       // stores): rooms are chosen at connect. Socket.IO does not reconnect after that by itself;
@@ -120,6 +122,7 @@ class Inbox {
     // My signature or a store's changed (maybe in another tab): the reply boxes say what
     // will end an emailed reply, so they read it again rather than wait for a reload.
     socket.on('signature.changed', () => this.refreshSignatures());
+    socket.on('colleague', (data) => this.onColleague(data));
     // My name changed on the profile page of another tab or device: the top bar and the
     // menu show it, and a store signature with {agent_name} carries it too.
     socket.on('agent.updated', ({ agent }) => {
@@ -220,6 +223,15 @@ class Inbox {
     this.queue.setTyping(ticketId, typing);
     const conv = this.conversations.get(ticketId);
     if (conv) conv.setTypingShown(typing);
+  }
+
+  // A colleague opened, left or is answering a conversation I have open. My own other tabs
+  // are not colleagues. To one who just arrived I say what I am doing here.
+  onColleague({ ticket_id: ticketId, agent, state, answer }) {
+    const conv = this.conversations.get(ticketId);
+    if (!conv || agent.id === this.me.id) return;
+    conv.setColleague(agent, state);
+    if (state === 'joined' && !answer) this.call('here', { ticket_id: ticketId, state: conv.myState() });
   }
 
   onHandoff({ ticket, handoff }) {

@@ -79,6 +79,8 @@ export class Conversation {
     this.mergeBtn = q('[data-act="merge"]');
     this.timeline = q('.timeline');
     this.typingEl = q('.typing');
+    this.colleaguesEl = q('.colleagues');
+    this.colleagues = new Map(); // agent id -> { name, state }: who else has it open
     this.form = q('.composer');
     this.bar = q('.composer-bar');
     this.textarea = q('textarea');
@@ -456,6 +458,42 @@ export class Conversation {
     this.typingEl.hidden = !on;
     window.clearTimeout(this.typingShownTimer);
     if (on) this.typingShownTimer = window.setTimeout(() => { this.typingEl.hidden = true; }, TYPING_SHOWN_MS);
+  }
+
+  // ---- colleagues (collision detection) -------------------------------------------------
+
+  /** What I am doing here, for a colleague who just opened the conversation. */
+  myState() {
+    return this.typingSent ? 'replying' : 'viewing';
+  }
+
+  setColleague(agent, state) {
+    if (state === 'left') this.colleagues.delete(agent.id);
+    else this.colleagues.set(agent.id, { name: agent.name, state: state === 'joined' ? 'viewing' : state });
+    this.showColleagues();
+  }
+
+  clearColleagues() {
+    this.colleagues.clear();
+    this.showColleagues();
+  }
+
+  // One line above the reply box: who is writing a reply (a warning: the customer would get
+  // two answers), else who else is looking at it.
+  showColleagues() {
+    const list = (names) => (Intl.ListFormat ? new Intl.ListFormat(locale, { type: 'conjunction' }).format(names)
+      : names.join(', '));
+    const all = [...this.colleagues.values()];
+    const replying = all.filter((c) => c.state === 'replying').map((c) => c.name);
+    let text = '';
+    if (replying.length) {
+      text = t(replying.length === 1 ? 'colleague_replying' : 'colleagues_replying', { names: list(replying) });
+    } else if (all.length) {
+      text = t('colleagues_viewing', { names: list(all.map((c) => c.name)) });
+    }
+    this.colleaguesEl.hidden = !text;
+    this.colleaguesEl.classList.toggle('replying', replying.length > 0);
+    if (this.colleaguesEl.textContent !== text) this.colleaguesEl.textContent = text;
   }
 
   // ---- composer ------------------------------------------------------------------------

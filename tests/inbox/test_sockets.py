@@ -24,7 +24,7 @@ def agent_test_client(app, client, shops):
 
 
 @pytest.mark.parametrize("bad", [2**70, 2**63, -1, True])
-@pytest.mark.parametrize("event", ["open", "typing", "read", "decline_offer", "send"])
+@pytest.mark.parametrize("event", ["open", "close", "typing", "here", "read", "decline_offer", "send"])
 def test_a_ticket_id_out_of_range_or_boolean_is_refused(agent_test_client, event, bad):
     ack = agent_test_client(event, {"ticket_id": bad, "client_id": "c1", "body": "hi", "up_to_id": 1})
     assert ack["ok"] is False and ack["error"]["field"] == "ticket_id" and ack["error"]["status"] == 400
