@@ -1,8 +1,9 @@
 """What every shop connector is: the base class the registry holds, the normalised records
 it produces, and the signature helpers they share.
 
-A connector never writes a model. Its view half (``verify``, ``delivery_id``, ``topic``)
-runs in the webhook request; its job half (``expand``, ``parse``) runs in
+A connector never writes a model (what it must remember, like Shopify's shop domain, goes
+through an action). Its view half (``verify``, ``route``, ``check_sender``, ``delivery_id``,
+``topic``) runs in the webhook request; its job half (``expand``, ``parse``) runs in
 ``workers.commerce_jobs`` and hands normalised records to ``helpdesk.actions.commerce``.
 """
 import base64
@@ -162,7 +163,7 @@ class Connector:
     title = None
     topics = frozenset()
 
-    # -- request half (in the view; fast, no database writes) --
+    # -- request half (in the view; fast, no database writes but a first-time check_sender) --
     def is_ping(self, request, raw_body):
         """A platform's unsigned "are you there" request, answered 200 and not stored."""
         return False
@@ -170,6 +171,21 @@ class Connector:
     def verify(self, request, raw_body, connector):
         """Raise ``Forged`` unless the request is signed by ``connector``'s secret(s)."""
         raise NotImplementedError
+
+    #: Whether ``POST /webhooks/<platform>`` (no key) is served: ``route`` finds the connector.
+    routes_without_key = False
+
+    def route(self, request, raw_body):
+        """The active connector a delivery to the keyless URL is for, its signature verified
+        (``verify``). Raise ``Forged`` when there is none or the signature is wrong, with
+        the same message for both: the answer must not tell an unsigned sender which
+        senders are known."""
+        raise NotImplementedError
+
+    def check_sender(self, request, connector):
+        """After ``verify`` on the connector's own URL: refuse (``WebhookError``) a delivery
+        that says it comes from someone else than the connector's sender. May record who the
+        sender is the first time (through an action). Default: nothing to check."""
 
     def delivery_id(self, request, payload):
         """The platform's id of this delivery (the same on every retry)."""

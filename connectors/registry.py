@@ -4,11 +4,14 @@ Adding a platform is one package (a ``Connector`` subclass registered with ``@re
 plus its fixtures. ``load(app)`` imports the packages and mounts the one webhook route:
 
     POST /webhooks/<platform>/<key>     (key: the connector's key, or the store's slug)
+    POST /webhooks/<platform>           (platforms that name the sender: Connector.route)
 
 The view verifies the signature on the RAW body, records the delivery id (unique per
-connector, so a replay is stored once), answers at once and leaves the work to the
-``workers.commerce_jobs.process_delivery`` job. Answers: forged or missing signature 401
-(nothing stored), malformed JSON 400, replay 200, unknown topic 202 (logged), new 200.
+connector, so a replay is stored once, whichever of the two URLs it came to), answers at
+once and leaves the work to the ``workers.commerce_jobs.process_delivery`` job. Answers:
+forged or missing signature 401 (nothing stored), a sender the connector does not accept
+403, malformed JSON 400, replay 200, unknown topic 202 (logged), new 200. The keyless URL
+answers an unknown sender 401 like a bad signature, and counts such refusals per address.
 """
 import importlib
 import logging
@@ -17,12 +20,18 @@ from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import or_, select
 
 from connectors.base import Connector, Malformed, WebhookError, loads
-from helpdesk.extensions import csrf, db
+from helpdesk.extensions import csrf, db, limiter
 from helpdesk.text import has_lone_surrogate
 
 log = logging.getLogger(__name__)
 
 CONNECTORS = {}
+
+#: Refused deliveries to the keyless URL per client address (401: unknown sender or bad
+#: signature). Only refusals count: one app's URL takes every shop's deliveries from the
+#: platform's few addresses, so a budget on all of them would hold back real traffic, while
+#: someone guessing senders or signatures is stopped. Over it: 429, which platforms retry.
+REFUSED_RATE = "30/minute;300/hour"
 
 #: The packages ``load`` imports; each registers its connector.
 PACKAGES = (
@@ -77,10 +86,31 @@ def _answer(status, code, **extra):
     return jsonify({"status": status, **extra}), code
 
 
+def _refused(response):
+    return response.status_code in (401, 403, 404)
+
+
+@bp.post("/<platform>")
+@limiter.limit(REFUSED_RATE, deduct_when=_refused)
+def receive_by_sender(platform):
+    """A delivery to the one URL of an app installed in several shops: the platform's
+    ``route`` finds the connector by who the request says sent it, and checks the signature."""
+    impl = CONNECTORS.get(platform)
+    if impl is None or not impl.routes_without_key:
+        abort(404)
+    raw = request.get_data(cache=True)
+    if impl.is_ping(request, raw):
+        return _answer("pong", 200)
+    try:
+        connector = impl.route(request, raw)
+    except WebhookError as exc:
+        log.info("webhook refused", extra={"platform": platform, "status_code": exc.status, "reason": exc.message})
+        return _answer("refused", exc.status, message=exc.message)
+    return _accept(impl, connector, raw)
+
+
 @bp.post("/<platform>/<key>")
 def receive(platform, key):
-    from helpdesk.actions.commerce import record_delivery
-
     impl = CONNECTORS.get(platform)
     if impl is None:
         abort(404)
@@ -92,6 +122,20 @@ def receive(platform, key):
         abort(404)
     try:
         impl.verify(request, raw, connector)
+        impl.check_sender(request, connector)
+    except WebhookError as exc:
+        log.info("webhook refused", extra={"platform": platform, "connector_id": connector.id,
+                                            "status_code": exc.status, "reason": exc.message})
+        return _answer("refused", exc.status, message=exc.message)
+    return _accept(impl, connector, raw)
+
+
+def _accept(impl, connector, raw):
+    """The same for both URLs once the sender is verified: read, record once, answer."""
+    from helpdesk.actions.commerce import record_delivery
+
+    platform = impl.platform
+    try:
         payload = loads(raw)
         if not isinstance(payload, dict):
             # Every platform sends one JSON object: a list or a bare value was answered

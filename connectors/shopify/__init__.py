@@ -6,10 +6,17 @@ Shopify's mandatory compliance webhooks arrive the same way (``PRIVACY_TOPICS``)
 erasure (``customers/redact``), a customer's request for their data (``customers/data_request``)
 and, 48 hours after the shop uninstalled the app, the shop's (``shop/redact``). They become
 ``PrivacyRequest`` records, answered by ``helpdesk.actions.privacy``. A forged one is 401 like
-any other delivery, as Shopify's review requires."""
+any other delivery, as Shopify's review requires.
+
+Two URLs reach a connector (``connectors.shopify.shops``): its own, ``/webhooks/shopify/<key>``
+(a custom app made in one shop's admin), and ``/webhooks/shopify`` for an app installed in
+several shops, routed by ``X-Shopify-Shop-Domain`` to the store that connected that shop."""
+import secrets
+
 from connectors.base import (
     Connector,
     CustomerRecord,
+    Forged,
     LineRecord,
     Malformed,
     OrderRecord,
@@ -17,6 +24,7 @@ from connectors.base import (
     ProductRecord,
     RefundRecord,
     Records,
+    WebhookError,
     check_hmac_b64,
     currency_code,
     full_name,
@@ -26,6 +34,13 @@ from connectors.base import (
     timestamp,
 )
 from connectors.registry import register
+from connectors.shopify.shops import (
+    SHOP_DOMAIN_HEADER,
+    connector_for_domain,
+    learn_shop_domain,
+    normalise_shop_domain,
+    recorded_shop_domain,
+)
 from helpdesk.text import clean_text, html_to_text
 
 ORDER_TOPICS = {"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/edited"}
@@ -39,6 +54,11 @@ PRIVACY_TOPICS = {
 }
 #: Where each customer topic lists its orders.
 _PRIVACY_ORDERS = {"customers/redact": "orders_to_redact", "customers/data_request": "orders_requested"}
+#: The one answer of the keyless URL to an unknown or inactive shop and to a bad signature.
+UNKNOWN_OR_FORGED = "Unknown shop or bad signature."
+# Checked against when the shop is unknown, so that answer costs the same HMAC as a known
+# shop's: random per process, so no signature ever matches it.
+_NO_SHOP_SECRET = secrets.token_hex(32)
 
 
 def customer(data):
@@ -152,8 +172,45 @@ class Shopify(Connector):
     topics = frozenset(ORDER_TOPICS | CUSTOMER_TOPICS | PRODUCT_TOPICS | set(PRIVACY_TOPICS)
                        | {"refunds/create", "products/delete"})
 
+    routes_without_key = True
+
     def verify(self, request, raw_body, connector):
         check_hmac_b64(request.headers.get("X-Shopify-Hmac-Sha256"), raw_body, connector.secrets())
+
+    def route(self, request, raw_body):
+        # Neither of these two refusals depends on what is stored: they may say what is wrong.
+        domain = normalise_shop_domain(request.headers.get(SHOP_DOMAIN_HEADER))
+        if domain is None:
+            raise Forged("Missing or invalid X-Shopify-Shop-Domain header.")
+        if not request.headers.get("X-Shopify-Hmac-Sha256"):
+            raise Forged("Missing signature.")
+        connector = connector_for_domain(domain)
+        # An unknown (or disconnected) shop costs the same HMAC and gets the same answer as a
+        # bad signature: status, message and time tell an unsigned sender nothing.
+        keys = connector.secrets() if connector is not None else [_NO_SHOP_SECRET]
+        try:
+            check_hmac_b64(request.headers.get("X-Shopify-Hmac-Sha256"), raw_body, keys)
+        except Forged:
+            raise Forged(UNKNOWN_OR_FORGED) from None
+        if connector is None:
+            raise Forged(UNKNOWN_OR_FORGED)
+        return connector
+
+    def check_sender(self, request, connector):
+        claimed = request.headers.get(SHOP_DOMAIN_HEADER)
+        if claimed is None:
+            return  # nothing claimed; the signature alone vouches, as before shop domains
+        domain = normalise_shop_domain(claimed)
+        recorded = recorded_shop_domain(connector.store)
+        if recorded is None and domain is not None:
+            # The first signed delivery to the connector's own URL names its shop: from now
+            # on the app URL finds this store by it, and another shop's deliveries are refused.
+            if not learn_shop_domain(connector, domain):
+                raise WebhookError("This shop is connected to another store.", 403)
+        elif recorded is not None and domain != recorded:
+            # Signed with this connector's secret but from another shop (an app secret that
+            # several shops share): its data must not land in this store.
+            raise WebhookError("This webhook comes from another shop than the one connected here.", 403)
 
     def delivery_id(self, request, payload):
         return request.headers.get("X-Shopify-Webhook-Id")

@@ -2,9 +2,10 @@
 settings (admins), outgoing webhook subscriptions and their delivery log (admins)."""
 from flask import url_for
 from flask_babel import gettext as _
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
+from connectors.shopify.shops import connect_shopify, recorded_shop_domain, validate_shop_domain
 from helpdesk.actions import Forbidden
 from helpdesk.actions.commerce import (
     PLATFORMS,
@@ -53,6 +54,12 @@ class ConnectorSchema(Schema):
     key = fields.Str()
     webhook_url = fields.Method("get_webhook_url")
     rotating = fields.Method("get_rotating", metadata={"description": "A previous secret is still accepted."})
+    app_webhook_url = fields.Method("get_app_webhook_url", metadata={
+        "description": "Shopify: the one URL for an app installed in several shops, routed by the "
+                       "X-Shopify-Shop-Domain header to the store with that shop_domain; null for other platforms."})
+    shop_domain = fields.Method("get_shop_domain", metadata={
+        "description": "Shopify: the shop's <name>.myshopify.com, set here or learned from the first signed "
+                       "delivery to webhook_url; null for other platforms."})
     api_url = fields.Str(allow_none=True)
     has_api_token = fields.Method("get_has_api_token")
     currency = fields.Str()
@@ -61,6 +68,14 @@ class ConnectorSchema(Schema):
 
     def get_webhook_url(self, connector):
         return url_for("webhooks_in.receive", platform=connector.platform, key=connector.key, _external=True)
+
+    def get_app_webhook_url(self, connector):
+        if connector.platform != "shopify":
+            return None
+        return url_for("webhooks_in.receive_by_sender", platform=connector.platform, _external=True)
+
+    def get_shop_domain(self, connector):
+        return recorded_shop_domain(connector.store) if connector.platform == "shopify" else None
 
     def get_rotating(self, connector):
         return bool(connector.previous_secret)
@@ -87,6 +102,9 @@ class ConnectorArgs(StrictSchema):
     api_token = fields.Str(allow_none=True, validate=validate.Length(max=255))
     currency = fields.Str(validate=validate.Regexp(r"^[A-Za-z]{3}$"))
     active = fields.Bool()
+    shop_domain = fields.Str(allow_none=True, validate=[validate.Length(max=255), validate_shop_domain], metadata={
+        "description": "Shopify only: the shop's <name>.myshopify.com (any case, https:// allowed); null or \"\" "
+                       "forgets it. One active connector per shop across stores."})
 
 
 class AttributionSettingsSchema(Schema):
@@ -186,19 +204,26 @@ def list_connectors(store_id):
 
 @bp.put(f"/stores/<{ID}:store_id>/connectors/<any({', '.join(PLATFORMS)}):platform>")
 @operation("Connect a shop platform or change its credentials; `rotate` keeps the old secret accepted "
-           "until `finish_rotation` (admins).", body=ConnectorArgs, response=ConnectorWithSecretSchema,
-           errors=(403,), tag="commerce")
+           "until `finish_rotation` (admins). Shopify: `shop_domain` routes the app URL's deliveries here; "
+           "409 when another store's active connector has that shop.", body=ConnectorArgs,
+           response=ConnectorWithSecretSchema, errors=(403, 409), tag="commerce")
 def put_connector(store_id, platform):
     store = store_or_404(store_id, _admin())
     args = load_json(ConnectorArgs())
-    existing = db.session.scalar(select(StoreConnector).where(StoreConnector.store_id == store.id,
-                                                              StoreConnector.platform == platform))
+    if "shop_domain" in args and platform != "shopify":
+        raise ValidationError({"shop_domain": [_("Only a Shopify connector has a shop domain.")]})
     secret = args.pop("secret", None)
     rotate, finish = args.pop("rotate", False), args.pop("finish_rotation", False)
-    if existing is not None and rotate:
-        connector = rotate_connector_secret(existing, secret)
-        secret = None
-    connector = connect_store(store, platform, secret=secret, **args)
+    if platform == "shopify":
+        # One transaction: a shop domain refused (409) must not leave a rotation behind.
+        connector = connect_shopify(store, rotate=rotate, secret=secret, **args)
+    else:
+        existing = db.session.scalar(select(StoreConnector).where(StoreConnector.store_id == store.id,
+                                                                  StoreConnector.platform == platform))
+        if existing is not None and rotate:
+            rotate_connector_secret(existing, secret)
+            secret = None
+        connector = connect_store(store, platform, secret=secret, **args)
     if finish:
         finish_secret_rotation(connector)
     return ConnectorWithSecretSchema().dump(connector)
