@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 
 CONNECTORS = {}
 
-#: Refused deliveries to the keyless URL per client address (401: unknown sender or bad
-#: signature). Only refusals count: one app's URL takes every shop's deliveries from the
-#: platform's few addresses, so a budget on all of them would hold back real traffic, while
-#: someone guessing senders or signatures is stopped. Over it: 429, which platforms retry.
+#: Refused deliveries per client address, on either URL (401: unknown sender or bad
+#: signature; 403: another sender; 404: no such connector key). Only refusals count: one
+#: app's URL takes every shop's deliveries from the platform's few addresses, so a budget on
+#: all of them would hold back real traffic, while someone guessing keys, senders or
+#: signatures is stopped. Over it: 429, which platforms retry.
 REFUSED_RATE = "30/minute;300/hour"
 
 #: The packages ``load`` imports; each registers its connector.
@@ -110,6 +111,7 @@ def receive_by_sender(platform):
 
 
 @bp.post("/<platform>/<key>")
+@limiter.limit(REFUSED_RATE, deduct_when=_refused)
 def receive(platform, key):
     impl = CONNECTORS.get(platform)
     if impl is None:

@@ -202,6 +202,20 @@ def test_refusals_are_rate_limited_per_address_and_signed_deliveries_are_not(cli
     assert count(Order) == 0
 
 
+def test_guessing_connector_keys_or_signatures_on_the_own_url_is_rate_limited_too(client, connector):
+    for n in range(35):
+        response = deliver(client, "products_delete.json", "products/delete", webhook_id=f"ok-{n}", key=connector.key)
+        assert response.status_code == 200, n
+    for n in range(15):
+        assert deliver(client, "orders_create.json", "orders/create", key=f"guess{n}").status_code == 404, n
+        forged = deliver(client, "orders_create.json", "orders/create", key=connector.key, secret="guess",
+                         webhook_id=f"g-{n}")
+        assert forged.status_code == 401, n
+    limited = deliver(client, "orders_create.json", "orders/create", key=connector.key, webhook_id="after")
+    assert limited.status_code == 429 and limited.is_json
+    assert count(Order) == 0
+
+
 # ---- the connector's own URL ----------------------------------------------------------------
 
 def test_the_first_signed_delivery_to_the_connectors_url_teaches_its_shop(client):
