@@ -9,6 +9,7 @@ message is quarantined and the next one goes on.
 """
 import logging
 import socket
+import time
 
 from imapclient import IMAPClient
 from sqlalchemy import bindparam, select, update
@@ -68,9 +69,7 @@ def poll(mailbox, client=None):
         mailbox.last_polled_at, mailbox.last_error = utcnow(), None
         db.session.commit()
     except (OSError, socket.timeout, IMAPClient.Error) as exc:
-        db.session.rollback()
-        mailbox.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-        db.session.commit()
+        _record_error(mailbox, exc)
         raise
     finally:
         if own and client is not None:
@@ -79,6 +78,13 @@ def poll(mailbox, client=None):
             except Exception:  # noqa: BLE001
                 pass
     return counts
+
+
+def _record_error(mailbox, exc):
+    """Show the admin why the server cannot be read (cleared by the next good poll)."""
+    db.session.rollback()
+    mailbox.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+    db.session.commit()
 
 
 def _poll_folders(mailbox, client, counts):
@@ -162,7 +168,8 @@ IDLE_SECONDS = 20 * 60
 POLL_SECONDS = 60
 
 
-#: How often a watch sitting in IDLE checks that its mailbox is still to be polled.
+#: How often a watch sitting in IDLE checks that its mailbox is still to be polled, with
+#: the same settings.
 RECHECK_SECONDS = 60
 
 
@@ -180,42 +187,78 @@ def _still_polled(mailbox_id):
     return mailbox
 
 
-def watch(mailbox_id, stop, idle_seconds=IDLE_SECONDS, poll_seconds=POLL_SECONDS):
+def _login(mailbox):
+    """What a connection was opened with (``connect``): when an admin changes any of it, the
+    watch logs in again rather than reading the old server or account until it fails."""
+    return (mailbox.imap_host, mailbox.imap_port, bool(mailbox.imap_ssl), mailbox.imap_username,
+            mailbox.imap_password)
+
+
+def _folders(mailbox):
+    return tuple(mailbox.imap_folders or ["INBOX"])
+
+
+def _changed(mailbox_id, login, folders):
+    """True when the mailbox is no longer polled, or its login or folders are no longer
+    ``login`` and ``folders``. Leaves no transaction open (the watch goes on idling)."""
+    mailbox = _still_polled(mailbox_id)
+    changed = mailbox is None or _login(mailbox) != login or _folders(mailbox) != folders
+    db.session.rollback()
+    return changed
+
+
+def watch(mailbox_id, stop, idle_seconds=IDLE_SECONDS, poll_seconds=POLL_SECONDS, recheck_seconds=None):
     """Import new mail as it arrives until ``stop`` (a threading.Event) is set: poll every
     folder, then wait in IDLE on the first one when the server offers it (new mail there
     ends the wait at once; other folders are read on the next round), else sleep
     ``poll_seconds``. Connection errors are recorded on the mailbox and retried. The watch
-    ends when the mailbox is removed or no longer polled (``Mailbox.polls_imap``)."""
+    ends when the mailbox is removed or no longer polled (``Mailbox.polls_imap``).
+
+    Every ``recheck_seconds`` (default RECHECK_SECONDS) in IDLE, and before every poll, it
+    reads the mailbox again: changed server, port, TLS, user or password log in again with
+    the new ones; changed folders are polled (and the first one idled on) at once. Nothing
+    is read twice: what was imported is marked per folder (``MailboxFolder``), and another
+    account's marks are dropped when the admin names it (``update_mailbox``)."""
+    recheck_seconds = recheck_seconds or RECHECK_SECONDS
     while not stop.is_set():
         mailbox = _still_polled(mailbox_id)
         if mailbox is None:
             return
         client = None
         try:
-            client = connect(mailbox)
+            login = _login(mailbox)
+            try:
+                client = connect(mailbox)
+            except (OSError, IMAPClient.Error) as exc:
+                _record_error(mailbox, exc)  # a password just changed may be a wrong one
+                raise
             while not stop.is_set():
                 # Read again before every poll: an admin may have removed the mailbox, made
-                # it inactive or removed its password since; then the watch ends.
+                # it inactive or removed its password since (the watch ends), or changed how
+                # to log in (logged in again, below).
                 mailbox = _still_polled(mailbox_id)
                 if mailbox is None:
                     return
+                if _login(mailbox) != login:
+                    log.info("IMAP settings changed; logging in again", extra={"mailbox_id": mailbox_id})
+                    break
+                folders = _folders(mailbox)
                 poll(mailbox, client)
                 if b"IDLE" not in client.capabilities():
                     stop.wait(poll_seconds)
                     continue
-                client.select_folder((mailbox.imap_folders or ["INBOX"])[0], readonly=True)
+                client.select_folder(folders[0], readonly=True)
                 client.idle()
                 try:
-                    waited = 0.0
-                    while not stop.is_set() and waited < idle_seconds:
-                        if client.idle_check(timeout=1):
+                    now = time.monotonic()
+                    ends, recheck_at = now + idle_seconds, now + recheck_seconds
+                    while not stop.is_set() and time.monotonic() < ends:
+                        if client.idle_check(timeout=min(1, recheck_seconds)):
                             break  # EXISTS/RECENT: something arrived
-                        waited += 1
-                        if waited % RECHECK_SECONDS == 0:
-                            gone = _still_polled(mailbox_id) is None
-                            db.session.rollback()  # no transaction held open while idling
-                            if gone:
-                                break  # the check before the next poll ends the watch
+                        if time.monotonic() >= recheck_at:
+                            if _changed(mailbox_id, login, folders):
+                                break  # the checks before the next poll say what to do
+                            recheck_at = time.monotonic() + recheck_seconds
                 finally:
                     client.idle_done()
         except Exception as exc:  # noqa: BLE001 -- a dropped connection: wait, then reconnect

@@ -75,26 +75,21 @@ def smtp_connection(url, timeout=20):
     return conn
 
 
-def _smtp_url(payload):
-    if payload.get("mailbox_id"):
-        from helpdesk.extensions import db
-        from helpdesk.models import Mailbox
-
-        mailbox = db.session.get(Mailbox, payload["mailbox_id"])
-        if mailbox is not None and mailbox.smtp_url:
-            return mailbox.smtp_url
-    return current_app.config.get("SMTP_URL")
-
-
 @handler("email")
 def send(item):
-    """Send one outbox email; the message it copies (``message_ref``) shows the outcome."""
-    payload = item.payload
+    """Send one outbox email; the message it copies (``message_ref``) shows the outcome.
+
+    From, Reply-To and the SMTP server are those of its mailbox as it is now, not as it was
+    when the mail was queued (``outbox_mailbox``: a mailbox removed, made inactive or given
+    another address since reroutes the row first)."""
+    from helpdesk.actions.email import outbox_mailbox
+
     try:
-        url = _smtp_url(payload)
+        mailbox = outbox_mailbox(item)
+        url = (mailbox.smtp_url if mailbox is not None else None) or current_app.config.get("SMTP_URL")
         if not url:
             raise RuntimeError("SMTP_URL is not configured; mail stays queued")
-        msg = build_message(payload)
+        msg = build_message(item.payload)
         with smtp_connection(url) as conn:
             try:
                 conn.send_message(msg)

@@ -36,6 +36,7 @@ from helpdesk.models import (
     EmailHeader,
     InboundEmail,
     Mailbox,
+    MailboxFolder,
     Message,
     MessageKind,
     Ticket,
@@ -104,12 +105,27 @@ def update_mailbox(mailbox, **changes):
     """Change a mailbox's settings. A secret given as "" is left unchanged (the form never
     receives it back, so an empty field means "keep"); given as None it is removed (no more
     IMAP polling without a password, the helpdesk's own SMTP server, no Mailgun).
-    ``rotate_inbound_secret=True`` issues a new inbound secret."""
+    ``rotate_inbound_secret=True`` issues a new inbound secret.
+
+    Another IMAP server or user is another account, whose UIDs say nothing of what was
+    imported from the old one (two accounts' INBOX can even share a UIDVALIDITY): the
+    folders' read marks are dropped and the new account is read from its start, as a new
+    mailbox's is; deduplication keeps mail already imported (the same account moved to
+    another server) from being stored twice. A new password, port or folder list keeps
+    them. A running IMAP watch logs in again with the new settings (``imap.watch``)."""
     if changes.pop("rotate_inbound_secret", False):
         mailbox.inbound_secret = secrets.token_hex(32)
+    account = _imap_account(mailbox)
     _apply(mailbox, changes)
+    if _imap_account(mailbox) != account:
+        db.session.execute(update(MailboxFolder).where(MailboxFolder.mailbox_id == mailbox.id)
+                           .values(uidvalidity=None, last_uid=0).execution_options(synchronize_session=False))
     db.session.flush()
     return mailbox
+
+
+def _imap_account(mailbox):
+    return ((mailbox.imap_host or "").strip().lower(), mailbox.imap_username or "")
 
 
 def _apply(mailbox, settings):
@@ -631,6 +647,66 @@ def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=
         message.meta = meta
     db.session.flush()
     return item
+
+
+def outbox_mailbox(item):
+    """The mailbox an outbox email leaves from, decided when it is sent (None: the helpdesk's
+    MAIL_FROM and SMTP_URL). It is the one it was queued with, unless an admin has removed
+    that mailbox, made it inactive or changed its address since: then the row is rerouted
+    first (``reroute_queued_email``), so that no mail leaves from, or asks for answers at, an
+    address nobody reads any more."""
+    payload = item.payload or {}
+    if not payload.get("mailbox_id"):
+        return None  # queued for MAIL_FROM: nothing an admin can have taken away since
+    mailbox = db.session.get(Mailbox, payload["mailbox_id"])
+    if mailbox is not None and mailbox.active and mailbox.address == _queued_from(payload)[1]:
+        return mailbox
+    return reroute_queued_email(item)
+
+
+def _queued_from(payload):
+    """``(display name, address)`` of a queued email's From (the name may be RFC 2047 encoded)."""
+    from email.policy import default as email_policy
+
+    addresses = email_policy.header_factory("From", payload.get("from") or "").addresses
+    return (addresses[0].display_name, normalise_email(addresses[0].addr_spec)) if addresses else ("", "")
+
+
+@action
+def reroute_queued_email(item):
+    """Send a queued email from where its ticket's mail leaves now: its mailbox under its new
+    address, or, when the mailbox was removed or made inactive, ``ticket_mailbox`` (the
+    store's active mailbox), else MAIL_FROM with the helpdesk's SMTP server. The From keeps
+    its name ("Sam from Linen & Co"), the Reply-To becomes that address's reply token (none
+    for MAIL_FROM, as ``queue_ticket_email`` does), and ``mailbox_id`` its SMTP route. The
+    Message-ID stays: the mail queued after it names it in References already.
+
+    Changes the outbox row's payload and the EmailHeader recorded at queue time (sender,
+    mailbox), so threading and ``ticket_mailbox`` see what was really sent. Emits nothing.
+    Returns the mailbox (None: MAIL_FROM)."""
+    payload = dict(item.payload)
+    queued_id = payload["mailbox_id"]
+    queued = db.session.get(Mailbox, queued_id)
+    ticket = db.session.get(Ticket, payload["ticket_id"]) if payload.get("ticket_id") else None
+    if queued is not None and queued.active:
+        mailbox = queued  # only its address changed
+    else:
+        mailbox = ticket_mailbox(ticket) if ticket is not None else None
+    address = mailbox.address if mailbox is not None else current_app.config["MAIL_FROM"]
+    payload.update({
+        "from": formataddr((_queued_from(payload)[0], address)),
+        "reply_to": tokens.reply_address(address, ticket.id) if mailbox is not None else None,
+        "mailbox_id": mailbox.id if mailbox is not None else None,
+    })
+    item.payload = payload
+    if ticket is not None and payload.get("message_id"):
+        header = email_threading.header_for(ticket.store_id, payload["message_id"], EmailHeader.OUT)
+        if header is not None:
+            header.sender, header.mailbox_id = address, payload["mailbox_id"]
+    db.session.flush()
+    log.info("queued email rerouted", extra={"outbox_id": item.id, "queued_mailbox_id": queued_id,
+                                             "mailbox_id": payload["mailbox_id"]})
+    return mailbox
 
 
 #: A reply email quotes this many of the conversation's earlier messages, newest first,

@@ -12,6 +12,7 @@ class _Mailbox:
 
     def __init__(self):
         self.messages = []
+        self.envelope_senders = []  # MAIL FROM of each message, in the same order
         self._arrived = threading.Condition()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -24,6 +25,7 @@ class _Mailbox:
         from email import message_from_bytes, policy
 
         with self._arrived:
+            self.envelope_senders.append(envelope.mail_from)
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             self._arrived.notify_all()
         return "250 Message accepted for delivery"

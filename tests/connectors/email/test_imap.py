@@ -6,7 +6,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from email.message import EmailMessage
 
 import pytest
@@ -23,6 +25,8 @@ from workers.email_jobs import poll_all_mailboxes, poll_mailbox
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER, PASSWORD = "support@shop.test", "imap pass 1"
+#: A second account on the same server: the one an admin switches a mailbox to.
+OTHER_USER, OTHER_PASSWORD = "orders@shop.test", "imap pass 2"
 
 
 def _config(root, port):
@@ -80,7 +84,7 @@ def dovecot():
     with open(os.path.join(root, "dovecot.conf"), "w") as fh:
         fh.write(_config(root, port))
     with open(os.path.join(root, "passwd"), "w") as fh:
-        fh.write(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        fh.write(f"{USER}:{{PLAIN}}{PASSWORD}\n{OTHER_USER}:{{PLAIN}}{OTHER_PASSWORD}\n")
     if os.geteuid() == 0:
         os.chmod(root, 0o755)
         entry = pwd.getpwnam("dovecot")
@@ -112,11 +116,10 @@ def dovecot():
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def server(dovecot):
-    """A client of the test server with empty INBOX and Support folders."""
+def _emptied(dovecot, user, password):
+    """A client of ``user`` on the test server with empty INBOX and Support folders."""
     client = IMAPClient(dovecot["host"], port=dovecot["port"], ssl=False, timeout=10)
-    client.login(USER, PASSWORD)
+    client.login(user, password)
     for folder in ("Support",):
         if client.folder_exists(folder):
             client.delete_folder(folder)
@@ -126,6 +129,21 @@ def server(dovecot):
     if uids:
         client.delete_messages(uids)
         client.expunge()
+    return client
+
+
+@pytest.fixture
+def server(dovecot):
+    """A client of the test server with empty INBOX and Support folders."""
+    client = _emptied(dovecot, USER, PASSWORD)
+    yield client
+    client.logout()
+
+
+@pytest.fixture
+def other_server(dovecot):
+    """The same, for the second account (OTHER_USER)."""
+    client = _emptied(dovecot, OTHER_USER, OTHER_PASSWORD)
     yield client
     client.logout()
 
@@ -383,3 +401,125 @@ def test_a_watch_ends_when_its_mailbox_is_no_longer_polled(app, server, imap_mai
     mailbox = db.session.get(Mailbox, mailbox_id)
     assert mailbox is None or mailbox.last_error is None  # it did not even try to log in
     assert subjects() == ["before the change"]
+
+
+@contextmanager
+def watching(app, mailbox_id, **kwargs):
+    """``imap.watch`` of the mailbox in a thread of its own for the ``with`` block."""
+    stop = threading.Event()
+
+    def run():
+        with app.app_context():
+            imap.watch(mailbox_id, stop, **kwargs)
+
+    watcher = threading.Thread(target=run, daemon=True)
+    watcher.start()
+    try:
+        yield watcher
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert not watcher.is_alive()
+
+
+def arrived(expected, timeout=10):
+    """The tickets' subjects once they are ``expected`` (or the timeout has passed)."""
+    deadline = time.monotonic() + timeout
+    while subjects() != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+        db.session.expire_all()
+    return subjects()
+
+
+def test_a_watch_logs_in_again_when_the_mailbox_names_another_account(app, server, other_server, imap_mailbox):
+    """An admin points the mailbox at another user (and its password) while the watch sits in
+    IDLE on the first account: within the recheck interval it reads the new account, and
+    idles there (new mail of the new account arrives at once, the old account's no more)."""
+    update_mailbox(imap_mailbox, imap_folders=["INBOX"])
+    mailbox_id = imap_mailbox.id
+    server.append("INBOX", note("before the change"))
+    with watching(app, mailbox_id, poll_seconds=30, recheck_seconds=1):
+        assert arrived(["before the change"]) == ["before the change"]
+        other_server.append("INBOX", note("waiting for orders"))
+        time.sleep(1.5)  # idling on the old account, which has nothing new
+        assert subjects() == ["before the change"]
+        update_mailbox(db.session.get(Mailbox, mailbox_id), imap_username=OTHER_USER, imap_password=OTHER_PASSWORD)
+        assert arrived(["before the change", "waiting for orders"]) == ["before the change", "waiting for orders"]
+        time.sleep(0.5)  # polled the new account: now in IDLE there
+        server.append("INBOX", note("to the old account"))
+        other_server.append("INBOX", note("new for orders"))
+        expected = ["before the change", "new for orders", "waiting for orders"]
+        assert arrived(expected) == expected
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 3
+    assert db.session.get(Mailbox, mailbox_id).last_error is None
+
+
+def test_a_watch_reads_changed_folders_at_once(app, server, imap_mailbox):
+    """Folders changed while the watch idles on INBOX: it polls the new list within the
+    recheck interval and idles on the new first folder; the same connection serves."""
+    update_mailbox(imap_mailbox, imap_folders=["INBOX"])
+    mailbox_id = imap_mailbox.id
+    server.append("INBOX", note("in the inbox"))
+    with watching(app, mailbox_id, poll_seconds=30, recheck_seconds=1):
+        assert arrived(["in the inbox"]) == ["in the inbox"]
+        server.append("Support", note("filed under support"))
+        time.sleep(1.5)
+        assert subjects() == ["in the inbox"]  # not a folder of the mailbox yet
+        update_mailbox(db.session.get(Mailbox, mailbox_id), imap_folders=["Support", "INBOX"])
+        assert arrived(["filed under support", "in the inbox"]) == ["filed under support", "in the inbox"]
+        time.sleep(0.5)  # now in IDLE on Support
+        server.append("Support", note("support again"))
+        expected = ["filed under support", "in the inbox", "support again"]
+        assert arrived(expected) == expected
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 3
+
+
+def test_a_watch_logs_in_with_a_changed_password(app, server, imap_mailbox):
+    """A wrong new password shows on the mailbox within the recheck interval (the watch does
+    not go on reading with the old login); the right one brings the mail again."""
+    mailbox_id = imap_mailbox.id
+    server.append("INBOX", note("before the change"))
+    with watching(app, mailbox_id, poll_seconds=1, recheck_seconds=1):
+        assert arrived(["before the change"]) == ["before the change"]
+        update_mailbox(db.session.get(Mailbox, mailbox_id), imap_password="a typo")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            db.session.expire_all()
+            if db.session.get(Mailbox, mailbox_id).last_error:
+                break
+            time.sleep(0.2)
+        assert "AUTHENTICATIONFAILED" in (db.session.get(Mailbox, mailbox_id).last_error or "")
+        server.append("INBOX", note("while the password was wrong"))
+        update_mailbox(db.session.get(Mailbox, mailbox_id), imap_password=PASSWORD)
+        expected = ["before the change", "while the password was wrong"]
+        assert arrived(expected) == expected
+    db.session.expire_all()
+    assert db.session.get(Mailbox, mailbox_id).last_error is None
+
+
+def test_another_account_is_read_from_its_start_and_nothing_twice(server, other_server, imap_mailbox):
+    """Read marks are UIDs of one account's folders: naming another user drops them, even
+    when its INBOX has the same UIDVALIDITY as the old one's (accounts made in the same
+    second on Dovecot); a new password keeps them. Going back to the first account reads it
+    again without storing anything twice."""
+    for subject in ("first", "second", "third"):
+        server.append("INBOX", note(subject))
+    assert imap.poll(imap_mailbox) == {"created": 3}
+    other_server.append("INBOX", note("for orders"))
+    other_validity = other_server.select_folder("INBOX", readonly=True)[b"UIDVALIDITY"]
+    inbox = db.session.scalar(select(MailboxFolder).where(MailboxFolder.name == "INBOX"))
+    # As if both INBOXes had been made in the same second, and the first had had more mail.
+    inbox.uidvalidity, inbox.last_uid = other_validity, 10_000
+    db.session.commit()
+
+    mailbox = update_mailbox(db.session.get(Mailbox, imap_mailbox.id), imap_password="rotated")
+    inbox = db.session.scalar(select(MailboxFolder).where(MailboxFolder.name == "INBOX"))
+    assert (inbox.uidvalidity, inbox.last_uid) == (other_validity, 10_000)  # the same account: kept
+
+    update_mailbox(mailbox, imap_username=OTHER_USER, imap_password=OTHER_PASSWORD)
+    assert imap.poll(db.session.get(Mailbox, imap_mailbox.id)) == {"created": 1}
+    assert subjects() == ["first", "for orders", "second", "third"]
+
+    update_mailbox(db.session.get(Mailbox, imap_mailbox.id), imap_username=USER, imap_password=PASSWORD)
+    assert imap.poll(db.session.get(Mailbox, imap_mailbox.id)) == {"duplicate": 3}
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 4
