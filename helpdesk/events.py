@@ -442,11 +442,17 @@ def chat_inactive(ticket, minutes):
 def appointment_changed(appointment, change, previous_agent_id=None):
     """A visit was booked, moved or cancelled (``change``): the agent it is with (and the one
     it was with, when it moved to another) for "My upcoming appointments", and the agents with
-    the conversation open. The shopper learns of it through the message the action adds."""
+    the conversation open. The shopper learns of it through the message the action adds.
+    A visit without an agent (``unassigned``: its agent left the store) or just ``assigned``
+    one goes to the store's agents instead: they are the ones to take it over (its new agent
+    among them)."""
     from helpdesk.schemas import AppointmentSchema
 
     payload = {"appointment": AppointmentSchema().dump(appointment), "change": change}
-    rooms = [agent_room(a) for a in (appointment.agent_id, previous_agent_id) if a]
+    if appointment.agent_id is None or change == "assigned":
+        rooms = [store_room(appointment.store_id)]
+    else:
+        rooms = [agent_room(a) for a in (appointment.agent_id, previous_agent_id) if a]
     _queue("appointment.updated", payload, rooms + [ticket_room(appointment.ticket_id)])
 
 

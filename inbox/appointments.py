@@ -1,6 +1,7 @@
 """In-store visits from the inbox: the booking dialog's JSON endpoints (book, move, cancel
-from an open conversation), the "My upcoming appointments" page and the admins' page of a
-store's locations (static/inbox/locations.js writes through /api/v1/stores/<id>/locations).
+from an open conversation), the "My upcoming appointments" page with the store's unassigned
+visits (their agent left the store: take one over, or give it to a colleague) and the admins'
+page of a store's locations (static/inbox/locations.js writes through /api/v1/stores/<id>/locations).
 
 Same rules as ``inbox.views``: signed-in agents only (JSON answers 401), CSRF on POST/PATCH
 (``X-CSRFToken``), another store's ticket or visit is a 404, input through marshmallow
@@ -10,19 +11,22 @@ import json
 
 from zoneinfo import available_timezones
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from helpdesk.actions import ActionError, NotFound
 from helpdesk.actions.appointments import (
+    agents_for_store,
+    assign_appointment,
     book_appointment,
     cancel_appointment,
     reschedule_appointment,
+    unassigned_for,
     upcoming_for,
 )
 from helpdesk.api.access import ID
@@ -36,6 +40,7 @@ from helpdesk.schemas import (
     AppointmentSchema,
     AppointmentUpdateArgs,
     StoreLocationSchema,
+    StrictSchema,
     UpcomingArgs,
 )
 from inbox import queries
@@ -153,6 +158,20 @@ def cancel(appointment_id):
     return jsonify(AppointmentSchema().dump(cancel_appointment(appointment, _agent(), reason=args["reason"])))
 
 
+class AssignArgs(StrictSchema):
+    #: The agent to give the visit to; left out or null: the signed-in agent takes it over.
+    agent_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+@bp.post(f"/api/appointments/<{ID}:appointment_id>/assign")
+@login_required
+def assign(appointment_id):
+    appointment = _appointment(appointment_id)
+    args = _load(AssignArgs(), json_body())
+    return jsonify(AppointmentSchema().dump(
+        assign_appointment(appointment, _agent(), agent=_other_agent(args.get("agent_id")))))
+
+
 # ---- my upcoming appointments ------------------------------------------------------------
 
 @bp.get("/api/appointments/upcoming")
@@ -160,6 +179,24 @@ def cancel(appointment_id):
 def upcoming_json():
     args = _load(UpcomingArgs(), request.args.to_dict())
     return jsonify({"items": AppointmentSchema(many=True).dump(upcoming_for(_agent(), args["days"]))})
+
+
+@bp.get("/api/appointments/unassigned")
+@login_required
+def unassigned_json():
+    """Visits still to come without an agent, in the stores the agent sees, soonest first."""
+    return jsonify({"items": AppointmentSchema(many=True).dump(unassigned_for(_agent()))})
+
+
+def _shown(appt):
+    """A visit as the page lists it: its day and time at the shop, formatted for the agent."""
+    local = appt.starts_at.astimezone(zone(appt.location.timezone))
+    return format_date(local.date(), "full"), {
+        "appointment": appt,
+        # rebase=False: the shop's wall-clock time, not the viewer's zone.
+        "time": "{} – {}".format(format_time(local, "short", rebase=False),
+                                 format_time(appt.ends_at.astimezone(local.tzinfo), "short", rebase=False)),
+    }
 
 
 @bp.get("/appointments")
@@ -173,15 +210,32 @@ def upcoming_page():
         days = 14
     groups = {}
     for appt in upcoming_for(_agent(), days):
-        local = appt.starts_at.astimezone(zone(appt.location.timezone))
-        day = format_date(local.date(), "full")
-        groups.setdefault(day, []).append({
-            "appointment": appt,
-            # rebase=False: the shop's wall-clock time, not the viewer's zone.
-            "time": "{} – {}".format(format_time(local, "short", rebase=False),
-                                     format_time(appt.ends_at.astimezone(local.tzinfo), "short", rebase=False)),
-        })
-    return render_template("inbox/appointments.html", groups=groups, days=days)
+        day, item = _shown(appt)
+        groups.setdefault(day, []).append(item)
+    unassigned, hosts = [], {}
+    for appt in unassigned_for(_agent()):
+        day, item = _shown(appt)
+        unassigned.append({**item, "day": day})
+        if appt.store_id not in hosts:
+            hosts[appt.store_id] = agents_for_store(appt.store_id)
+    return render_template("inbox/appointments.html", groups=groups, days=days, unassigned=unassigned,
+                           hosts=hosts)
+
+
+@bp.post(f"/appointments/<{ID}:appointment_id>/assign")
+@login_required
+def assign_form(appointment_id):
+    """The page's form (works without JavaScript): take an unassigned visit over, or give it
+    to the agent picked; back to the page with what happened."""
+    try:
+        appointment = assign_appointment(_appointment(appointment_id), _agent(),
+                                         agent=_other_agent(request.form.get("agent_id", type=int)))
+    except ActionError as exc:  # the page says why (taken already, a clash) and shows the rest
+        flash(exc.message)
+    else:
+        flash(_("%(agent)s is now the agent of the visit of %(name)s.", agent=appointment.agent.name,
+                name=appointment.contact.display_name))
+    return redirect(url_for("appointments.upcoming_page"), 303)
 
 
 # ---- admins: the store's locations ---------------------------------------------------------

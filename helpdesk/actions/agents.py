@@ -65,10 +65,11 @@ def set_access(agent, *, all_stores, stores=(), teams=None, by):
 
     Refused: no store at all (an agent who sees nothing), or a team of a store the agent will
     not see (they would be offered its chats and could open none). An agent who loses a store
-    hands its conversations back to the queue (as a deactivated agent does) and their open
-    sockets are ended (``agent_access_changed``): rooms are joined at connect, so without it a
-    tab left open would keep receiving that store's events. Only a change of stores does
-    that: teams have no rooms of their own."""
+    hands its conversations back to the queue and leaves its upcoming visits unassigned, as a
+    deactivated agent does (``_release``), and their open sockets are ended
+    (``agent_access_changed``): rooms are joined at connect, so without it a tab left open
+    would keep receiving that store's events. Only a change of stores does that: teams have
+    no rooms of their own."""
     if not by.is_admin:
         raise Forbidden("Only admins change an agent's access.")
     stores = list(dict.fromkeys(stores))
@@ -100,7 +101,8 @@ def set_active(agent, active, *, by):
     (``agent_access_changed``; the reconnect is refused) and they are set offline
     (``set_availability`` emits ``agent.availability``), so no chat is offered to them any more.
 
-    Their conversations still going on go back to the queue (``_release``)."""
+    Their conversations still going on go back to the queue and their upcoming visits are
+    left unassigned for a colleague to take over (``_release``)."""
     if not by.is_admin:
         raise Forbidden("Only admins deactivate accounts.")
     if agent.id == by.id and not active:
@@ -130,8 +132,11 @@ def _release(agent, by, store_ids=None):
     conversations still going on (open, pending, snoozed) go back to the queue
     (``tickets.assign``: ``ticket.updated`` and a timeline event each), a chat being offered
     to them moves on to the next agent (``offer.withdrawn``), and the waiting chats are offered
-    to the others: nobody would answer them otherwise. Resolved and closed tickets keep their
-    assignee, which reports and sales attribution read."""
+    to the others: nobody would answer them otherwise. Their in-store visits still to come
+    stay booked for the shopper but lose their agent, for a colleague to take over
+    (``appointments.unassign_appointments``). Resolved and closed tickets keep their
+    assignee, which reports and sales attribution read; visits that have ended keep theirs."""
+    from helpdesk.actions.appointments import unassign_appointments
     from helpdesk.actions.routing import offer_waiting, pass_offer
     from helpdesk.actions.tickets import assign
 
@@ -144,6 +149,7 @@ def _release(agent, by, store_ids=None):
         Ticket.offered_agent_id == agent.id, Ticket.assignee_id.is_(None), *in_stores).order_by(Ticket.id)).all()
     for ticket in offered:
         pass_offer(ticket, agent.id, reason="access")
+    unassign_appointments(agent, by, store_ids=store_ids)
     if ongoing:
         offer_waiting(sorted({t.store_id for t in ongoing}))
 

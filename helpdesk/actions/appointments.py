@@ -6,13 +6,23 @@ Booking, moving and cancelling a visit each: validate the time in the location's
 the ticket's timeline, tell the shopper in the chat (a customer-facing message with an
 appointment card, in the shopper's language) and by email with an iCalendar invitation
 (outbox), and tell the agents involved (``appointment.updated``).
+
+The visit's emails go to the contact it was booked for (``Appointment.contact``), which a
+merge of tickets does not change: after ticket A (contact X) is merged into ticket B
+(contact Y), a change to a visit booked on A still emails X.
+
+Who hosts a visit is the staff's business: an agent who loses the store or their account
+leaves their upcoming visits unassigned (``unassign_appointments``), and a colleague takes
+one over (``assign_appointment``). Neither changes anything the shopper was promised
+(time, place), so neither writes to the shopper; the next real change does, naming the
+agent then.
 """
 from datetime import time, timedelta, timezone
 
 from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from helpdesk import calendar, events
 from helpdesk.actions import ActionError, Conflict, NotFound, action
@@ -27,6 +37,7 @@ from helpdesk.models import (
     Message,
     MessageKind,
     TicketStatus,
+    agent_stores,
     utcnow,
 )
 from helpdesk.models.appointments import WEEKDAYS
@@ -148,11 +159,13 @@ def book_appointment(ticket, by_agent, *, location, starts_at, agent=None, notes
 @action
 def reschedule_appointment(appointment, by_agent, *, starts_at=None, location=None, agent=None, notes=None):
     """Move a booked visit (time, location and/or agent). The uid stays, the sequence goes
-    up by one so calendars replace their copy.
+    up by one so calendars replace their copy. Without ``agent`` the visit keeps its agent,
+    or stays unassigned.
 
     Changes: the Appointment, an ``appointment_rescheduled`` event and a message to the
     shopper, an updated invitation (METHOD:REQUEST) in the outbox. Emits
-    ``message.created`` and ``appointment.updated`` (old and new agent, the conversation)."""
+    ``message.created`` and ``appointment.updated`` (old and new agent, or the store's agents
+    while it has none; the conversation)."""
     if appointment.status != AppointmentStatus.BOOKED:
         raise Conflict(_("This visit was cancelled; book a new one."), "status")
     previous_agent_id = appointment.agent_id
@@ -161,15 +174,21 @@ def reschedule_appointment(appointment, by_agent, *, starts_at=None, location=No
         # A new time or place is a new booking there; notes or the agent may still change
         # on a visit at a location that has since been deactivated.
         check_bookable(appointment.store_id, location)
-    agent = _agent_for(appointment.store_id, agent or appointment.agent or by_agent)
+    # Without a new agent the visit keeps its own, none included: an unassigned visit moved
+    # to another time stays unassigned rather than falling silently to whoever moved it.
+    agent = agent or appointment.agent
+    if agent is not None:
+        _agent_for(appointment.store_id, agent)
+    agent_id = agent.id if agent is not None else None
     start = resolve_start(location, starts_at) if starts_at is not None else appointment.starts_at
     end = start + timedelta(minutes=location.appointment_minutes)
-    if (start, location.id, agent.id) == (appointment.starts_at, appointment.location_id, appointment.agent_id) \
+    if (start, location.id, agent_id) == (appointment.starts_at, appointment.location_id, appointment.agent_id) \
             and (notes is None or clean_text(notes, 2000) == appointment.notes):
         return appointment  # nothing changes: no new invitation
     check_slot(location, start, end)
-    _check_agent_free(agent, start, end, exclude_id=appointment.id)
-    appointment.location_id, appointment.agent_id = location.id, agent.id
+    if agent is not None:
+        _check_agent_free(agent, start, end, exclude_id=appointment.id)
+    appointment.location_id, appointment.agent_id = location.id, agent_id
     appointment.starts_at, appointment.ends_at = start, end
     if notes is not None:
         appointment.notes = clean_text(notes, 2000)
@@ -201,6 +220,88 @@ def cancel_appointment(appointment, by_agent, *, reason=""):
     return appointment
 
 
+@action
+def unassign_appointments(agent, by, store_ids=None):
+    """Take ``agent`` off their visits still to come (not yet ended) in ``store_ids`` (None:
+    every store), because they lost that store or their account (``agents._release``).
+
+    The visits stay booked as they are (time, place, uid, sequence): the shopper hears
+    nothing, since nothing they were promised changed. They become unassigned: listed for
+    the store's agents (``unassigned_for``) until one takes them over. Visits that have
+    ended keep their agent: history says who received the shopper.
+
+    Changes: each visit's agent, an ``appointment_unassigned`` event on its ticket (agents
+    only). Emits ``message.created`` (the event) and ``appointment.updated`` (change
+    ``unassigned``) to the store's agents and the open conversation, not to the agent who
+    left: they no longer see that store. Returns the visits."""
+    query = select(Appointment).where(
+        Appointment.agent_id == agent.id, Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.ends_at > utcnow())
+    if store_ids is not None:
+        query = query.where(Appointment.store_id.in_(store_ids))
+    appointments = db.session.scalars(query.order_by(Appointment.starts_at, Appointment.id)).all()
+    for appointment in appointments:
+        appointment.agent = None
+        appointment.updated_at = utcnow()
+        db.session.flush()
+        local = calendar.local_start(appointment)
+        add_event(appointment.ticket, "appointment_unassigned", by, appointment_id=appointment.id,
+                  previous_agent_id=agent.id, starts_at=appointment.starts_at.isoformat(),
+                  location=appointment.location.name,
+                  text=_("%(agent)s no longer works at this store: the visit at %(location)s on %(when)s "
+                         "(%(zone)s) needs another agent. The customer's visit stays booked.",
+                         agent=agent.name, location=appointment.location.name,
+                         when=local.strftime("%Y-%m-%d %H:%M"), zone=appointment.location.timezone))
+        events.appointment_changed(appointment, "unassigned")
+    return appointments
+
+
+@action
+def assign_appointment(appointment, by_agent, *, agent=None):
+    """Give an unassigned visit an agent: ``agent`` (an active agent of the store), or
+    ``by_agent`` taking it over. The same clash rule as booking: the agent must be free then.
+
+    Refused: a cancelled visit, one that has ended, one that has an agent already (two
+    colleagues taking it at the same moment: the second gets a Conflict naming the first).
+    To hand a visit from one agent to another, move it (``reschedule_appointment``).
+
+    Changes: the visit's agent, an ``appointment_assigned`` event on its ticket (agents only).
+    The shopper hears nothing (the time and place stay). Emits ``message.created`` (the
+    event) and ``appointment.updated`` (change ``assigned``) to the store's agents (the new
+    agent among them) and the open conversation."""
+    agent = _agent_for(appointment.store_id, agent or by_agent)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise Conflict(_("This visit was cancelled; book a new one."), "status")
+    if appointment.ends_at <= utcnow():
+        raise Conflict(_("This visit is over."), "status")
+    if appointment.agent is not None:
+        raise Conflict(_("%(agent)s is the agent of this visit already.", agent=appointment.agent.name), "agent_id")
+    _check_agent_free(agent, appointment.starts_at, appointment.ends_at, exclude_id=appointment.id)
+    # Only while it has no agent: of two colleagues taking it over at once, one wins (the
+    # other's UPDATE waits for that COMMIT, then matches no row).
+    claimed = db.session.execute(
+        update(Appointment).where(Appointment.id == appointment.id, Appointment.agent_id.is_(None),
+                                  Appointment.status == AppointmentStatus.BOOKED)
+        .values(agent_id=agent.id, updated_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(appointment)
+    if not claimed:
+        if appointment.agent is not None:
+            raise Conflict(_("%(agent)s is the agent of this visit already.", agent=appointment.agent.name),
+                           "agent_id")
+        raise Conflict(_("This visit was cancelled; book a new one."), "status")
+    local = calendar.local_start(appointment)
+    values = {"by": by_agent.name, "agent": agent.name, "location": appointment.location.name,
+              "when": local.strftime("%Y-%m-%d %H:%M"), "zone": appointment.location.timezone}
+    text = (_("%(agent)s took over the visit at %(location)s on %(when)s (%(zone)s).", **values)
+            if agent.id == by_agent.id else
+            _("%(by)s gave the visit at %(location)s on %(when)s (%(zone)s) to %(agent)s.", **values))
+    add_event(appointment.ticket, "appointment_assigned", by_agent, appointment_id=appointment.id,
+              agent_id=agent.id, agent_name=agent.name, starts_at=appointment.starts_at.isoformat(),
+              location=appointment.location.name, text=text)
+    events.appointment_changed(appointment, "assigned")
+    return appointment
+
+
 # ---- what each change tells whom -------------------------------------------------------------
 
 def _record(appointment, change, by_agent, previous_agent_id=None):
@@ -229,7 +330,11 @@ def _agent_event_text(appointment, change, by_agent, local):
 
 def shopper_locale(appointment):
     contact, ticket = appointment.contact, appointment.ticket
-    visitor_locale = ticket.visitor.locale if ticket.visitor_id and ticket.visitor is not None else None
+    # After a merge the ticket (and its browser) may be another contact's: their widget's
+    # language says nothing about the shopper the visit was booked for.
+    own_ticket = ticket.contact_id == appointment.contact_id
+    visitor_locale = ticket.visitor.locale if own_ticket and ticket.visitor_id and ticket.visitor is not None \
+        else None
     languages = ticket.store.setting("languages") or ["en"]
     return calendar.babel_locale(contact.locale, visitor_locale, languages[0])
 
@@ -259,13 +364,17 @@ def appointment_card(appointment, change, locale):
 def _shopper_text(card):
     values = {"date": card["date"], "time": card["time"], "zone": card["timezone"], "location": card["location"],
               "agent": card["agent"]["name"] if card["agent"] else ""}
+    if card["change"] == "cancelled":
+        return _("Your visit to %(location)s on %(date)s, %(time)s is cancelled.", **values)
+    if not card["agent"]:
+        # An unassigned visit moved before a colleague took it over: no name to give.
+        if card["change"] == "booked":
+            return _("Your visit to %(location)s is booked for %(date)s, %(time)s (%(zone)s time).", **values)
+        return _("Your visit to %(location)s is now on %(date)s, %(time)s (%(zone)s time).", **values)
     if card["change"] == "booked":
         return _("Your visit to %(location)s is booked for %(date)s, %(time)s (%(zone)s time) with %(agent)s.",
                  **values)
-    if card["change"] == "rescheduled":
-        return _("Your visit to %(location)s is now on %(date)s, %(time)s (%(zone)s time) with %(agent)s.",
-                 **values)
-    return _("Your visit to %(location)s on %(date)s, %(time)s is cancelled.", **values)
+    return _("Your visit to %(location)s is now on %(date)s, %(time)s (%(zone)s time) with %(agent)s.", **values)
 
 
 def _tell_shopper(appointment, change, by_agent):
@@ -285,7 +394,8 @@ def _tell_shopper(appointment, change, by_agent):
 
 
 def _email_invite(appointment, change):
-    """The invitation (or its update or cancellation) to the shopper's address, through the
+    """The invitation (or its update or cancellation) to the address of the contact the
+    visit was booked for (not the ticket's, which a merge may have changed), through the
     outbox. Skipped when there is no usable address."""
     from helpdesk.actions.email import queue_ticket_email, ticket_mailbox
 
@@ -312,7 +422,8 @@ def _email_invite(appointment, change):
     }
     template = "email/appointment_cancelled" if change == "cancelled" else "email/appointment_invite"
     return queue_ticket_email(
-        ticket, template=template, agent=appointment.agent, context={"appointment": appointment, "card": card},
+        ticket, template=template, agent=appointment.agent, contact=contact,
+        context={"appointment": appointment, "card": card},
         subject=subjects[change], subject_ref=f"appointment:{appointment.id}",
         calendar={"method": method, "ics": ics, "filename": "invite.ics"},
     )
@@ -327,6 +438,26 @@ def upcoming_for(agent, days=14, now=None):
         select(Appointment).where(Appointment.agent_id == agent.id, Appointment.status == AppointmentStatus.BOOKED,
                                   Appointment.ends_at > now, Appointment.starts_at < now + timedelta(days=days))
         .order_by(Appointment.starts_at, Appointment.id)).all()
+
+
+def unassigned_for(agent, now=None, limit=200):
+    """Visits still to come without an agent in the stores ``agent`` sees, soonest first:
+    each waits for someone to take it over, however far ahead it is."""
+    now = now or utcnow()
+    query = select(Appointment).where(Appointment.agent_id.is_(None), Appointment.status == AppointmentStatus.BOOKED,
+                                      Appointment.ends_at > now)
+    store_ids = agent.accessible_store_ids()
+    if store_ids is not None:
+        query = query.where(Appointment.store_id.in_(store_ids))
+    return db.session.scalars(query.order_by(Appointment.starts_at, Appointment.id).limit(limit)).all()
+
+
+def agents_for_store(store_id):
+    """The active agents who may host a visit in ``store_id`` (as ``_agent_for`` checks), by name."""
+    restricted = select(agent_stores.c.agent_id).where(agent_stores.c.store_id == store_id)
+    return db.session.scalars(select(Agent).where(
+        Agent.active.is_(True), or_(Agent.all_stores.is_(True), Agent.role == "admin", Agent.id.in_(restricted)))
+        .order_by(Agent.name, Agent.id)).all()
 
 
 def agent_or_none(agent_id):

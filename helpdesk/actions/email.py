@@ -588,7 +588,7 @@ def _render(template, **context):
 
 
 def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=False, context=None,
-                       subject=None, calendar=None, subject_ref=None):
+                       subject=None, calendar=None, subject_ref=None, contact=None):
     """Write an email about ``ticket`` to the outbox (part of the caller's transaction):
     our Message-ID (recorded for threading), In-Reply-To/References, a reply-token
     Reply-To, text and HTML bodies from ``templates/<template>.txt|.html``, attachments.
@@ -596,10 +596,11 @@ def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=
     ``subject``: a callable run in the contact's locale (default: "Re: <ticket subject>");
     ``calendar``: ``{"method", "ics", "filename"}``, an iCalendar part (appointment invites).
     The mail ends with the store's signature (helpdesk.signatures) unless ``context`` names
-    another ``signature`` (a reply: the agent's)."""
+    another ``signature`` (a reply: the agent's). ``contact``: the recipient when it is not the
+    ticket's contact (a visit booked for the contact of a ticket since merged into this one)."""
     from workers import outbox
 
-    contact = ticket.contact
+    contact = contact or ticket.contact
     store = ticket.store
     mailbox = ticket_mailbox(ticket)
     from_address = mailbox.address if mailbox else current_app.config["MAIL_FROM"]

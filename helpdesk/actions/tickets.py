@@ -311,7 +311,9 @@ MOVED_WITH_THE_CONVERSATION = (
     Message,        # messages, notes, timeline events; attachments hang off their message
     EmailHeader,    # the Message-ID map: a reply to one of the duplicate's emails threads onto the target
     Handoff,        # who handed the conversation to whom, with the notes they left
-    Appointment,    # a visit booked in the conversation: its agents move it or cancel it from there
+    # A visit booked in the conversation: its agents move it or cancel it from there. Its
+    # contact_id stays: its emails still go to the shopper it was booked for.
+    Appointment,
     Attribution,    # a sale credited from the conversation: the link follows it, the credit is unchanged
     AssistRequest,  # writing-assist suggestions: one still on its way lands where the agent works now
     # The inactivity sweep's silences, each keyed by the message it started with, which moves
@@ -371,6 +373,8 @@ def merge_tickets(source, target, *, by):
     (the inbox warns when they differ): ``target`` keeps its contact, assignee and team.
 
     What stays: the duplicate's rating (given for that chat, counted once in the reports),
+    whom each visit was booked for (``Appointment.contact_id``: a visit moved to another
+    contact's ticket still emails its own shopper),
     its tags (a copy goes to the target), mail already in the outbox (it leaves as written;
     its ``[#source]`` tag and reply token lead replies to the target, connectors.email.threading),
     the delivery log (``InboundEmail.ticket_id``: where each delivery went when it came; nothing

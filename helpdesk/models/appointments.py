@@ -44,11 +44,21 @@ def _new_uid():
 
 class Appointment(db.Model):
     """A shopper's visit to a location with an agent. ``uid`` and ``sequence`` are the
-    iCalendar identity: a change keeps the uid and raises the sequence."""
+    iCalendar identity: a change keeps the uid and raises the sequence.
+
+    ``contact_id`` is whom the visit was booked for, set at booking and never changed by a
+    merge of tickets: the invitation, its updates and its cancellation go to that contact even
+    when the visit now sits on another contact's ticket.
+
+    A booked visit without an agent (``agent_id`` NULL) is *unassigned*: its agent left the
+    store (``helpdesk.actions.appointments.unassign_appointments``) or was deleted. The visit
+    stays booked for the shopper; the store's agents see it until one of them takes it over
+    (``assign_appointment``)."""
 
     __tablename__ = "appointments"
     __table_args__ = (
-        # "My upcoming appointments": one agent's, by start time.
+        # "My upcoming appointments": one agent's, by start time; also the unassigned ones
+        # (agent_id IS NULL), which a btree index finds as well.
         db.Index("ix_appointments_agent_starts", "agent_id", "starts_at"),
         # Overlap checks per location.
         db.Index("ix_appointments_location_starts", "location_id", "starts_at"),
@@ -81,3 +91,7 @@ class Appointment(db.Model):
     @property
     def is_booked(self):
         return self.status == AppointmentStatus.BOOKED
+
+    @property
+    def unassigned(self):
+        return self.status == AppointmentStatus.BOOKED and self.agent_id is None

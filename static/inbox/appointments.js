@@ -1,6 +1,7 @@
-// In-store visits from a conversation: the booking dialog (book, move, cancel; the server
-// validates the time against the shop's hours in its own time zone and says why it refuses),
-// live `appointment.updated` events, and `#ticket-<id>` links from the appointments page.
+// In-store visits from a conversation: the booking dialog (book, move, cancel, take over a
+// visit whose agent left the store; the server validates the time against the shop's hours in
+// its own time zone and says why it refuses), live `appointment.updated` events, and
+// `#ticket-<id>` links from the appointments page.
 import { api, boot, h, locale, t } from './util.js';
 
 const DAY_KEYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -18,6 +19,8 @@ export class Appointments {
     this.app = app;
     this.conv = null;
     this.editing = null; // the appointment being moved, or null when booking
+    this.taking = null; // the visit this tab is taking over: its own `assigned` event is no news
+    this.lastEvent = ''; // one change reaches several rooms this agent is in: handled once
     this.locations = [];
     this.dialog = document.getElementById('appointment-dialog');
     this.form = document.getElementById('appointment-form');
@@ -129,13 +132,18 @@ export class Appointments {
     }
     this.list.replaceChildren(...appointments.map((a) => {
       const booked = a.status === 'booked';
+      const unassigned = booked && !a.agent;
       return h('li', { class: `appt-row${booked ? '' : ' cancelled'}`, dataset: { appointmentId: a.id } },
         h('span', { class: 'appt-main' },
           h('strong', { text: fmtAt(a.starts_at, a.location.timezone) }),
           h('span', { class: 'muted', text: ` · ${a.location.name}${a.agent ? ` · ${t('appt_with', { agent: a.agent.name })}` : ''}` }),
           h('span', { class: `status-pill${booked ? ' status-open' : ' status-closed'}`,
-            text: t(`appt_status_${a.status}`) })),
+            text: t(`appt_status_${a.status}`) }),
+          unassigned ? h('span', { class: 'status-pill status-pending', text: t('appt_unassigned') }) : null),
         booked ? h('span', { class: 'appt-actions' },
+          unassigned ? h('button', { type: 'button', text: t('appt_take_over'),
+            'aria-label': t('appt_take_over_label', { when: fmtAt(a.starts_at, a.location.timezone) }),
+            onclick: () => this.takeOver(a) }) : null,
           h('button', { type: 'button', text: t('appt_move'), 'aria-label': t('appt_move_label', { when: fmtAt(a.starts_at, a.location.timezone) }),
             onclick: () => this.startMoving(a) }),
           h('button', { type: 'button', class: 'btn-danger', text: t('appt_cancel'),
@@ -194,6 +202,19 @@ export class Appointments {
     }
   }
 
+  async takeOver(appt) {
+    this.taking = appt.id;
+    this.errorEl.hidden = true;
+    try {
+      await api.post(`/inbox/api/appointments/${appt.id}/assign`, {});
+      this.app.toast(t('appt_taken_over'));
+      await this.refresh();
+    } catch (err) {
+      this.taking = null;
+      this.showError(err.message);
+    }
+  }
+
   async refresh() {
     if (!this.conv) return;
     const data = await api.get(`/inbox/api/tickets/${this.conv.id}/appointments`);
@@ -202,8 +223,20 @@ export class Appointments {
 
   /** Someone (maybe on another device) booked, moved or cancelled a visit of mine. */
   onUpdated({ appointment, change }) {
+    const key = `${appointment.id}:${change}:${appointment.sequence}:${appointment.updated_at}`;
+    if (key === this.lastEvent) return;
+    this.lastEvent = key;
     if (this.dialog.open && this.conv && this.conv.id === appointment.ticket_id) this.refresh().catch(() => {});
     const mine = appointment.agent && appointment.agent.id === boot.me.id;
+    if (change === 'assigned') {
+      // A colleague gave me a visit whose agent left; taking one over myself is no news.
+      if (mine && this.taking !== appointment.id) {
+        this.app.toast(t('appt_toast_assigned', { name: appointment.contact.display_name,
+          when: fmtAt(appointment.starts_at, appointment.location.timezone) }), 'info',
+        { label: t('open'), run: () => this.app.openTicket(appointment.ticket_id) });
+      }
+      return;
+    }
     if (!mine || appointment.created_by_id === boot.me.id) return;
     this.app.toast(t(`appt_toast_${change}`, { name: appointment.contact.display_name,
       when: fmtAt(appointment.starts_at, appointment.location.timezone) }), 'info',
