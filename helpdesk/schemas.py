@@ -816,6 +816,9 @@ class StoreSettingsArgs(StrictSchema):
     signature = fields.Str(validate=[TextLength(max=MAX_SIGNATURE_LENGTH), _known_placeholders], metadata={
         "description": "Plain text ending email from the store: automatic mail, and replies of agents without "
                        "their own. {agent_name} and {store_name} are filled in. \"\": none."})
+    rating_email = fields.Bool(metadata={
+        "description": "Email and contact-form customers get one \"How did we do?\" email with rating links when an "
+                       "agent resolves their ticket (default true)."})
 
     @validates_schema
     def _close_after_checkin(self, data, **kwargs):

@@ -67,6 +67,7 @@ def _form_values(store):
         "inactivity_checkin_minutes": str(store.setting("inactivity_checkin_minutes")),
         "inactivity_close_minutes": str(store.setting("inactivity_close_minutes")),
         "signature": store.setting("signature") or "",
+        "rating_email": "1" if store.setting("rating_email") else "",
     }
     for name in PRECHAT_FIELDS:
         values[f"prechat_{name}"] = states.get(name, "off")
@@ -110,6 +111,7 @@ def _changes(form):
         "inactivity_checkin_minutes": _int(form.get("inactivity_checkin_minutes")),
         "inactivity_close_minutes": _int(form.get("inactivity_close_minutes")),
         "signature": form.get("signature", ""),
+        "rating_email": form.get("rating_email") == "1",
     }
     return changes, hour_days
 

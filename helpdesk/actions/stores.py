@@ -1,5 +1,5 @@
 """Stores: an admin's settings for a store's chat widget, business hours, quiet-chat timers,
-email signature and proactive invitation rules (all in ``Store.settings``, plus ``Store.domain``).
+email signature, rating requests by email and proactive invitation rules (all in ``Store.settings``, plus ``Store.domain``).
 
 Languages and per-language texts are ``helpdesk.actions.languages``; the attribution window
 is ``helpdesk.actions.commerce``.
@@ -62,7 +62,8 @@ def update_store_settings(store, **changes):
     ``greeting``, ``offline_message``, ``prechat`` (replaced whole), ``timezone``,
     ``business_hours`` (a list; empty = always open), ``inactivity_checkin_minutes``,
     ``inactivity_close_minutes``, ``signature`` (plain text ending the store's email, with
-    ``{agent_name}`` and ``{store_name}``: helpdesk.signatures). Validated with ``StoreSettingsArgs``; nothing is saved
+    ``{agent_name}`` and ``{store_name}``: helpdesk.signatures), ``rating_email`` (whether email and
+    form customers are asked to rate: helpdesk.actions.ratings). Validated with ``StoreSettingsArgs``; nothing is saved
     when any value is refused (ActionError, 422, naming the field).
 
     Emits ``store.online`` to the store's open widgets when the hours or time zone change,

@@ -189,7 +189,8 @@ def transfer(ticket, by_agent, *, to_agent=None, to_team=None, note="", message_
 def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
     """Move a ticket to ``status``. Resolving stamps ``resolved_at``; snoozing needs a time.
     Emits ``ticket.updated`` (and ``conversation.status`` to the shopper's widget; when an
-    unrated chat ends, ``rating.requested``)."""
+    unrated chat ends, ``rating.requested``). An agent resolving an email or form ticket
+    queues its rating request email (``ratings.request_email_rating``)."""
     status = TicketStatus(status)
     if status == ticket.status and status != TicketStatus.SNOOZED:
         return ticket
@@ -221,6 +222,11 @@ def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
         # The chat has ended, whichever side ended it (the shopper, the agent resolving it,
         # the inactivity sweep): the shopper's widget asks for stars.
         events.rating_requested(ticket)
+    if status in ENDED_STATUSES and TicketStatus(previous) not in ENDED_STATUSES and by_agent is not None:
+        # An agent resolved it: an email or form customer is asked by email (once per ticket).
+        from helpdesk.actions.ratings import request_email_rating
+
+        request_email_rating(ticket, by_agent)
     if (ticket.channel == Channel.CHAT and ticket.assignee_id is not None
             and TicketStatus(previous) in _BUSY and status not in _BUSY):
         # The agent has room for one more chat: offer them (or anyone) the longest waiting.

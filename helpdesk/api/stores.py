@@ -69,6 +69,8 @@ class StoreSettingsSchema(Schema):
     inactivity_checkin_minutes = fields.Int()
     inactivity_close_minutes = fields.Int()
     signature = fields.Str(metadata={"description": "Plain text ending the store's email; \"\": none."})
+    rating_email = fields.Bool(metadata={
+        "description": "Whether email and contact-form customers are asked to rate when their ticket is resolved."})
 
 
 class InvitationRuleSchema(Schema):
@@ -85,7 +87,7 @@ class InvitationRuleListSchema(Schema):
 
 
 _SETTINGS = ("widget_position", "greeting", "offline_message", "prechat", "timezone", "business_hours",
-             "inactivity_checkin_minutes", "inactivity_close_minutes", "signature")
+             "inactivity_checkin_minutes", "inactivity_close_minutes", "signature", "rating_email")
 
 
 def _settings(store):

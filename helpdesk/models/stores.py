@@ -30,6 +30,9 @@ DEFAULT_STORE_SETTINGS = {
     "inactivity_close_minutes": 15,
     # Plain text ending the store's email (helpdesk.signatures); "" = none.
     "signature": "",
+    # Email and contact-form customers get one "How did we do?" email when an agent resolves
+    # their ticket (helpdesk.actions.ratings).
+    "rating_email": True,
 }
 
 
