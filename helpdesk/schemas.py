@@ -224,6 +224,9 @@ class TicketSchema(Schema):
     first_response_at = fields.AwareDateTime(allow_none=True)
     resolved_at = fields.AwareDateTime(allow_none=True)
     rating = fields.Int(allow_none=True)
+    # What the customer chose with the stars, and wrote (plain text): the inbox shows them.
+    rating_reasons = fields.List(fields.Str(), allow_none=True)
+    rating_comment = fields.Str(allow_none=True)
     # Set on a duplicate merged into another ticket: the conversation goes on there.
     merged_into_id = fields.Int(allow_none=True)
 

@@ -20,6 +20,7 @@ from helpdesk.assist import capabilities as assist_capabilities
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import translate_errors
 from helpdesk.signatures import reply_signature_text
+from inbox.report_pages import REASON_LABELS
 from helpdesk.models import Channel, Message, Store, Team, TicketStatus
 from helpdesk.actions.academy import progress_payload
 from helpdesk.schemas import (AcademyProgressSchema, AgentSchema, AttachmentSchema, StorableAwareDateTime, StrictSchema,
@@ -93,6 +94,8 @@ def index():
         # The onboarding academy's state: its panel ticks off the practice chat's steps.
         "academy": AcademyProgressSchema().dump(progress_payload(agent)),
         "assist": assist_capabilities(),
+        # The reasons a customer can give with their stars, in my language (the rating on a ticket).
+        "rating_reasons": {key: str(label) for key, label in REASON_LABELS.items()},
     }
     return render_template("inbox/index.html", bootstrap=bootstrap)
 

@@ -185,13 +185,15 @@ class Inbox {
       ticket.last_message_preview || ticket.subject || '', ticket.id);
   }
 
-  onTicketUpdated(ticket) {
+  onTicketUpdated(ticket, changes = []) {
     this.offers.ticketChanged(ticket);
     this.queue.upsert(ticket);
     this.queue.refreshCounts();
     const conv = this.conversations.get(ticket.id);
     if (conv) conv.setTicket(ticket);
     if (conv && conv.context) conv.context.ticket = ticket;
+    // The customer just rated it: the context panel shows the stars.
+    if (conv && changes.includes('rating') && this.contextPanel.conv === conv) this.contextPanel.render(conv);
   }
 
   onMessage(message, { replayed = false } = {}) {

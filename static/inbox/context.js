@@ -1,7 +1,9 @@
 // The context panel next to a conversation: contact, live visitor session, attributes set by
 // the shop, previous conversations on every channel, orders (hidden while there are none).
 import { Privacy } from './privacy.js';
-import { api, channelIcon, elapsed, fmtDateTime, fmtPrice, h, safeUrl, statusLabel, t } from './util.js';
+import {
+  api, boot, channelIcon, elapsed, fmtDateTime, fmtPrice, h, safeUrl, statusLabel, t,
+} from './util.js';
 
 function localTime(timezone) {
   if (!timezone) return '';
@@ -23,6 +25,19 @@ function dl(pairs) {
   if (!rows.length) return null;
   return h('dl', { class: 'ctx-dl' }, rows.flatMap(([k, v]) => [h('dt', { text: k }),
     h('dd', {}, v instanceof Node ? v : String(v))]));
+}
+
+// How the customer rated the conversation (in the chat widget, or from the email asking
+// them): the stars, the reasons they ticked and what they wrote, shown as text.
+function ratingSection(ticket) {
+  const labels = boot.rating_reasons || {};
+  const reasons = (ticket.rating_reasons || []).map((r) => labels[r] || r).join(', ');
+  const stars = h('p', { class: 'ctx-stars', role: 'img', 'aria-label': t('rating_stars', { num: ticket.rating }) },
+    '★'.repeat(ticket.rating) + '☆'.repeat(5 - ticket.rating));
+  return section(t('rating'), stars, dl([
+    [t('rating_reasons_label'), reasons],
+    [t('rating_comment_label'), ticket.rating_comment],
+  ]));
 }
 
 export class ContextPanel {
@@ -67,6 +82,8 @@ export class ContextPanel {
       contact.platform_ids && contact.platform_ids.erased ? null : blockBtn));
     const privacy = this.privacy.section(contact);
     if (privacy) parts.push(privacy);
+    const ticket = conv.ticket || ctx.ticket;
+    if (ticket && ticket.rating) parts.push(ratingSection(ticket));
 
     const v = ctx.visitor;
     if (v) {
