@@ -105,8 +105,11 @@ class Message(db.Model):
     __table_args__ = (
         db.UniqueConstraint("ticket_id", "client_id", name="uq_messages_ticket_client_id"),
         db.Index("ix_messages_ticket_id_id", "ticket_id", "id"),
-        # Erasure finds a customer's messages on other contacts' tickets by it (0021).
-        db.Index("ix_messages_author_contact_id", "author_contact_id"),
+        # Erasure finds a customer's messages on other contacts' tickets by it (0021); agents'
+        # messages and events, with none, are left out.
+        db.Index("ix_messages_author_contact_id", "author_contact_id",
+                 postgresql_where=db.text("author_contact_id IS NOT NULL"),
+                 sqlite_where=db.text("author_contact_id IS NOT NULL")),
         # Customer messages no agent has read yet: the queue's unread badges. Small, because
         # agents read what arrives; partial on both databases.
         db.Index("ix_messages_unread", "ticket_id",
