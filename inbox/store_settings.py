@@ -1,6 +1,6 @@
 """Admins' store settings page: install snippet, chat widget, business hours, inactivity
 timers, email signature and proactive invitation rules; and the customers' data requests a
-shop platform passed on, waiting for an admin (``helpdesk.actions.privacy``).
+shop platform passed on, waiting for an admin or answered lately (``helpdesk.actions.privacy``).
 
 Plain forms (POST + redirect, CSRF token in each form; works without JavaScript). The view
 turns the form into the settings' shape and validates it with the same schema the action
@@ -15,7 +15,12 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from helpdesk.actions import ActionError
-from helpdesk.actions.privacy import dismiss_data_request, pending_data_requests
+from helpdesk.actions.privacy import (
+    answered_data_requests,
+    dismiss_data_request,
+    holding_data,
+    pending_data_requests,
+)
 from helpdesk.actions.stores import (
     delete_invitation_rule,
     install_snippet,
@@ -25,7 +30,7 @@ from helpdesk.actions.stores import (
 )
 from helpdesk.auth import admin_required
 from helpdesk.extensions import db, limiter
-from helpdesk.models import Contact, Store
+from helpdesk.models import Agent, Contact, Store
 from helpdesk.schemas import PRECHAT_FIELDS, InvitationRuleArgs, StoreSettingsArgs, field_messages, known_zones
 from helpdesk.signatures import MAX_SIGNATURE_LENGTH
 
@@ -165,19 +170,33 @@ def _rule_values(rule=None):
 
 # ---- data requests ---------------------------------------------------------------------------
 
+def _when(value):
+    try:
+        return datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
 def _data_requests(store):
-    """The pending requests, each with its contacts (read now: the entry keeps ids only)."""
-    requests = pending_data_requests(store)
+    """``(waiting, answered)`` requests, each with its contacts and (answered) who answered
+    it, read now: the entry keeps ids only. A contact erased since shows as its placeholder,
+    with no export: it holds nothing to send."""
+    waiting, answered = pending_data_requests(store), answered_data_requests(store)
+    requests = waiting + answered
     wanted = {i for r in requests for i in r.get("contact_ids") or ()}
     contacts = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted),
                                                                            Contact.store_id == store.id))}
+    holding = holding_data(wanted) if wanted else set()
+    agents = {a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_(
+        {r["answered"].get("by_agent_id") for r in answered} - {None})))}
     for r in requests:
-        r["contacts"] = [contacts[i] for i in r.get("contact_ids") or () if i in contacts]
-        try:
-            r["received"] = datetime.fromisoformat(r.get("received_at") or "")
-        except ValueError:
-            r["received"] = None
-    return requests
+        r["contacts"] = [{"contact": contacts[i], "holding": i in holding}
+                         for i in r.get("contact_ids") or () if i in contacts]
+        r["received"] = _when(r.get("received_at"))
+    for r in answered:
+        r["answered_when"] = _when(r["answered"].get("at"))
+        r["answered_by"] = agents.get(r["answered"].get("by_agent_id"))
+    return waiting, answered
 
 
 # ---- pages -----------------------------------------------------------------------------------
@@ -186,7 +205,7 @@ def _page(store, values=None, errors=None, rule_values=None, rule_errors=None, e
     stores = db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
     return render_template(
         "inbox/store_settings.html", store=store, stores=stores, v=values or _form_values(store), errors=errors or {},
-        data_requests=_data_requests(store),
+        data_requests=_data_requests(store),  # (waiting, answered)
         rules=invitation_rules(store), rv=rule_values or _rule_values(), rule_errors=rule_errors or {}, editing=editing,
         zones=sorted(known_zones()), snippet=install_snippet(store), max_signature=MAX_SIGNATURE_LENGTH,
         weekdays=[_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")],
@@ -270,7 +289,7 @@ def delete_rule(store_id, rule_id):
 @admin_required
 @limiter.limit("30/minute")
 def data_request_done(store_id):
-    """An admin answered a data request: it leaves the list."""
+    """An admin answered a data request: it is listed as answered (by them, now)."""
     store = _store(store_id)
     try:
         dismiss_data_request(store, request.form.get("request", ""), by=current_user._get_current_object())

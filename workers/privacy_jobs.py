@@ -1,6 +1,7 @@
-"""Jobs of the shop platforms' privacy requests: a shop redaction (Shopify's ``shop/redact``),
-which may erase thousands of contacts, so it does not run in the webhook's request or in one
-transaction.
+"""Jobs of erasures: a shop redaction (Shopify's ``shop/redact``), which may erase thousands of
+contacts, so it does not run in the webhook's request or in one transaction; and the search
+indexes' purge after erasures on SQLite, which rewrites the whole index, so it does not run in
+the erasure's transaction either.
 
 It is outbox work (``helpdesk.actions.privacy.SHOP_REDACTION`` rows, written in the
 transaction that processed the request): the row is there before any job, the outbox's job
@@ -56,3 +57,24 @@ def redact_shop(item):
     finish_shop_redaction(store_id, platform, connector_id)
     log.info("shop redaction done", extra={"store_id": store_id, "connector_id": connector_id,
                                            "erased": erased, "detached": detached})
+
+
+@handler("search_purge")
+def purge_search(item):
+    """Outbox handler (``helpdesk.actions.contacts._request_search_purge``): take what erasures
+    removed out of SQLite's search indexes, a step (``PURGE_STEP_PAGES``, tens of
+    milliseconds) per transaction, so chat messages and other writes get the database between
+    steps. A slice stops after ``SLICE_SECONDS`` and queues the rest (``begun``: it goes on
+    with the merge under way rather than begins another). A retry after a failure begins
+    again: harmless, only longer."""
+    from helpdesk.actions.contacts import continue_search_purge, purge_erased_search_terms
+
+    begun = bool((item.payload or {}).get("begun"))
+    started, steps = time.monotonic(), 0
+    while purge_erased_search_terms(begin=not begun):
+        begun, steps = True, steps + 1
+        if time.monotonic() - started > SLICE_SECONDS:
+            continue_search_purge()
+            log.info("search purge continues", extra={"steps": steps})
+            return
+    log.info("search purge done", extra={"steps": steps, "seconds": round(time.monotonic() - started, 3)})

@@ -32,9 +32,10 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.models.people import ERASED, ERASED_KEY
-from helpdesk.models.search import purge_deleted_terms
+from helpdesk.models.search import has_search_tables, purge_deleted_terms
 from helpdesk.prepared import prepare
 from helpdesk.text import clean_text, text_to_html
+from workers import outbox
 
 log = logging.getLogger(__name__)
 
@@ -366,8 +367,44 @@ def _overwriting_deleted_content():
         connection.exec_driver_sql(f"PRAGMA secure_delete = {int(previous or 0)}")
 
 
+def _hold(ids):
+    """Lock these contacts' rows until this transaction ends, before the erasure reads
+    anything of theirs. A customer's message may be on its way meanwhile (their widget's
+    socket, a mail in the intake): its INSERT names the contact (a foreign key), so on
+    PostgreSQL it waits for this lock, or this lock waits for it; SQLite has one write lock,
+    taken here by a write (to the same value). Either the message commits first, and the
+    erasure that follows finds and erases it with the rest, or it is written after the
+    erasure committed and refused there (``helpdesk.actions.messages``: an erased customer's
+    conversation takes no new words)."""
+    table = Contact.__table__
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(table).where(table.c.id.in_(ids)).values(id=table.c.id))
+    else:
+        db.session.execute(select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update())
+
+
+#: The outbox kind of the search indexes' purge after erasures (``workers.privacy_jobs``).
+SEARCH_PURGE = "search_purge"
+
+
+def _request_search_purge():
+    """Have the search indexes rewritten without what this transaction erased, after it
+    commits (SQLite only: ``purge_deleted_terms``, in steps, as outbox work). Search stops
+    finding the erased words at the commit already (the indexes' triggers delete each row's
+    entries); the purge takes their remains out of the file. One purge covers every erasure
+    committed before it begins: a request not begun yet (nor failed: its retry may be hours
+    away) is enough for this one too. (Read while this transaction holds SQLite's write lock:
+    that request cannot begin before this commits.)"""
+    if not has_search_tables(db.session.connection()):
+        return
+    waiting = db.session.scalars(select(OutboxItem.payload).where(
+        OutboxItem.kind == SEARCH_PURGE, OutboxItem.status == OutboxItem.PENDING, OutboxItem.attempts == 0))
+    if not any(not (payload or {}).get("begun") for payload in waiting):
+        outbox.add(SEARCH_PURGE, {"begun": False}, subject_ref="search")
+
+
 @action
-def erase_contact(contact, *, by, purge_search=True):
+def erase_contact(contact, *, by):
     """Erase a customer's personal data on their request, for good: the contact (and every
     duplicate merged into it, and the anonymous contacts it began as: ``_people_of``) becomes
     an anonymous placeholder, "Erased customer #<id>", so
@@ -396,10 +433,11 @@ def erase_contact(contact, *, by, purge_search=True):
     * the shop platform's customer records; orders keep no address; visits keep no notes,
       and booked future visits are cancelled (nobody can be told any more);
     * examples quoted from their conversations in stored recurring-questions reports;
-    * search: SQLite's FTS5 indexes follow the rows through their triggers, and then are
-      rewritten without the old entries (``purge_deleted_terms``), with deleted pages
-      overwritten; PostgreSQL's trigram indexes follow the rows (VACUUM reclaims old row
-      versions).
+    * search: SQLite's FTS5 indexes follow the rows through their triggers (the erased words
+      cannot be found once this commits; the cost is the customer's rows, not the index's),
+      and right after the commit a background purge rewrites them without the old entries,
+      deleted pages overwritten (``_request_search_purge``); PostgreSQL's trigram indexes
+      follow the rows (VACUUM reclaims old row versions).
 
     Kept, because the shop needs them and they no longer say who the customer was: ticket
     rows (channel, status, timestamps, assignee, team, tags), message rows (who wrote when:
@@ -410,22 +448,28 @@ def erase_contact(contact, *, by, purge_search=True):
     Afterwards new mail from the same address, or a chat with the same shop login, starts a
     fresh contact: nothing leads back to the placeholder.
 
+    A message from them on its way meanwhile is erased with the rest or refused (``_hold``).
+    A shop platform's data request whose every contact is erased now is answered by this
+    erasure (``helpdesk.actions.privacy.answer_data_requests_by_erasure``).
+
     Admins only (``by``; None is the system). Refused (409) for a contact merged into another
     (erase that one) and for one already erased. Records who erased and when (never what) on
     the placeholder (``Contact.erasure``) and in the log. Emits ``contact.erased`` to the
     store's agents and its outgoing webhook subscribers (ids only) and ends the customer's
-    widget sockets; appointment.updated for visits it cancels.
+    widget sockets (after the commit: a message sent on one before that is refused, one sent
+    after finds no connection); appointment.updated for visits it cancels."""
+    from helpdesk.actions.privacy import answer_data_requests_by_erasure  # privacy imports this module
 
-    ``purge_search=False``: for a caller erasing many customers in one transaction (a shop
-    platform's privacy requests, ``helpdesk.actions.privacy``), which then rewrites the search
-    indexes once (``purge_erased_search_terms``) instead of once per customer."""
     require_privacy_admin(by)
+    people = _people_of(contact)
+    ids = [p.id for p in people]
+    _hold(ids)
+    # Read again under the lock: another admin (or a shop's request) may have just erased it.
+    db.session.refresh(contact)
     if contact.merged_into_id:
         raise Conflict("This contact was merged into another one: erase that one.", "contact_id")
     if contact.erasure:
         raise Conflict("This customer's data was already erased.", "contact_id")
-    people = _people_of(contact)
-    ids = [p.id for p in people]
     tickets = _tickets_of(ids)
     ticket_ids = list(db.session.scalars(tickets))
     addresses = set(_email_addresses(people))
@@ -466,8 +510,8 @@ def erase_contact(contact, *, by, purge_search=True):
             person.blocked, person.blocked_at, person.blocked_by_id = False, None, None
             person.email_failing = False
         db.session.flush()
-        if purge_search:
-            purge_deleted_terms(db.session.connection())
+    answer_data_requests_by_erasure(contact.store_id, by=by, at=now)
+    _request_search_purge()
     for appointment in db.session.scalars(select(Appointment).where(Appointment.id.in_(cancelled))):
         events.appointment_changed(appointment, "cancelled")
     events.contact_erased(contact, ticket_ids, uids)
@@ -570,11 +614,19 @@ def forget_webhook_bodies(store_id, needles, *, connector_id=None):
                        .execution_options(synchronize_session=False))
 
 
-def purge_erased_search_terms():
-    """Rewrite the search indexes without what erasures in this transaction removed (see
-    ``erase_contact``'s ``purge_search``), with deleted pages overwritten on SQLite."""
+@action
+def purge_erased_search_terms(*, begin):
+    """One step of the search purge ``erase_contact`` asks for (``purge_deleted_terms``), in a
+    transaction of its own, deleted pages overwritten; True while there is more to do.
+    ``begin``: the purge's first step. Emits nothing."""
     with _overwriting_deleted_content():
-        purge_deleted_terms(db.session.connection())
+        return purge_deleted_terms(db.session.connection(), start=begin)
+
+
+@action
+def continue_search_purge():
+    """Queue the rest of a search purge that is under way (its next slice)."""
+    outbox.add(SEARCH_PURGE, {"begun": True}, subject_ref="search")
 
 
 def _erase_report_examples(ticket_ids):

@@ -3,7 +3,7 @@ import re
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -18,12 +18,14 @@ from helpdesk.models import (
     Attachment,
     AuthorType,
     Channel,
+    Contact,
     Message,
     MessageKind,
     Ticket,
     TicketStatus,
     utcnow,
 )
+from helpdesk.models.people import ERASED_KEY
 from helpdesk.prepared import prepare
 from helpdesk.text import clean_text, preview, text_to_html
 
@@ -112,7 +114,17 @@ _TOUCH_TICKET = prepare(
 # A customer's message also sets "waiting since". An agent's answer leaves that column out
 # of its UPDATE: writing back the value loaded with the ticket would undo a customer
 # message committed since the ticket was read.
-_TOUCH_TICKET_BY_CUSTOMER = _TOUCH_TICKET.values(last_customer_message_at=bindparam("customer_at"))
+# It also refuses a conversation whose customer was erased: a message on its way while the
+# erasure ran read the contact before (the widget's socket, the email intake). The erasure
+# holds the contact's row lock, which the message's INSERT waits for (helpdesk.actions.
+# contacts._hold), so this statement runs after its commit and sees it -- in the UPDATE the
+# message needs anyway, not a query of its own.
+_ERASED_OWNER = exists().where(Contact.__table__.c.id == _TICKETS.c.contact_id,
+                               Contact.__table__.c.platform_ids[ERASED_KEY].as_string().is_not(None))
+_TOUCH_TICKET_BY_CUSTOMER = (_TOUCH_TICKET.values(last_customer_message_at=bindparam("customer_at"))
+                             .where(~_ERASED_OWNER))
+#: A blocked customer's message touches no ticket; it asks on its own (rare).
+_ERASED_TICKET = select(_ERASED_OWNER.where(_TICKETS.c.id == bindparam("ticket_id")))
 
 
 def _store_message(ticket, author, **values):
@@ -143,7 +155,9 @@ def _touch_ticket(ticket, at, text, customer=False, **changes):
     params = {"ticket_id": ticket.id, "at": at, "preview": values["last_message_preview"], **changes}
     if customer:
         params["customer_at"] = at
-    db.session.execute(statement, params)
+    if not db.session.execute(statement, params).rowcount and customer:
+        # An erased customer's (_TOUCH_TICKET_BY_CUSTOMER): the widget's words for a session gone.
+        raise ActionError("Your session has ended; reload the page.", status=401)
     for key, value in {**values, **changes}.items():
         set_committed_value(ticket, key, value)
 
@@ -269,6 +283,8 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
         _attach(message, attachment_ids, f"visitor:{visitor.uid}" if visitor is not None else f"contact:{contact.id}")
 
     if contact.blocked:
+        if db.session.scalar(_ERASED_TICKET, {"ticket_id": ticket.id}):
+            raise ActionError("Your session has ended; reload the page.", status=401)
         for key, value in changes.items():  # the visitor link; the ticket is not touched otherwise
             setattr(ticket, key, value)
         return message, True

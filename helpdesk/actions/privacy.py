@@ -15,8 +15,13 @@ address or phone. No table fits without a migration (an ``InboundEmail`` is mail
 ``Post`` reaches every agent of a store, not only admins), and these are few (a shop gets a
 handful a year) and short-lived (answered within the month the law gives): a list on the
 store, capped at ``MAX_DATA_REQUESTS``, shown on the admins' store settings page with a link
-to each contact's JSON export, until an admin marks it answered. The raw webhook body, which
-names the customer, is dropped once the request is recorded.
+to each contact's JSON export, until it is answered: an admin marks it answered (having sent
+the export), or every contact it matched is erased meanwhile (an admin erased them by hand, or
+the shop's ``customers/redact`` came first) -- then there is nothing left to send, and it is
+answered by that erasure, by whoever erased last. An answered request stays listed as such
+(who, when, how), the last ``MAX_ANSWERED_DATA_REQUESTS``, with the customer's platform id and
+order ids dropped: the record of the answer needs neither. The raw webhook body, which names
+the customer, is dropped once the request is recorded.
 
 What a shop redaction (``shop/redact``) erases, and what it does not: the store may be more
 than that one Shopify shop -- its own email, chat and contact-form customers. So only the
@@ -37,13 +42,12 @@ import re
 from sqlalchemy import delete, or_, select, union, update
 
 from helpdesk import events
-from helpdesk.actions import NotFound, action
+from helpdesk.actions import Conflict, NotFound, action
 from helpdesk.actions.contacts import (
     anonymise_orders,
     erase_contact,
     forget_webhook_bodies,
     normalise_email,
-    purge_erased_search_terms,
     require_privacy_admin,
     with_merged,
 )
@@ -55,6 +59,7 @@ from helpdesk.models import (
     ContactIdentity,
     Order,
     Role,
+    Store,
     Ticket,
     WebhookDelivery,
     utcnow,
@@ -63,11 +68,19 @@ from workers import outbox
 
 log = logging.getLogger(__name__)
 
-#: ``Store.settings`` key of the data requests waiting for an admin.
+#: ``Store.settings`` key of the data requests, waiting for an admin or answered.
 DATA_REQUESTS = "privacy_data_requests"
 #: At most this many wait per store; beyond, the oldest is dropped (and logged). A shop gets a
 #: few a year: a list this long means nobody reads the page, and the JSON must not grow forever.
 MAX_DATA_REQUESTS = 100
+#: Answered requests kept (newest answers first) to show who answered which, and how.
+MAX_ANSWERED_DATA_REQUESTS = 20
+#: How a request was answered (``entry["answered"]["how"]``): an admin marked it answered
+#: (the export sent, or word that the helpdesk holds nothing), or the customer was erased.
+ANSWERED_BY_ADMIN, ANSWERED_BY_ERASURE = "marked", "erased"
+#: What an answered entry keeps: ids that do not name the customer (their platform id and
+#: order ids go with the answer).
+_ANSWERED_KEYS = ("id", "platform", "request_id", "contact_ids", "received_at", "answered")
 #: Order ids kept per data request (Shopify lists the customer's orders; a few suffice to check).
 MAX_ORDER_IDS = 50
 #: The outbox kind of a shop redaction (``workers.privacy_jobs``).
@@ -138,9 +151,11 @@ def redact_customer(store, platform, request):
     customer id or email (``erase_contact``, by the system), strip the orders listed of
     personal data as an erasure does (``anonymise_orders``), drop the platform's customer
     record even when no contact is linked to it, and raw webhook bodies naming the customer or
-    those orders. Pending data requests of that customer go too (there is nothing left to
-    send). A customer the helpdesk does not know, or one erased already, changes nothing but
-    the log. Emits what ``erase_contact`` emits, per contact."""
+    those orders. Waiting data requests of that customer are answered by the erasure (there is
+    nothing left to send): each erasure answers those whose every contact it erased, and this
+    answers those that matched no contact. A customer the helpdesk does not know, or one
+    erased already, changes nothing else but the log. Emits what ``erase_contact`` emits, per
+    contact."""
     contacts = matching_contacts(store, platform, platform_id=request.customer_platform_id, email=request.email)
     erased = []
     for contact in contacts:
@@ -148,7 +163,7 @@ def redact_customer(store, platform, request):
         # it began as); erase_contact expired every object, so this reads the row again.
         if contact.erasure or contact.merged_into_id:
             continue
-        erase_contact(contact, by=None, purge_search=False)
+        erase_contact(contact, by=None)
         erased.append(contact.id)
     orders = request.order_platform_ids
     if orders:
@@ -158,15 +173,12 @@ def redact_customer(store, platform, request):
             CommerceCustomer.store_id == store.id, CommerceCustomer.platform == platform,
             CommerceCustomer.platform_id == request.customer_platform_id).execution_options(synchronize_session=False))
     forget_webhook_bodies(store.id, _needles(request))
-    dropped = _drop_data_requests(store, lambda e: (
-        (request.customer_platform_id and e.get("customer_platform_id") == request.customer_platform_id)
-        or set(e.get("contact_ids") or ()) & set(erased)))
-    if erased:
-        purge_erased_search_terms()
+    answered = answer_data_requests_by_erasure(store.id, by=None, at=utcnow(), platform=platform,
+                                               customer_platform_id=request.customer_platform_id)
     db.session.flush()
     log.info("shop privacy request: customer erased" if erased else "shop privacy request: no customer to erase",
              extra={"store_id": store.id, "platform": platform, "contacts": len(erased), "orders": len(orders),
-                    "data_requests_dropped": dropped})
+                    "data_requests_answered": answered})
     return erased
 
 
@@ -176,10 +188,22 @@ def _request_key(platform, request_id):
     return re.sub(r"[^A-Za-z0-9_.-]", "", f"{platform}-{request_id}")[:100]
 
 
+def _entries(store):
+    return [dict(e) for e in (store.settings or {}).get(DATA_REQUESTS) or () if isinstance(e, dict)]
+
+
 def pending_data_requests(store):
     """The data requests waiting for an admin of ``store``, newest first (stored entries)."""
-    entries = [dict(e) for e in (store.settings or {}).get(DATA_REQUESTS) or () if isinstance(e, dict)]
-    return sorted(entries, key=lambda e: e.get("received_at") or "", reverse=True)
+    return sorted((e for e in _entries(store) if not e.get("answered")),
+                  key=lambda e: e.get("received_at") or "", reverse=True)
+
+
+def answered_data_requests(store):
+    """The data requests of ``store`` answered lately, the latest answer first (stored entries:
+    ``answered`` is ``{"at", "by_agent_id", "how"}``, ``how`` one of ANSWERED_BY_ADMIN,
+    ANSWERED_BY_ERASURE; ``by_agent_id`` None is the system, on the shop's request)."""
+    return sorted((e for e in _entries(store) if isinstance(e.get("answered"), dict)),
+                  key=lambda e: e["answered"].get("at") or "", reverse=True)
 
 
 def _lock(store):
@@ -188,31 +212,30 @@ def _lock(store):
     db.session.refresh(store, with_for_update=True)
 
 
-def _save_data_requests(store, entries):
+def _save_data_requests(store, waiting, answered):
+    answered = sorted(answered, key=lambda e: e["answered"].get("at") or "", reverse=True)
     # A new dict: the JSON column notices only an assignment, not a change inside it.
-    store.settings = {**(store.settings or {}), DATA_REQUESTS: entries}
+    store.settings = {**(store.settings or {}), DATA_REQUESTS: waiting + answered[:MAX_ANSWERED_DATA_REQUESTS]}
 
 
-def _drop_data_requests(store, matches):
-    _lock(store)
-    entries = pending_data_requests(store)
-    kept = [e for e in entries if not matches(e)]
-    if len(kept) != len(entries):
-        _save_data_requests(store, kept)
-    return len(entries) - len(kept)
+def _answer(entry, how, by, at):
+    """What stays of ``entry`` once answered, and who answered it, when, how."""
+    kept = {k: entry[k] for k in _ANSWERED_KEYS if k in entry}
+    return {**kept, "answered": {"at": at.isoformat(), "by_agent_id": by.id if by is not None else None,
+                                 "how": how}}
 
 
 def record_data_request(store, platform, request, delivery):
     """A platform's ``customers/data_request``: the shop owner must send the customer what the
     helpdesk holds. Records the request for the store's admins (``DATA_REQUESTS``: ids only)
     with the contacts it matches (``matching_contacts``), whose JSON export the admins' store
-    settings page links; the same request sent again (a new delivery of it) is recorded once.
-    Emits ``privacy.data_request`` to every active admin; agents hear nothing."""
+    settings page links; the same request sent again (a new delivery of it, even after it was
+    answered) is recorded once. Emits ``privacy.data_request`` to every active admin; agents
+    hear nothing."""
     contacts = matching_contacts(store, platform, platform_id=request.customer_platform_id, email=request.email)
     key = _request_key(platform, request.request_id or f"delivery-{delivery.id}")
     _lock(store)
-    entries = pending_data_requests(store)
-    if any(e.get("id") == key for e in entries):
+    if any(e.get("id") == key for e in _entries(store)):
         log.info("shop privacy request: data request known already", extra={"store_id": store.id, "request": key})
         return None
     entry = {
@@ -224,12 +247,12 @@ def record_data_request(store, platform, request, delivery):
         "order_platform_ids": request.order_platform_ids[:MAX_ORDER_IDS],
         "received_at": utcnow().isoformat(),
     }
-    entries = [entry] + entries
-    if len(entries) > MAX_DATA_REQUESTS:
+    waiting = [entry] + pending_data_requests(store)
+    if len(waiting) > MAX_DATA_REQUESTS:
         log.warning("shop privacy request: oldest data requests dropped unanswered",
-                    extra={"store_id": store.id, "dropped": [e.get("id") for e in entries[MAX_DATA_REQUESTS:]]})
-        entries = entries[:MAX_DATA_REQUESTS]
-    _save_data_requests(store, entries)
+                    extra={"store_id": store.id, "dropped": [e.get("id") for e in waiting[MAX_DATA_REQUESTS:]]})
+        waiting = waiting[:MAX_DATA_REQUESTS]
+    _save_data_requests(store, waiting, answered_data_requests(store))
     db.session.flush()
     admins = db.session.scalars(select(Agent.id).where(Agent.role == Role.ADMIN, Agent.active.is_(True))).all()
     events.data_request_received(store, entry, admins)
@@ -241,14 +264,68 @@ def record_data_request(store, platform, request, delivery):
 @action
 def dismiss_data_request(store, request_key, *, by):
     """An admin answered the data request ``request_key`` (sent the export to the shop owner,
-    or told them the helpdesk holds nothing): it leaves the list. Admins only. Emits nothing;
-    logs who."""
+    or told them the helpdesk holds nothing): it is listed as answered, by them, now. Admins
+    only; 404 for an unknown request, 409 for one answered already (an erasure may have
+    answered it while the page was open). Emits nothing; logs who."""
     require_privacy_admin(by)
-    if not _drop_data_requests(store, lambda e: e.get("id") == request_key):
+    _lock(store)
+    entry = next((e for e in _entries(store) if e.get("id") == request_key), None)
+    if entry is None:
         raise NotFound("No such data request.")
+    if entry.get("answered"):
+        raise Conflict("This data request was answered already.")
+    waiting = [e for e in pending_data_requests(store) if e.get("id") != request_key]
+    _save_data_requests(store, waiting, answered_data_requests(store) + [
+        _answer(entry, ANSWERED_BY_ADMIN, by, utcnow())])
     db.session.flush()
     log.info("data request answered", extra={"store_id": store.id, "request": request_key,
                                              "by_agent_id": by.id if by is not None else None})
+
+
+def holding_data(contact_ids):
+    """Those of ``contact_ids`` that still hold a customer's data: neither erased nor gone (one
+    merged into another since stands for the one it was merged into)."""
+    holding = set()
+    for contact in db.session.scalars(select(Contact).where(Contact.id.in_(contact_ids))):
+        root = _root(contact)
+        if root is not None and not root.erasure:
+            holding.add(contact.id)
+    return holding
+
+
+def answer_data_requests_by_erasure(store_id, *, by, at, platform=None, customer_platform_id=None):
+    """Waiting data requests of the store that erasures left nothing to answer with: every
+    contact they matched is erased now (``holding_data``) -- and, for a shop platform's erasure
+    of ``customer_platform_id``, those of that customer that matched no contact at all. Each is
+    answered (``ANSWERED_BY_ERASURE``, by ``by``, at ``at``): the shop owner can only tell the
+    customer that the helpdesk holds nothing about them any more, and the page must not keep
+    asking for exports of erased placeholders. Called by ``erase_contact`` (in its
+    transaction, after the erasure) and by ``redact_customer``. Returns how many; emits
+    nothing (the page shows it when next loaded); logs."""
+    store = db.session.get(Store, store_id)
+
+    def concerned(entry):
+        if entry.get("contact_ids"):
+            return True
+        return bool(customer_platform_id) and (entry.get("platform"), entry.get("customer_platform_id")) == (
+            platform, customer_platform_id)
+
+    # Nothing waiting that an erasure could answer (nearly always): no lock, no other read.
+    if store is None or not any(concerned(e) for e in pending_data_requests(store)):
+        return 0
+    _lock(store)
+    waiting = [e for e in pending_data_requests(store) if concerned(e)]
+    holding = holding_data({i for e in waiting for i in e.get("contact_ids") or ()})
+    done = [e for e in waiting if not holding & set(e.get("contact_ids") or ())]
+    if not done:
+        return 0
+    keys = {e.get("id") for e in done}
+    _save_data_requests(store, [e for e in pending_data_requests(store) if e.get("id") not in keys],
+                        answered_data_requests(store) + [_answer(e, ANSWERED_BY_ERASURE, by, at) for e in done])
+    db.session.flush()
+    log.info("data requests answered by erasure", extra={"store_id": store_id, "requests": sorted(keys),
+                                                         "by_agent_id": by.id if by is not None else None})
+    return len(done)
 
 
 # ---- shop redaction -------------------------------------------------------------------------
@@ -324,7 +401,8 @@ def redact_shop_contacts(store_id, platform, contact_ids):
     """One batch of a shop redaction, in one transaction: each contact (the one its duplicates
     were merged into) is erased (``erase_contact``, by the system) when it never wrote to the
     store, else detached from the shop (``_detach_from_shop``); erased ones are skipped, so a
-    batch done twice changes nothing. The search indexes are rewritten once for the batch.
+    batch done twice changes nothing. (The search indexes' purge after it is one for many
+    erasures: ``helpdesk.actions.contacts._request_search_purge``.)
     Returns ``(erased, detached)`` counts. Emits what those emit."""
     erased = detached = 0
     for contact_id in contact_ids:
@@ -334,13 +412,11 @@ def redact_shop_contacts(store_id, platform, contact_ids):
         people = with_merged(contact)
         wrote = select(Ticket.id).where(Ticket.contact_id.in_([p.id for p in people])).limit(1)
         if db.session.scalar(wrote) is None:
-            erase_contact(contact, by=None, purge_search=False)
+            erase_contact(contact, by=None)
             erased += 1
         else:
             _detach_from_shop(people, platform)
             detached += 1
-    if erased:
-        purge_erased_search_terms()
     return erased, detached
 
 

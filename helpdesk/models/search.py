@@ -94,20 +94,39 @@ def has_search_tables(connection):
         text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"), {"name": MESSAGES_FTS}) is not None
 
 
-def purge_deleted_terms(connection):
-    """Rewrite each search table's index without the entries of deleted and changed rows.
+#: Index pages (FTS5's ``pgsz``, 4 KB by default) one step of :func:`purge_deleted_terms`
+#: writes per search table: about 50 ms of work (200,000 messages), so a purge never holds
+#: SQLite's write lock long enough for a chat message to wait long on it.
+PURGE_STEP_PAGES = 500
 
-    FTS5 does not remove an entry when its row goes: the triggers add a "delete" marker, and
-    the old terms (here trigrams, from which the text can be pieced together) stay in the
-    ``*_data`` shadow table until segments happen to be merged. Search no longer finds them,
-    but they are still in the file. 'optimize' merges every segment into one and drops them.
-    It rewrites the whole index, so it is for rare moments that need it (erasing a customer's
-    data), not for every edit. Nothing on other databases: PostgreSQL's trigram indexes point
-    at row versions and VACUUM removes the dead ones with them."""
+
+def purge_deleted_terms(connection, *, start, pages=PURGE_STEP_PAGES):
+    """One step of rewriting each search table's index without the entries of deleted and
+    changed rows; True while there is more to do. ``start``: the first step of a purge (the
+    index as it is now, every segment included); every later step goes on with that work.
+
+    FTS5 does not remove an entry when its row goes: the triggers add a "delete" marker, so
+    search stops finding the row at once, but the old terms (here trigrams, with their
+    positions: the text can be pieced together from them) stay in the ``*_data`` shadow table
+    until the segment holding them is merged. Merging every segment into one drops them; for
+    an old row that means rewriting the big segment, i.e. the whole index (seconds at 200,000
+    messages: far too long to hold the write lock inside the transaction that deleted the
+    row). So it is done in steps of about ``pages`` pages each, in transactions of their own:
+    the 'merge' command with a negative count first puts every segment on one level and
+    begins merging them, as 'optimize' would; positive counts go on with that merge (and
+    leave segments added meanwhile for later), until a step finds nothing left to merge (it
+    changes fewer than two rows, as the FTS5 documentation says to tell). Nothing on other
+    databases: PostgreSQL's trigram indexes point at row versions and VACUUM removes the dead
+    ones with them."""
     if not has_search_tables(connection):
-        return
+        return False
+    more = False
     for name in SEARCH_TABLES:
-        connection.execute(text(f"INSERT INTO {name}({name}) VALUES ('optimize')"))
+        before = connection.exec_driver_sql("SELECT total_changes()").scalar()
+        connection.execute(text(f"INSERT INTO {name}({name}, rank) VALUES ('merge', :pages)"),
+                           {"pages": -pages if start else pages})
+        more = more or connection.exec_driver_sql("SELECT total_changes()").scalar() - before >= 2
+    return more
 
 
 def is_search_table(name):

@@ -217,15 +217,20 @@ def test_customers_data_request_reaches_the_admins_with_a_working_export(app, cl
         settings = as_agent.get(f"/api/v1/stores/{store.id}/settings").get_json()
         assert DATA_REQUESTS not in settings and "9999" not in json.dumps(settings)
 
-    # Answered, it leaves the list.
+    # Answered, it leaves the waiting list and is listed as answered, by whom, without the
+    # customer's platform id and order ids.
     token = as_admin.get(f"/inbox/settings/stores/{store.id}").get_data(as_text=True)
     csrf = token.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     done = as_admin.post(f"/inbox/settings/stores/{store.id}/data-requests/done",
                          data={"csrf_token": csrf, "request": entry["id"]})
     assert done.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Store, store.id).settings[DATA_REQUESTS] == []
-    assert 'id="data-requests"' not in as_admin.get(f"/inbox/settings/stores/{store.id}").get_data(as_text=True)
+    answered, = db.session.get(Store, store.id).settings[DATA_REQUESTS]
+    assert answered["answered"]["how"] == "marked" and answered["answered"]["by_agent_id"] == admin.id
+    assert "customer_platform_id" not in answered and "order_platform_ids" not in answered
+    page = as_admin.get(f"/inbox/settings/stores/{store.id}").get_data(as_text=True)
+    assert 'id="data-requests-waiting"' not in page and 'id="data-requests-answered"' in page
+    assert "Marked as answered by Ada Admin" in page
 
 
 def test_a_data_request_sent_again_is_recorded_once(client, connector, store, john):
@@ -260,11 +265,35 @@ def test_waiting_data_requests_are_capped(client, connector, store):
     assert "10000" not in {e["request_id"] for e in kept}
 
 
-def test_customers_redact_drops_that_customers_waiting_data_request(client, connector, store, john):
+def test_customers_redact_answers_that_customers_waiting_data_request(client, connector, store, john):
     post(client, connector, "customers_data_request.json", "customers/data_request")
     post(client, connector, "customers_redact.json", "customers/redact")
     db.session.expire_all()
-    assert db.session.get(Store, store.id).settings[DATA_REQUESTS] == []
+    entry, = db.session.get(Store, store.id).settings[DATA_REQUESTS]
+    # Nothing left to send: answered by the erasure, on the shop's request (nobody's), and the
+    # record of it no longer names the customer by their Shopify id.
+    assert entry["answered"]["how"] == "erased" and entry["answered"]["by_agent_id"] is None
+    assert entry["contact_ids"] == [john.linked, john.mailed] and "customer_platform_id" not in entry
+
+
+def test_customers_redact_answers_a_data_request_that_matched_nobody(client, connector, store):
+    post(client, connector, "customers_data_request.json", "customers/data_request")
+    post(client, connector, "customers_redact.json", "customers/redact")
+    db.session.expire_all()
+    entry, = db.session.get(Store, store.id).settings[DATA_REQUESTS]
+    assert entry["contact_ids"] == [] and entry["answered"]["how"] == "erased"
+
+
+def test_a_redact_for_somebody_else_leaves_a_data_request_waiting(client, connector, store, john):
+    post(client, connector, "customers_data_request.json", "customers/data_request")
+    body = json.loads(fixture_bytes("shopify", "customers_redact.json"))
+    body["customer"] = {"id": 555777, "email": "olek@example.com"}
+    body["orders_to_redact"] = []
+    assert post(client, connector, "x", "customers/redact", body=json.dumps(body).encode()).status_code == 200
+    db.session.expire_all()
+    assert contact(john.olek).erasure is not None
+    entry, = db.session.get(Store, store.id).settings[DATA_REQUESTS]
+    assert "answered" not in entry and entry["customer_platform_id"] == "191167"
 
 
 # ---- shop/redact ------------------------------------------------------------------------------
