@@ -27,11 +27,6 @@ def store():
     return make_store()
 
 
-@pytest.fixture
-def admin():
-    return make_agent(name="Ada Admin", role="admin")
-
-
 def progress_events(sent_events):
     return [(e["room"], e["payload"]["progress"]) for e in sent_events if e["event"] == "academy.progress"]
 

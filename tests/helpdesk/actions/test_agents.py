@@ -7,17 +7,7 @@ from helpdesk.actions.agents import set_access, set_active, set_availability, se
 from helpdesk.actions.tickets import assign, change_status
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Role, Ticket, TicketStatus
-from tests.factories import make_agent, make_store, make_team, make_ticket
-
-
-@pytest.fixture
-def shops():
-    return make_store("Alpha"), make_store("Beta")
-
-
-@pytest.fixture
-def admin():
-    return make_agent("Ada Admin", role="admin")
+from tests.factories import make_agent, make_team, make_ticket
 
 
 def disconnects(events):

@@ -22,18 +22,8 @@ from helpdesk.actions.appointments import (
 )
 from helpdesk.extensions import db
 from helpdesk.models import Appointment, Message, OutboxItem, utcnow
-from tests.factories import make_agent, make_contact, make_location, make_store, make_ticket, make_visitor
+from tests.factories import make_agent, make_contact, make_location, make_ticket, make_visitor
 from tests.helpdesk.actions.test_appointments import _next
-
-
-@pytest.fixture
-def shops():
-    return make_store("Alpha"), make_store("Beta")
-
-
-@pytest.fixture
-def admin():
-    return make_agent("Ada Admin", role="admin")
 
 
 def _visit(store, agent, weekday=1, at=time(15, 0), email=None):

@@ -97,11 +97,6 @@ def order_body():
 
 
 @pytest.fixture
-def admin():
-    return make_agent(name="Ada Admin", role="admin")
-
-
-@pytest.fixture
 def mira(client, admin):
     """Mira has talked to the shop every way there is; Olek is another customer of the store."""
     store = make_store("Ceramika")

@@ -21,11 +21,6 @@ def _next(weekday, at=time(10, 0)):
     return datetime.combine(today + timedelta(days=(weekday - today.weekday()) % 7 + 7), at)
 
 
-@pytest.fixture
-def admin():
-    return make_agent("Ada Admin", role="admin")
-
-
 def test_an_admin_creates_and_changes_a_location_and_nothing_is_emitted(admin, sent_events):
     store = make_store("Linen & Co")
     sent_events.clear()
