@@ -383,6 +383,26 @@ def _hold(ids):
         db.session.execute(select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update())
 
 
+def erased_now(contact_id):
+    """Whether the contact's data is erased, read under a lock on its row, for a write that
+    would put words back into their conversations (a rating's comment, an agent's reply). An
+    erasure running now holds that lock (``_hold``) until it commits, so this waits for it and
+    then reads what it committed; an erasure that starts after this waits for the caller's
+    transaction instead, and erases what it wrote with the rest."""
+    table = Contact.__table__
+    if db.session.get_bind().dialect.name == "sqlite":
+        # One write lock for the whole file, taken here by a write of the same values (its
+        # updated_at too, which would otherwise be stamped).
+        db.session.execute(update(table).where(table.c.id == contact_id)
+                           .values(id=table.c.id, updated_at=table.c.updated_at))
+        query = select(table.c.platform_ids).where(table.c.id == contact_id)
+    else:
+        # Shared: customers' messages and other ratings of the same contact do not queue on it.
+        query = select(table.c.platform_ids).where(table.c.id == contact_id).with_for_update(read=True)
+    platform_ids = db.session.scalar(query)
+    return bool((platform_ids or {}).get(ERASED_KEY))
+
+
 #: The outbox kind of the search indexes' purge after erasures (``workers.privacy_jobs``).
 SEARCH_PURGE = "search_purge"
 

@@ -334,6 +334,12 @@ def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict("This ticket is closed; reopen it to reply.", "status")
     text = _checked_text(text) if not (attachment_ids or meta) else clean_text(text)
+    from helpdesk.actions.contacts import erased_now
+
+    if erased_now(ticket.contact_id):
+        # Erased since the agent opened it (their screen shows it): a reply quotes the
+        # customer, and would go nowhere (no address is left).
+        raise Conflict("This customer's data was erased: nothing more can be written here.", "ticket_id")
     now = utcnow()
     message = _store_message(
         ticket, agent,

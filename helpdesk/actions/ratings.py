@@ -67,7 +67,12 @@ def record_rating(ticket, rating, reasons=(), comment=""):
     """Store ``ticket``'s rating, replacing an earlier one (validated by ``check_rating``; the
     comment is plain text, cut at MAX_COMMENT_LENGTH). Part of the calling action's
     transaction. Emits ``ticket.updated`` with ``rating`` (the ``ticket.rated`` webhook)."""
+    from helpdesk.actions.contacts import erased_now
+
     reasons = check_rating(rating, reasons)
+    if erased_now(ticket.contact_id):
+        # Erased while the rating was on its way: the comment would put words back.
+        raise NotFound("No such conversation.", "ticket_id")
     ticket.rating = rating
     ticket.rating_reasons = reasons
     ticket.rating_comment = clean_text(comment, MAX_COMMENT_LENGTH)

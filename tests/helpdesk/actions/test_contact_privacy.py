@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from connectors.base import standard_headers
-from helpdesk.actions import Conflict, Forbidden
+from helpdesk.actions import Conflict, Forbidden, NotFound
 from helpdesk.actions.appointments import book_appointment
 from helpdesk.actions.attachments import store_upload
 from helpdesk.actions.commerce import connect_store, create_webhook_subscription
@@ -449,3 +449,26 @@ def test_postgresql_trigram_indexes_find_no_erased_text(mira, monkeypatch):
         for name in migration.INDEXES:
             db.session.execute(text(f"DROP INDEX IF EXISTS {name}"))
         db.session.commit()
+
+
+def test_nothing_new_is_written_into_an_erased_customers_conversation(mira):
+    from helpdesk.actions.ratings import record_rating
+
+    chat = db.session.get(Ticket, mira.chat.id)
+    stamped = db.session.get(Contact, mira.contact.id).updated_at
+    reply(chat, mira.agent, "Checking with the warehouse")  # still theirs: the reply is stored
+    assert db.session.get(Contact, mira.contact.id).updated_at == stamped  # the lock changed nothing
+    erase_contact(mira.contact, by=mira.admin)
+    chat = db.session.get(Ticket, mira.chat.id)
+    before = db.session.scalar(select(func.count()).select_from(Message).where(Message.ticket_id == chat.id))
+    # An agent whose screen still showed the chat, and a rating on its way, are refused.
+    with pytest.raises(Conflict) as refused:
+        reply(chat, mira.agent, "Here is your new teapot, Mira")
+    assert refused.value.field == "ticket_id"
+    db.session.rollback()
+    with pytest.raises(NotFound):
+        record_rating(db.session.get(Ticket, mira.chat.id), 2, ["slow_answer"], "Mira: still waiting")
+    db.session.rollback()
+    chat = db.session.get(Ticket, mira.chat.id)
+    assert db.session.scalar(select(func.count()).select_from(Message).where(Message.ticket_id == chat.id)) == before
+    assert "Mira" not in (chat.rating_comment or "")
