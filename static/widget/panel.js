@@ -449,7 +449,22 @@
         pump();
       });
     });
-    socket.on("disconnect", function () { inflight = null; show($("hd-conn"), true); });
+    socket.on("disconnect", function (why) {
+      inflight = null;
+      show($("hd-conn"), true);
+      // Ended by the server, not the network: this customer's data was erased. Nothing of it
+      // stays on screen or in storage; a new, empty session starts (the old token resumes none).
+      if (why === "io server disconnect") {
+        S.lastId = S.agentMax = S.readSent = S.readUpTo = S.unread = 0;
+        S.contact = S.ticket = null;
+        S.rated = {};
+        byId = {}; ownIds = []; pending = []; lastAuthor = null;
+        savePending();
+        log.textContent = "";
+        S.emailGiven = false;
+        session().then(function () { setupForm(); syncUi(); socket.connect(); }, function () { setTimeout(function () { socket.connect(); }, 5000); });
+      }
+    });
     socket.on("connect_error", function () {
       show($("hd-conn"), true);
       // Refused by the server (token expired or unknown): get a fresh session, then retry.

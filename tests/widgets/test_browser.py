@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk.actions.agents import set_availability
 from helpdesk.extensions import db
@@ -632,3 +632,35 @@ def test_the_contact_form_script_tag_loads_the_form_from_the_helpdesk_it_came_fr
     finally:
         context.close()
         shop.shutdown()
+
+
+def test_an_erased_customers_widget_forgets_the_conversation_and_starts_afresh(shopper, live_server, demo):
+    from helpdesk.actions.contacts import erase_contact
+    from helpdesk.models import Agent, Contact
+
+    store, admin = demo
+    page = shopper(PHONE)
+    frame = open_widget(page)
+    frame.locator("input[name=email]").fill("mira@example.test")
+    send(frame, "Please deliver to Kwiatowa 5, flat 12")
+    frame.locator(".hd-me:not(.hd-pending)", has_text="Kwiatowa 5").wait_for()
+    old_token = page.evaluate("() => Object.values(localStorage).join(' ')")
+    contact = db.session.scalar(select(Contact).where(Contact.email == "mira@example.test"))
+    erase_contact(contact, by=db.session.get(Agent, admin.id))
+
+    # The server ends the widget's socket: what she wrote leaves the screen and its storage,
+    # and a new, empty session begins (the pre-chat form asks again).
+    expect(frame.locator("#hd-log")).not_to_contain_text("Kwiatowa", timeout=TIMEOUT)
+    frame.locator("#hd-prechat").wait_for()
+    expect(frame.locator("#hd-conn")).to_be_hidden(timeout=TIMEOUT)
+    stored = page.evaluate("() => Object.values(localStorage).join(' ')")
+    assert "Kwiatowa" not in stored and stored != old_token
+    frame.locator("input[name=email]").fill("mira@example.test")
+    send(frame, "Hello again")
+    frame.locator(".hd-me:not(.hd-pending)", has_text="Hello again").wait_for()
+    db.session.expire_all()
+    fresh = db.session.scalar(select(Message).where(Message.body_text == "Hello again"))
+    assert fresh.ticket.contact_id != contact.id  # a fresh customer, nothing of the erased one
+    assert db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.body_text.contains("Kwiatowa"))) == 0
+    assert not page.errors
