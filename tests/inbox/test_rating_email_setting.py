@@ -8,7 +8,7 @@ from helpdesk.extensions import db
 from helpdesk.models import Message, MessageKind, Store
 from tests.api.conftest import api_for
 from tests.factories import make_agent, make_store, make_ticket
-from tests.inbox.test_store_settings import admin, base_form, store, url  # noqa: F401 -- fixtures
+from tests.inbox.test_store_settings import base_form, url
 from tests.inbox.test_views import sign_in
 
 CHECKBOX = '<input type="checkbox" name="rating_email" value="1" aria-describedby="ss-rating-email-help"'
