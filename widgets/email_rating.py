@@ -9,6 +9,7 @@ A GET never stores anything: mail scanners open links before people do. The page
 without a script (a plain form; its reasons follow the chosen stars with CSS alone), in the
 contact's language, the one their email was written in.
 """
+import functools
 import secrets
 
 from flask import Blueprint, Response, render_template, request
@@ -74,18 +75,24 @@ def _form(ticket, token, values, errors=None, status=200):
                    negative=[(r, REASON_LABELS[r]) for r in NEGATIVE_REASONS], max_comment=MAX_COMMENT_LENGTH)
 
 
-def _speak_the_contacts_language(ticket):
-    i18n.use_locale(i18n.contact_locale(ticket.contact, ticket.store))
+def _linked_ticket(view):
+    """``view(ticket, token)`` gets the ticket its link names, and speaks its contact's
+    language; a link that does not work gets the page saying why instead."""
+    @functools.wraps(view)
+    def wrapper(ticket_id, token):
+        try:
+            ticket = ticket_for_rating(ticket_id, token)
+        except ActionError as exc:
+            return _refused(exc)
+        i18n.use_locale(i18n.contact_locale(ticket.contact, ticket.store))
+        return view(ticket, token)
+    return wrapper
 
 
 @bp.get("/rate/<int:ticket_id>/<token>")
 @limiter.limit(VIEWS)
-def page(ticket_id, token):
-    try:
-        ticket = ticket_for_rating(ticket_id, token)
-    except ActionError as exc:
-        return _refused(exc)
-    _speak_the_contacts_language(ticket)
+@_linked_ticket
+def page(ticket, token):
     # The stars of the link clicked; without them (the address typed again), the rating given.
     stars = _stars(request.args.get("stars")) or ticket.rating
     reasons = list(ticket.rating_reasons or []) if ticket.rating is not None and stars == ticket.rating else []
@@ -96,12 +103,8 @@ def page(ticket_id, token):
 
 @bp.post("/rate/<int:ticket_id>/<token>")
 @limiter.limit(RATE)
-def submit(ticket_id, token):
-    try:
-        ticket = ticket_for_rating(ticket_id, token)
-    except ActionError as exc:
-        return _refused(exc)
-    _speak_the_contacts_language(ticket)
+@_linked_ticket
+def submit(ticket, token):
     form = request.form
     values = {"rating": _stars(form.get("rating")), "reason_good": form.getlist("reason_good"),
               "reason_bad": form.getlist("reason_bad"), "comment": form.get("comment", "")}
@@ -109,7 +112,7 @@ def submit(ticket_id, token):
     # ones that count are those of the stars sent.
     reasons = values["reason_good"] if values["rating"] == 5 else values["reason_bad"]
     try:
-        rate_by_email(ticket_id, token, values["rating"], reasons, values["comment"])
+        rate_by_email(ticket.id, token, values["rating"], reasons, values["comment"])
     except ActionError as exc:
         if exc.field not in _FORM_FIELDS:
             return _refused(exc)

@@ -42,7 +42,7 @@ def _resolved(store, agent, channel="email"):
 def _links(ticket):
     """The star links of the ticket's rating email as queued: {stars: path with query}."""
     (text,) = [p["text"] for p in db.session.scalars(select(OutboxItem.payload).where(OutboxItem.kind == "email"))
-               if p["ticket_id"] == ticket.id and p["subject"].startswith("How did we do?")]
+               if p["ticket_id"] == ticket.id and f"/rate/{ticket.id}/" in p["text"]]  # any language
     out = {}
     for url in LINK.findall(text):
         parts = urlsplit(url)
@@ -166,6 +166,9 @@ def test_the_page_speaks_the_contacts_language(client, store, agent):
     page = _page(client.get(_links(ticket)[3], headers={"Accept-Language": "en"}))
     assert '<html lang="de"' in page
     assert "Bewertung senden" in page  # "Send rating", as the widget says it in German
+    subjects = [p["subject"] for p in db.session.scalars(select(OutboxItem.payload).where(OutboxItem.kind == "email"))
+                if p["ticket_id"] == ticket.id]
+    assert subjects == [f"Wie war unser Service? [#{ticket.id}]"]  # the email asked in German too
 
 
 # ---- links that do not work ----------------------------------------------------------------
