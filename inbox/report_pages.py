@@ -1,23 +1,16 @@
 """Report pages for ratings and recurring questions (the inbox's reports area). Data comes
 from the same functions as /api/v1/reports/ratings and /recurring-questions."""
 from flask import abort, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from helpdesk.actions import ActionError
+from helpdesk.actions.ratings import REASON_LABELS
 from helpdesk.api.errors import check_values
 from helpdesk.api.insights import RatingReportArgs, RecurringQuestionsArgs, date_range, recurring_questions_for
 from helpdesk.extensions import db
 from helpdesk.models import Agent, RecurringQuestionsReport, Store, Team
 from inbox import rating_reports
 from inbox.reports import bp
-
-#: How the widget asks shoppers for reasons (templates/widgets/frame.html), for the tables.
-REASON_LABELS = {
-    "fast_answer": _l("Fast answer"), "friendly": _l("Friendly"), "knowledgeable": _l("Knowledgeable"),
-    "solved": _l("Solved my problem"), "slow_answer": _l("Slow answer"), "unfriendly": _l("Unfriendly"),
-    "not_solved": _l("Not solved"), "wrong_info": _l("Wrong information"), "other": _l("Something else"),
-}
 
 
 def _args(schema):

@@ -14,13 +14,13 @@ from werkzeug.exceptions import HTTPException
 from helpdesk.actions import ActionError
 from helpdesk.actions.agents import visible_store_ids
 from helpdesk.actions.attachments import store_upload
+from helpdesk.actions.ratings import REASON_LABELS
 from helpdesk.actions.tickets import bulk_update
 from helpdesk.assist import api as assist_api
 from helpdesk.assist import capabilities as assist_capabilities
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import translate_errors
 from helpdesk.signatures import reply_signature_text
-from inbox.report_pages import REASON_LABELS
 from helpdesk.models import Channel, Message, Store, Team, TicketStatus
 from helpdesk.actions.academy import progress_payload
 from helpdesk.schemas import (AcademyProgressSchema, AgentSchema, AttachmentSchema, StorableAwareDateTime, StrictSchema,

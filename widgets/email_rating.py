@@ -20,11 +20,11 @@ from helpdesk.actions.ratings import (
     MAX_COMMENT_LENGTH,
     NEGATIVE_REASONS,
     POSITIVE_REASONS,
+    REASON_LABELS,
     rate_by_email,
     ticket_for_rating,
 )
 from helpdesk.extensions import csrf, limiter
-from inbox.report_pages import REASON_LABELS
 
 bp = Blueprint("email_rating", __name__)
 # The token in the address authenticates, never a cookie: nothing for a forged request to ride on.

@@ -11,6 +11,7 @@ import logging
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -27,6 +28,13 @@ log = logging.getLogger(__name__)
 #: least). The widget, the rating page and the ratings report (one column each) use these.
 POSITIVE_REASONS = ("fast_answer", "friendly", "knowledgeable", "solved")
 NEGATIVE_REASONS = ("slow_answer", "unfriendly", "not_solved", "wrong_info", "other")
+#: Each reason in words, as the widget asks it (templates/widgets/frame.html): the email
+#: rating page, the ticket's rating in the inbox and the ratings report show these.
+REASON_LABELS = {
+    "fast_answer": _l("Fast answer"), "friendly": _l("Friendly"), "knowledgeable": _l("Knowledgeable"),
+    "solved": _l("Solved my problem"), "slow_answer": _l("Slow answer"), "unfriendly": _l("Unfriendly"),
+    "not_solved": _l("Not solved"), "wrong_info": _l("Wrong information"), "other": _l("Something else"),
+}
 #: Longest comment kept with a rating, in characters.
 MAX_COMMENT_LENGTH = 2000
 
