@@ -62,6 +62,12 @@ def ticket_room(ticket_id):
     return f"ticket:{ticket_id}"
 
 
+def ticket_of_room(room):
+    """The ticket id a ``ticket_room`` names, else None (any other room)."""
+    kind, _sep, rest = room.partition(":")
+    return int(rest) if kind == "ticket" and rest.isdigit() else None
+
+
 def visitor_room(visitor_uid):
     return f"visitor:{visitor_uid}"
 

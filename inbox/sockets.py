@@ -103,8 +103,7 @@ def on_disconnect(reason=None):
 def _left_conversations(agent_id):
     """The conversations this socket had open lose it as a viewer (collision detection):
     its rooms are still known while the disconnect is handled."""
-    ticket_ids = [int(room.split(":", 1)[1]) for room in rooms()
-                  if room.startswith("ticket:") and room.split(":", 1)[1].isdigit()]
+    ticket_ids = [t for t in map(events.ticket_of_room, rooms()) if t is not None]
     agent = db.session.get(Agent, agent_id) if ticket_ids else None
     for ticket_id in ticket_ids if agent is not None else ():
         events.colleague(ticket_id, agent, "left", skip_sid=request.sid)
