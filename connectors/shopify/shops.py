@@ -117,26 +117,20 @@ KEEP = object()
 
 @action
 def connect_shopify(store, *, shop_domain=KEEP, rotate=False, secret=None, **changes):
-    """``helpdesk.actions.commerce.connect_store`` for Shopify (``rotate``: through
-    ``rotate_connector_secret`` when connected already), and the shop domain, all in one
-    transaction: ``shop_domain`` sets it (normalised), None or "" forgets it (the next signed
+    """``helpdesk.actions.commerce.connect_store`` for Shopify (``rotate`` as there) and the
+    shop domain, all in one transaction: ``shop_domain`` sets it (normalised), None or "" forgets it (the next signed
     delivery to the connector's own URL teaches it again). Refused (409, nothing changed)
     when another store's active Shopify connector has that shop -- also when this one is
     switched back on (``active``) with a shop that another store connected meanwhile.
     Emits nothing."""
-    from helpdesk.actions.commerce import connect_store, rotate_connector_secret
+    from helpdesk.actions.commerce import connect_store
 
     wanted = None
     if shop_domain not in (KEEP, None, ""):
         wanted = normalise_shop_domain(shop_domain)
         if wanted is None:
             raise ActionError("Enter the shop's myshopify.com domain, like example.myshopify.com.", "shop_domain")
-    existing = db.session.scalar(select(StoreConnector).where(StoreConnector.store_id == store.id,
-                                                              StoreConnector.platform == PLATFORM))
-    if existing is not None and rotate:
-        rotate_connector_secret(existing, secret)
-        secret = None
-    connector = connect_store(store, PLATFORM, secret=secret, **changes)
+    connector = connect_store(store, PLATFORM, secret=secret, rotate=rotate, **changes)
     _lock(store)
     if shop_domain is KEEP:
         wanted = recorded_shop_domain(store)

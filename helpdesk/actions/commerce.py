@@ -47,10 +47,13 @@ def _new_secret(platform):
 
 
 @action
-def connect_store(store, platform, *, secret=None, api_url=None, api_token=None, currency=None, active=None):
+def connect_store(store, platform, *, secret=None, api_url=None, api_token=None, currency=None, active=None,
+                  rotate=False):
     """Create or update ``store``'s connector for ``platform`` (one per platform). A new
     connector without a secret gets a generated one, and so does one whose secret a shop
-    redaction cleared (``helpdesk.actions.privacy``). Emits nothing."""
+    redaction cleared (``helpdesk.actions.privacy``). ``rotate``: an existing connector's
+    secret is rotated to ``secret`` (or a generated one) by ``rotate_connector_secret``, the
+    current one still accepted until the rotation is finished. Emits nothing."""
     if platform not in PLATFORMS:
         raise ActionError("Unknown platform.", "platform")
     if platform == "generic" and secret:
@@ -65,6 +68,8 @@ def connect_store(store, platform, *, secret=None, api_url=None, api_token=None,
     if connector is None:
         connector = StoreConnector(store_id=store.id, platform=platform, secret=secret or _new_secret(platform))
         db.session.add(connector)
+    elif rotate:
+        rotate_connector_secret(connector, secret)
     elif secret:
         connector.secret = secret
     elif not connector.secret:

@@ -14,7 +14,6 @@ from helpdesk.actions.commerce import (
     delete_webhook_subscription,
     finish_secret_rotation,
     orders_of_contact,
-    rotate_connector_secret,
     subscription_or_404,
     update_attribution_settings,
     update_webhook_subscription,
@@ -218,12 +217,7 @@ def put_connector(store_id, platform):
         # One transaction: a shop domain refused (409) must not leave a rotation behind.
         connector = connect_shopify(store, rotate=rotate, secret=secret, **args)
     else:
-        existing = db.session.scalar(select(StoreConnector).where(StoreConnector.store_id == store.id,
-                                                                  StoreConnector.platform == platform))
-        if existing is not None and rotate:
-            rotate_connector_secret(existing, secret)
-            secret = None
-        connector = connect_store(store, platform, secret=secret, **args)
+        connector = connect_store(store, platform, secret=secret, rotate=rotate, **args)
     if finish:
         finish_secret_rotation(connector)
     return ConnectorWithSecretSchema().dump(connector)
