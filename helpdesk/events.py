@@ -445,17 +445,18 @@ def chat_inactive(ticket, minutes):
     _queue("chat.inactive", payload, [agent_room(ticket.assignee_id)])
 
 
-def appointment_changed(appointment, change, previous_agent_id=None):
+def appointment_changed(appointment, change, previous_agent_id=None, was_unassigned=False):
     """A visit was booked, moved or cancelled (``change``): the agent it is with (and the one
     it was with, when it moved to another) for "My upcoming appointments", and the agents with
     the conversation open. The shopper learns of it through the message the action adds.
-    A visit without an agent (``unassigned``: its agent left the store) or just ``assigned``
-    one goes to the store's agents instead: they are the ones to take it over (its new agent
-    among them)."""
+    A visit without an agent (``unassigned``: its agent left the store), one that had none
+    until now (``was_unassigned``: moved to a named agent) or just ``assigned`` one goes to the
+    store's agents instead: each of their pages lists it under "Visits without an agent", or
+    must stop listing it (its new agent is among them)."""
     from helpdesk.schemas import AppointmentSchema
 
     payload = {"appointment": AppointmentSchema().dump(appointment), "change": change}
-    if appointment.agent_id is None or change == "assigned":
+    if appointment.agent_id is None or was_unassigned or change == "assigned":
         rooms = [store_room(appointment.store_id)]
     else:
         rooms = [agent_room(a) for a in (appointment.agent_id, previous_agent_id) if a]

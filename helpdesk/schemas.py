@@ -11,7 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 
 from helpdesk.dumps import compiled
 from helpdesk.i18n import N_, translate_errors
-from helpdesk.models import Availability, Channel, TicketStatus
+from helpdesk.models import AppointmentStatus, Availability, Channel, TicketStatus
 from helpdesk.signatures import MAX_SIGNATURE_LENGTH, unknown_placeholders
 
 
@@ -205,6 +205,10 @@ class PublicMessageSchema(MessageSchema):
         return public
 
 
+#: The customer as a ticket or a visit shows them (one "ContactBrief" in the OpenAPI document).
+CONTACT_BRIEF = ("id", "name", "display_name", "email", "blocked", "email_failing")
+
+
 class TicketSchema(Schema):
     id = fields.Int()
     store_id = fields.Int()
@@ -212,7 +216,7 @@ class TicketSchema(Schema):
     status = fields.Str()
     subject = fields.Str()
     offline = fields.Bool()
-    contact = fields.Nested(ContactSchema(only=("id", "name", "display_name", "email", "blocked", "email_failing")))
+    contact = fields.Nested(ContactSchema(only=CONTACT_BRIEF))
     assignee = fields.Nested(AgentSummarySchema, allow_none=True)
     team_id = fields.Int(allow_none=True)
     tags = TagField()
@@ -663,7 +667,7 @@ class AppointmentSchema(Schema):
     id = fields.Int()
     store_id = fields.Int()
     ticket_id = fields.Int()
-    contact = fields.Nested(ContactSchema(only=("id", "name", "display_name", "email")))
+    contact = fields.Nested(ContactSchema(only=CONTACT_BRIEF))
     location = fields.Nested(StoreLocationSchema(only=("id", "name", "address", "timezone")))
     agent = fields.Nested(AgentSummarySchema, allow_none=True)
     starts_at = fields.AwareDateTime()
@@ -684,18 +688,30 @@ class AppointmentSchema(Schema):
         return local_start(appointment).strftime("%Y-%m-%dT%H:%M")
 
 
+_VISIT_START = ("Wall-clock time at the location (\"2026-05-12T15:00\") or an aware ISO 8601 time. The visit "
+                "lasts the location's appointment_minutes; it must be to come (at most a year ahead), inside the "
+                "location's opening hours, and the agent free then.")
+
+
 class AppointmentArgs(StrictSchema):
+    """Booking a visit (the inbox's dialog and ``POST /api/v1/tickets/<id>/appointments``): the
+    ids become rows in ``helpdesk.actions.appointments.booking_args``."""
+
     location_id = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
-    #: Wall-clock time at the location ("2026-05-12T15:00") or an aware ISO 8601 time.
-    starts_at = fields.DateTime(required=True)
-    agent_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    starts_at = fields.DateTime(required=True, metadata={"description": _VISIT_START})
+    agent_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1), metadata={
+        "description": "Who receives the shopper: an active agent of the store; left out or null: whoever books."})
     notes = fields.Str(load_default="", validate=validate.Length(max=2000))
 
 
 class AppointmentUpdateArgs(StrictSchema):
+    """Moving or changing a visit: what is left out stays as it is."""
+
     location_id = fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1))
-    starts_at = fields.DateTime()
-    agent_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    starts_at = fields.DateTime(metadata={"description": _VISIT_START})
+    agent_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1), metadata={
+        "description": "Another agent of the store; left out or null: the visit keeps its agent (or stays "
+                       "without one)."})
     notes = fields.Str(validate=validate.Length(max=2000))
 
     @validates_schema
@@ -706,6 +722,33 @@ class AppointmentUpdateArgs(StrictSchema):
 
 class AppointmentCancelArgs(StrictSchema):
     reason = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class AppointmentAssignArgs(StrictSchema):
+    """Giving a visit without an agent an agent (``assign_appointment``)."""
+
+    agent_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1), metadata={
+        "description": "The colleague to give it to (an active agent of the store, free then); left out or "
+                       "null: the calling agent takes it over."})
+
+
+class AppointmentListArgs(StrictSchema):
+    """The visits of the stores an agent sees, soonest first; the filters combine."""
+
+    mine = fields.Bool(metadata={"description": "true: only visits with me as their agent (false: no filter)."})
+    unassigned = fields.Bool(metadata={
+        "description": "true: only booked visits still to come without an agent (their agent left the store), "
+                       "for a colleague to take over (false: no filter)."})
+    ticket_id = fields.Int(validate=validate.Range(min=1))
+    store_id = fields.Int(validate=validate.Range(min=1))
+    status = fields.Str(validate=validate.OneOf(AppointmentStatus.values()))
+    # A time without an offset is UTC: the visits may be at locations in several zones.
+    starts_from = StorableAwareDateTime(data_key="from", default_timezone=timezone.utc, metadata={
+        "description": "Only visits that end after this time (ISO 8601; without an offset: UTC)."})
+    until = StorableAwareDateTime(data_key="to", default_timezone=timezone.utc, metadata={
+        "description": "Only visits that start before this time (ISO 8601; without an offset: UTC)."})
+    limit = fields.Int(load_default=25, validate=validate.Range(min=1, max=100))
+    cursor = fields.Str(validate=validate.Length(max=200))
 
 
 class UpcomingArgs(StrictSchema):

@@ -1,7 +1,9 @@
 """In-store visits from the inbox: the booking dialog's JSON endpoints (book, move, cancel
 from an open conversation), the "My upcoming appointments" page with the store's unassigned
-visits (their agent left the store: take one over, or give it to a colleague) and the admins'
-page of a store's locations (static/inbox/locations.js writes through /api/v1/stores/<id>/locations).
+visits (their agent left the store: take one over, or give it to a colleague; the page fetches
+its lists again when a visit changes) and the admins' page of a store's locations
+(static/inbox/locations.js writes through /api/v1/stores/<id>/locations). The REST API
+(helpdesk.api.appointments) reads the same schemas through the same ``booking_args``.
 
 Same rules as ``inbox.views``: signed-in agents only (JSON answers 401), CSRF on POST/PATCH
 (``X-CSRFToken``), another store's ticket or visit is a 404, input through marshmallow
@@ -15,32 +17,33 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from helpdesk.actions import ActionError, NotFound
+from helpdesk.actions import ActionError
 from helpdesk.actions.appointments import (
     agents_for_store,
     assign_appointment,
     book_appointment,
+    booking_args,
     cancel_appointment,
     reschedule_appointment,
     unassigned_for,
     upcoming_for,
 )
-from helpdesk.api.access import ID
+from helpdesk.api.access import ID, appointment_or_404
 from helpdesk.calendar import zone
 from helpdesk.extensions import db
 from helpdesk.i18n import translate_errors
-from helpdesk.models import Agent, Appointment, Store, StoreLocation
+from helpdesk.models import Appointment, Store, StoreLocation
 from helpdesk.schemas import (
     AppointmentArgs,
+    AppointmentAssignArgs,
     AppointmentCancelArgs,
     AppointmentSchema,
     AppointmentUpdateArgs,
     StoreLocationSchema,
-    StrictSchema,
     UpcomingArgs,
 )
 from inbox import queries
@@ -88,29 +91,7 @@ bp.register_error_handler(_Invalid, lambda exc: exc.response)
 
 
 def _appointment(appointment_id):
-    """A visit on a ticket the agent may see (404 otherwise, like tickets)."""
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotFound(_("No such appointment."))
-    queries.ticket_for_agent(_agent(), appointment.ticket_id)
-    return appointment
-
-
-def _location(store_id, location_id):
-    # A deactivated location is passed on: the action refuses it with its name.
-    location = db.session.get(StoreLocation, location_id)
-    if location is None or location.store_id != store_id:
-        raise NotFound(_("No such location for this store."), "location_id")
-    return location
-
-
-def _other_agent(agent_id):
-    if agent_id is None:
-        return None
-    agent = db.session.get(Agent, agent_id)
-    if agent is None:
-        raise NotFound(_("No such agent for this store."), "agent_id")
-    return agent
+    return appointment_or_404(appointment_id, _agent())
 
 
 # ---- the dialog --------------------------------------------------------------------------
@@ -133,9 +114,7 @@ def ticket_appointments(ticket_id):
 def book(ticket_id):
     ticket = queries.ticket_for_agent(_agent(), ticket_id)
     args = _load(AppointmentArgs(), json_body())
-    appointment = book_appointment(ticket, _agent(), location=_location(ticket.store_id, args["location_id"]),
-                                   starts_at=args["starts_at"], agent=_other_agent(args.get("agent_id")),
-                                   notes=args["notes"])
+    appointment = book_appointment(ticket, _agent(), **booking_args(ticket.store_id, args))
     return jsonify(AppointmentSchema().dump(appointment)), 201
 
 
@@ -144,9 +123,7 @@ def book(ticket_id):
 def reschedule(appointment_id):
     appointment = _appointment(appointment_id)
     args = _load(AppointmentUpdateArgs(), json_body())
-    location = _location(appointment.store_id, args["location_id"]) if "location_id" in args else None
-    appointment = reschedule_appointment(appointment, _agent(), starts_at=args.get("starts_at"), location=location,
-                                         agent=_other_agent(args.get("agent_id")), notes=args.get("notes"))
+    appointment = reschedule_appointment(appointment, _agent(), **booking_args(appointment.store_id, args))
     return jsonify(AppointmentSchema().dump(appointment))
 
 
@@ -158,18 +135,13 @@ def cancel(appointment_id):
     return jsonify(AppointmentSchema().dump(cancel_appointment(appointment, _agent(), reason=args["reason"])))
 
 
-class AssignArgs(StrictSchema):
-    #: The agent to give the visit to; left out or null: the signed-in agent takes it over.
-    agent_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
-
-
 @bp.post(f"/api/appointments/<{ID}:appointment_id>/assign")
 @login_required
 def assign(appointment_id):
     appointment = _appointment(appointment_id)
-    args = _load(AssignArgs(), json_body())
+    args = _load(AppointmentAssignArgs(), json_body())
     return jsonify(AppointmentSchema().dump(
-        assign_appointment(appointment, _agent(), agent=_other_agent(args.get("agent_id")))))
+        assign_appointment(appointment, _agent(), **booking_args(appointment.store_id, args))))
 
 
 # ---- my upcoming appointments ------------------------------------------------------------
@@ -199,10 +171,9 @@ def _shown(appt):
     }
 
 
-@bp.get("/appointments")
-@login_required
-def upcoming_page():
-    """The signed-in agent's visits for the next ``days`` (default 14), grouped by day,
+def _lists():
+    """What the page lists: the signed-in agent's visits for the next ``days`` (default 14),
+    grouped by day, and the visits without an agent of their stores with who may host each;
     each time shown at the shop (its zone named), formatted for the agent's language."""
     try:
         days = UpcomingArgs().load(request.args.to_dict())["days"]
@@ -218,8 +189,23 @@ def upcoming_page():
         unassigned.append({**item, "day": day})
         if appt.store_id not in hosts:
             hosts[appt.store_id] = agents_for_store(appt.store_id)
-    return render_template("inbox/appointments.html", groups=groups, days=days, unassigned=unassigned,
-                           hosts=hosts)
+    return {"groups": groups, "days": days, "unassigned": unassigned, "hosts": hosts}
+
+
+@bp.get("/appointments")
+@login_required
+def upcoming_page():
+    agent = _agent()
+    return render_template("inbox/appointments.html", bootstrap={"me": {"id": agent.id, "name": agent.name}},
+                           **_lists())
+
+
+@bp.get("/appointments/lists")
+@login_required
+def upcoming_lists():
+    """The page's lists alone, the same ``days``: the page fetches them again when a visit of
+    the agent or one without an agent in their stores changes (``appointment.updated``)."""
+    return render_template("inbox/_appointments_lists.html", **_lists())
 
 
 @bp.post(f"/appointments/<{ID}:appointment_id>/assign")
@@ -228,8 +214,9 @@ def assign_form(appointment_id):
     """The page's form (works without JavaScript): take an unassigned visit over, or give it
     to the agent picked; back to the page with what happened."""
     try:
-        appointment = assign_appointment(_appointment(appointment_id), _agent(),
-                                         agent=_other_agent(request.form.get("agent_id", type=int)))
+        appointment = _appointment(appointment_id)
+        appointment = assign_appointment(appointment, _agent(), **booking_args(
+            appointment.store_id, {"agent_id": request.form.get("agent_id", type=int)}))
     except ActionError as exc:  # the page says why (taken already, a clash) and shows the rest
         flash(exc.message)
     else:

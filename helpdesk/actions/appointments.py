@@ -26,7 +26,8 @@ from sqlalchemy import or_, select, update
 
 from helpdesk import calendar, events
 from helpdesk.actions import ActionError, Conflict, NotFound, action
-from helpdesk.actions.locations import check_bookable, create_location, update_location  # noqa: F401
+from helpdesk.actions.locations import (check_bookable, create_location, location_of_store,  # noqa: F401
+                                        update_location)
 from helpdesk.actions.tickets import add_event, touch_preview
 from helpdesk.extensions import db
 from helpdesk.models import (
@@ -36,6 +37,7 @@ from helpdesk.models import (
     AuthorType,
     Message,
     MessageKind,
+    StoreLocation,
     TicketStatus,
     agent_stores,
     utcnow,
@@ -124,6 +126,25 @@ def _agent_for(store_id, agent):
     return agent
 
 
+def booking_args(store_id, args):
+    """The keyword arguments of ``book_appointment``, ``reschedule_appointment`` or
+    ``assign_appointment`` for ``args`` loaded with ``AppointmentArgs``, ``AppointmentUpdateArgs``
+    or ``AppointmentAssignArgs`` (helpdesk.schemas): the ids named become rows, a location of
+    another store or an agent that does not exist is NotFound with the field. The inbox and the
+    REST API both read a request through here, so they refuse the same input the same way."""
+    changes = {key: args[key] for key in ("starts_at", "notes") if key in args}
+    if "location_id" in args:
+        # A deactivated one is passed on: the action refuses it with its name where it must.
+        changes["location"] = location_of_store(store_id, db.session.get(StoreLocation, args["location_id"]))
+    if args.get("agent_id") is not None:
+        # Whether they may host a visit in this store is the action's to say (``_agent_for``).
+        agent = db.session.get(Agent, args["agent_id"])
+        if agent is None:
+            raise NotFound(_("No such agent for this store."), "agent_id")
+        changes["agent"] = agent
+    return changes
+
+
 # ---- actions ---------------------------------------------------------------------------------
 
 @action
@@ -165,7 +186,7 @@ def reschedule_appointment(appointment, by_agent, *, starts_at=None, location=No
     Changes: the Appointment, an ``appointment_rescheduled`` event and a message to the
     shopper, an updated invitation (METHOD:REQUEST) in the outbox. Emits
     ``message.created`` and ``appointment.updated`` (old and new agent, or the store's agents
-    while it has none; the conversation)."""
+    when it had or has none; the conversation)."""
     if appointment.status != AppointmentStatus.BOOKED:
         raise Conflict(_("This visit was cancelled; book a new one."), "status")
     previous_agent_id = appointment.agent_id
@@ -196,7 +217,7 @@ def reschedule_appointment(appointment, by_agent, *, starts_at=None, location=No
     appointment.updated_at = utcnow()
     db.session.flush()
     db.session.refresh(appointment, ["location", "agent"])
-    _record(appointment, "rescheduled", by_agent, previous_agent_id)
+    _record(appointment, "rescheduled", by_agent, previous_agent_id, was_unassigned=previous_agent_id is None)
     return appointment
 
 
@@ -304,7 +325,7 @@ def assign_appointment(appointment, by_agent, *, agent=None):
 
 # ---- what each change tells whom -------------------------------------------------------------
 
-def _record(appointment, change, by_agent, previous_agent_id=None):
+def _record(appointment, change, by_agent, previous_agent_id=None, was_unassigned=False):
     ticket = appointment.ticket
     local = calendar.local_start(appointment)
     add_event(ticket, f"appointment_{change}", by_agent, appointment_id=appointment.id,
@@ -314,7 +335,8 @@ def _record(appointment, change, by_agent, previous_agent_id=None):
     _tell_shopper(appointment, change, by_agent)
     _email_invite(appointment, change)
     ticket.last_activity_at = utcnow()
-    events.appointment_changed(appointment, change, previous_agent_id=previous_agent_id)
+    events.appointment_changed(appointment, change, previous_agent_id=previous_agent_id,
+                               was_unassigned=was_unassigned)
 
 
 def _agent_event_text(appointment, change, by_agent, local):
@@ -443,13 +465,36 @@ def upcoming_for(agent, days=14, now=None):
 def unassigned_for(agent, now=None, limit=200):
     """Visits still to come without an agent in the stores ``agent`` sees, soonest first:
     each waits for someone to take it over, however far ahead it is."""
-    now = now or utcnow()
-    query = select(Appointment).where(Appointment.agent_id.is_(None), Appointment.status == AppointmentStatus.BOOKED,
-                                      Appointment.ends_at > now)
+    query = find_appointments(agent, unassigned=True, now=now)
+    return db.session.scalars(query.order_by(Appointment.starts_at, Appointment.id).limit(limit)).all()
+
+
+def find_appointments(agent, *, mine=False, unassigned=False, ticket_id=None, store_id=None, status=None,
+                      starts_from=None, until=None, now=None):
+    """The visits in the stores ``agent`` sees (a query, not yet ordered), narrowed by each
+    filter given: ``mine`` (``agent`` hosts them), ``unassigned`` (booked, without an agent
+    and not over: what a colleague may still take over), a ticket, a store, a status, and
+    ``starts_from``/``until`` (aware): the visits that overlap that span."""
+    query = select(Appointment)
     store_ids = agent.accessible_store_ids()
     if store_ids is not None:
         query = query.where(Appointment.store_id.in_(store_ids))
-    return db.session.scalars(query.order_by(Appointment.starts_at, Appointment.id).limit(limit)).all()
+    if mine:
+        query = query.where(Appointment.agent_id == agent.id)
+    if unassigned:
+        query = query.where(Appointment.agent_id.is_(None), Appointment.status == AppointmentStatus.BOOKED,
+                            Appointment.ends_at > (now or utcnow()))
+    if ticket_id is not None:
+        query = query.where(Appointment.ticket_id == ticket_id)
+    if store_id is not None:
+        query = query.where(Appointment.store_id == store_id)
+    if status is not None:
+        query = query.where(Appointment.status == status)
+    if starts_from is not None:
+        query = query.where(Appointment.ends_at > starts_from)
+    if until is not None:
+        query = query.where(Appointment.starts_at < until)
+    return query
 
 
 def agents_for_store(store_id):

@@ -137,11 +137,18 @@ def deactivate_location(location, *, by_admin=None):
     return location
 
 
+def location_of_store(store_id, location):
+    """``location`` if it is one of store ``store_id``'s, active or not; another store's or a
+    missing one (None) is a 404."""
+    if location is None or location.store_id != store_id:
+        raise NotFound(_("No such location for this store."), "location_id")
+    return location
+
+
 def check_bookable(store_id, location):
     """``location`` if a new visit of ``store_id`` may take place there: another store's or a
     missing one is a 404; a deactivated one is refused with its name and what to do."""
-    if location is None or location.store_id != store_id:
-        raise NotFound(_("No such location for this store."), "location_id")
+    location_of_store(store_id, location)
     if not location.active:
         raise _invalid(_("%(location)s no longer takes visits. Choose another location.",
                          location=location.name), "location_id")

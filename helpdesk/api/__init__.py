@@ -20,4 +20,5 @@ from helpdesk.api import academy  # noqa: E402,F401,I001
 from helpdesk.api import insights, posts  # noqa: E402,F401,I001
 from helpdesk.api import languages  # noqa: E402,F401
 from helpdesk.api import locations  # noqa: E402,F401,I001
+from helpdesk.api import appointments  # noqa: E402,F401,I001
 from helpdesk.api import stores  # noqa: E402,F401

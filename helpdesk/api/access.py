@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 
 from helpdesk.actions import NotFound
 from helpdesk.extensions import db
-from helpdesk.models import Agent, Contact, Store, Team, Ticket
+from helpdesk.models import Agent, Appointment, Contact, Store, Team, Ticket
 
 #: URL converter for ids: larger numbers are not a route (404) instead of a database error.
 ID = "int(max=2147483647)"
@@ -28,6 +28,15 @@ def contact_or_404(contact_id, agent, field=None):
     if contact is None or not agent.can_access_store(contact.store_id):
         raise NotFound(_("No such contact."), field)
     return contact
+
+
+def appointment_or_404(appointment_id, agent):
+    """An in-store visit of a store ``agent`` sees: the same answer for one of another store
+    as for none at all (the inbox and the REST API)."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or not agent.can_access_store(appointment.store_id):
+        raise NotFound(_("No such appointment."))
+    return appointment
 
 
 def store_or_404(store_id, agent, field="store_id"):

@@ -17,6 +17,7 @@ from helpdesk.api.errors import INT_MAX
 from helpdesk.schemas import (
     AgentSchema,
     ApiTokenSchema,
+    AppointmentSchema,
     ContactSchema,
     MessageSchema,
     SavedReplySchema,
@@ -53,9 +54,7 @@ def activity_cursor(row):
     return encode_cursor({"t": row.last_activity_at.isoformat(), "i": row.id})
 
 
-def after_activity_cursor(query, model, cursor):
-    """Rows after ``cursor`` in (last_activity_at desc, id desc) order."""
-    payload = _decode(cursor)
+def _cursor_moment(payload):
     try:
         moment = datetime.fromisoformat(payload.get("t"))
         # The column keeps UTC: an offset that pushes the time past datetime's years
@@ -65,11 +64,32 @@ def after_activity_cursor(query, model, cursor):
         moment = None
     if moment is None:
         raise ValidationError({"cursor": [_("Invalid cursor.")]})
+    return moment
+
+
+def after_activity_cursor(query, model, cursor):
+    """Rows after ``cursor`` in (last_activity_at desc, id desc) order."""
+    payload = _decode(cursor)
+    moment = _cursor_moment(payload)
     row_id = _cursor_id(payload)
     return query.where(or_(
         model.last_activity_at < moment,
         and_(model.last_activity_at == moment, model.id < row_id),
     ))
+
+
+# ---- (starts_at asc, id asc): appointments, soonest first ------------------------------
+
+def start_cursor(row):
+    return encode_cursor({"t": row.starts_at.isoformat(), "i": row.id})
+
+
+def after_start_cursor(query, model, cursor):
+    """Rows after ``cursor`` in (starts_at asc, id asc) order."""
+    payload = _decode(cursor)
+    moment = _cursor_moment(payload)
+    row_id = _cursor_id(payload)
+    return query.where(or_(model.starts_at > moment, and_(model.starts_at == moment, model.id > row_id)))
 
 
 # ---- id desc: contacts -----------------------------------------------------------------
@@ -99,6 +119,11 @@ class TicketPageSchema(Schema):
 
 class ContactPageSchema(Schema):
     items = fields.List(fields.Nested(ContactSchema))
+    next_cursor = fields.Str(allow_none=True)
+
+
+class AppointmentPageSchema(Schema):
+    items = fields.List(fields.Nested(AppointmentSchema))
     next_cursor = fields.Str(allow_none=True)
 
 

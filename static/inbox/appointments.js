@@ -1,10 +1,14 @@
 // In-store visits from a conversation: the booking dialog (book, move, cancel, take over a
 // visit whose agent left the store; the server validates the time against the shop's hours in
 // its own time zone and says why it refuses), live `appointment.updated` events, and
-// `#ticket-<id>` links from the appointments page.
+// `#ticket-<id>` links from the appointments page. The "My upcoming appointments" page loads
+// this module on its own: its lists follow the same events (AppointmentsPage, at the end).
 import { api, boot, h, locale, t } from './util.js';
 
 const DAY_KEYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+// The page waits this long for more changes before fetching its lists again: an agent who
+// leaves a store leaves several visits without an agent at once, one event each.
+const LISTS_DELAY_MS = 250;
 
 function fmtAt(iso, timeZone) {
   try {
@@ -243,3 +247,85 @@ export class Appointments {
     { label: t('open'), run: () => this.app.openTicket(appointment.ticket_id) });
   }
 }
+
+
+/** "My upcoming appointments" (templates/inbox/appointments.html) without a reload. The server
+ * sends `appointment.updated` to my devices for my own visits and to my stores' agents for the
+ * visits without an agent (helpdesk.events.appointment_changed), so each one this page hears
+ * changes its lists: it fetches them again as the server renders them (one template for the
+ * page and the update). Socket.IO delivers at most once: after a reconnect they are fetched
+ * too. The forms keep working without this script; the choice made in a "Give it to" list
+ * and the focus survive an update. */
+export class AppointmentsPage {
+  constructor(el) {
+    this.el = el;
+    this.pending = null;
+    this.connectedOnce = false;
+    this.kicked = false;
+    const socket = window.io('/inbox', { transports: ['websocket', 'polling'], withCredentials: true });
+    socket.on('appointment.updated', () => this.reloadSoon());
+    socket.on('connect', () => {
+      document.body.dataset.connected = 'true';
+      this.kicked = false;
+      if (this.connectedOnce) this.reloadSoon();
+      this.connectedOnce = true;
+    });
+    socket.on('disconnect', (reason) => {
+      document.body.dataset.connected = 'false';
+      // The server ends my sockets when my stores or role change (see app.js): reconnect
+      // once, to the rooms of the stores I see now; the lists follow on connect.
+      if (reason === 'io server disconnect') {
+        this.kicked = true;
+        socket.connect();
+      }
+    });
+    socket.on('connect_error', () => {
+      // That reconnect refused: the account may no longer sign in (the reload shows the form).
+      if (this.kicked && !socket.active) window.location.reload();
+    });
+  }
+
+  reloadSoon() {
+    if (this.pending) return;
+    this.pending = window.setTimeout(() => { this.pending = null; this.reload(); }, LISTS_DELAY_MS);
+  }
+
+  async reload() {
+    let res;
+    try {
+      res = await fetch(this.el.dataset.src, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+    } catch (err) {
+      return; // the next change or reconnect fetches them again
+    }
+    if (res.redirected || res.status === 401) {
+      window.location.reload(); // signed out meanwhile: the sign-in form
+      return;
+    }
+    if (!res.ok) return;
+    const html = await res.text();
+    if (html === this.html) return;
+    this.html = html;
+    this.replace(html);
+  }
+
+  /** The lists as the server rendered them (our own template, escaped there). */
+  replace(html) {
+    const chosen = new Map([...this.el.querySelectorAll('select[id]')].map((s) => [s.id, s.value]));
+    const active = document.activeElement;
+    const item = active && this.el.contains(active) ? active.closest('[data-appointment]') : null;
+    const spot = item && [item.dataset.appointment, [...item.querySelectorAll('button, select, a')].indexOf(active)];
+    this.el.innerHTML = html;
+    for (const [id, value] of chosen) {
+      const select = document.getElementById(id);
+      if (select && [...select.options].some((o) => o.value === value)) select.value = value;
+    }
+    if (spot) {
+      const again = this.el.querySelector(`[data-appointment="${spot[0]}"]`);
+      const control = again && again.querySelectorAll('button, select, a')[spot[1]];
+      if (control) control.focus();
+    }
+  }
+}
+
+const lists = document.getElementById('appt-lists');
+if (lists) new AppointmentsPage(lists);

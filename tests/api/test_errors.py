@@ -207,7 +207,8 @@ def test_no_input_makes_any_api_route_fail_with_500(app, api, store):
     values = {"ticket_id": ticket.id, "contact_id": ticket.contact_id, "reply_id": 1, "token_id": 424242,
               "store_id": store.id, "platform": "shopify", "subscription_id": 1, "mailbox_id": 1,
               "post_id": 1, "entry_id": 1, "report_id": 1,
-              "agent_id": 1, "policy_id": 1, "location_id": 1, "inbound_id": 1, "rule_id": "no-such-rule"}
+              "agent_id": 1, "policy_id": 1, "location_id": 1, "inbound_id": 1, "rule_id": "no-such-rule",
+              "appointment_id": 1}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue

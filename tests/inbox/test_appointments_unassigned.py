@@ -145,3 +145,32 @@ def test_taking_over_from_the_conversation_in_real_chromium(live_server, chromiu
         assert db.session.get(Appointment, left["visit"].id).agent_id == bea.id
     finally:
         context.close()
+
+
+def test_the_pages_lists_come_alone_for_the_live_update(client, left):
+    """What static/inbox/appointments.js fetches when a visit changes: the same lists as the
+    page (the same ``days``), without the page around them; signed-out, the sign-in form."""
+    visit, beta = left["visit"], left["beta"]
+    assert client.get("/inbox/appointments/lists").status_code == 302
+    bea = make_agent("Bea", stores=[beta])
+    sign_in(client, bea)
+    page = client.get("/inbox/appointments?days=30").get_data(as_text=True)
+    assert 'data-src="/inbox/appointments/lists?days=30"' in page and 'src="/static/inbox/appointments.js"' in page
+    lists = client.get("/inbox/appointments/lists?days=30").get_data(as_text=True)
+    assert f'data-appointment="{visit.id}"' in lists and "Visits without an agent" in lists
+    assert "<html" not in lists and "My upcoming appointments" not in lists
+    assert "No visits booked with you in this period." in lists
+
+    book_appointment(make_ticket(beta, make_contact(beta, name="Eve")), bea, location=visit.location,
+                     starts_at=_next(2, time(11, 0)))
+    lists = client.get("/inbox/appointments/lists?days=30").get_data(as_text=True)
+    assert "Eve" in lists and "No visits booked with you in this period." not in lists
+
+
+def test_another_stores_visit_answers_like_a_missing_one(client, left):
+    """The inbox's endpoints say the same for a visit of a store the agent does not see as for
+    none at all: its existence is not given away."""
+    headers = {"X-CSRFToken": sign_in(client, make_agent("Otto", stores=[left["alpha"]]))}
+    theirs = client.post(f"/inbox/api/appointments/{left['visit'].id}/assign", headers=headers, json={})
+    missing = client.post("/inbox/api/appointments/999999/assign", headers=headers, json={})
+    assert theirs.status_code == missing.status_code == 404 and theirs.json == missing.json
