@@ -17,6 +17,8 @@ Internal notes and handoff notes are never queued for a ``visitor:`` room: visit
 payloads are only built by ``_visitor_message`` and only for ``kind == "message"``.
 """
 import logging
+import threading
+import time
 import weakref
 
 from blinker import Namespace
@@ -342,36 +344,83 @@ def store_agents_online_changed(store_id, online):
     _queue("store.online", {"store_id": store_id, "online": bool(online)}, [store_visitors_room(store_id)])
 
 
+def _emit_now(name, payload, room, skip_sid=None):
+    """An ephemeral event: sent at once (through the message queue when scaled out), tied to
+    no transaction; ``skip_sid`` (the sender's own socket) is left out."""
+    socketio.emit(name, payload, to=room, namespace=namespace_for(room), skip_sid=skip_sid)
+    event_sent.send(name, payload=payload, room=room, namespace=namespace_for(room))
+
+
 def typing(ticket, who, is_typing):
     """Typing indicators are ephemeral: sent at once, not tied to a transaction."""
     payload = {"ticket_id": ticket.id, "who": who, "typing": bool(is_typing)}
     if who == "agent":
         if ticket.visitor_id is not None:
-            room = visitor_room(ticket.visitor.uid)
-            socketio.emit("typing", payload, to=room, namespace=WIDGET_NS)
-            event_sent.send("typing", payload=payload, room=room, namespace=WIDGET_NS)
+            _emit_now("typing", payload, visitor_room(ticket.visitor.uid))
     else:
         for room in _agents_rooms(ticket) + [ticket_room(ticket.id)]:
-            socketio.emit("typing", payload, to=room, namespace=INBOX_NS)
-            event_sent.send("typing", payload=payload, room=room, namespace=INBOX_NS)
+            _emit_now("typing", payload, room)
 
 
 #: What a colleague with the same conversation open is doing (``colleague``).
 COLLEAGUE_STATES = ("joined", "viewing", "replying", "left")
 
 
-def colleague(ticket_id, agent, state, *, answer=False, skip_sid=None):
+def colleague(ticket, agent, state, *, answer=False, skip_sid=None):
     """Collision detection: the agents with a conversation open see who else has it open
     and who is writing a reply, so two of them do not answer the same customer. ``state``:
     ``joined`` (just opened it: those already there answer with their own state,
     ``answer=True``, which nobody answers again), ``viewing``, ``replying`` or ``left``.
     Ephemeral like ``typing``: sent at once, tied to no transaction; the sender's own socket
-    (``skip_sid``) is left out. Never reaches a shopper."""
-    payload = {"ticket_id": ticket_id, "agent": {"id": agent.id, "name": agent.name}, "state": state,
+    (``skip_sid``) is left out. Never reaches a shopper. The store's agents see it on the
+    ticket's queue row (``colleague_in_queue``); an answer tells them nothing new."""
+    payload = {"ticket_id": ticket.id, "agent": {"id": agent.id, "name": agent.name}, "state": state,
                "answer": bool(answer)}
-    room = ticket_room(ticket_id)
-    socketio.emit("colleague", payload, to=room, namespace=INBOX_NS, skip_sid=skip_sid)
-    event_sent.send("colleague", payload=payload, room=room, namespace=INBOX_NS)
+    _emit_now("colleague", payload, ticket_room(ticket.id), skip_sid)
+    if not answer:
+        colleague_in_queue(ticket, agent, "viewing" if state == "joined" else state, skip_sid=skip_sid)
+
+
+#: At most one ``replying`` queue mark per agent and ticket in this many seconds: every agent
+#: of the store hears each one, and a reply box starts and stops "typing" often.
+REPLYING_MARK_SECONDS = 5
+_replying_marked = {}  # (agent id, ticket id) -> time.monotonic() of the last one sent (this process)
+_replying_lock = threading.Lock()
+
+
+def _replying_throttled(key):
+    now = time.monotonic()
+    with _replying_lock:
+        last = _replying_marked.get(key)
+        if last is not None and now - last < REPLYING_MARK_SECONDS:
+            return True
+        if len(_replying_marked) >= 1024:  # forget those past their window, now and then
+            for old, at in list(_replying_marked.items()):
+                if now - at >= REPLYING_MARK_SECONDS:
+                    del _replying_marked[old]
+        _replying_marked[key] = now
+        return False
+
+
+def colleague_in_queue(ticket, agent, state, *, skip_sid=None):
+    """Collision detection in the queue (``ticket.colleague``): every agent of the store sees
+    on the ticket's row who is ``viewing`` it or ``replying`` to it, until ``left``, so one
+    scanning the queue does not open and answer it too. Ephemeral like ``colleague``, and the
+    inbox keeps no mark it has not heard again for a while: each page re-announces what its
+    agent is doing (``still_here``), so the mark of a crashed tab fades before the server
+    notices its socket is gone. ``replying`` goes out at most every REPLYING_MARK_SECONDS per
+    agent and ticket (counted per server process). A practice chat is in no colleague's
+    queue; a shopper never hears of it."""
+    if ticket.is_practice:
+        return
+    key = (agent.id, ticket.id)
+    if state == "replying" and _replying_throttled(key):
+        return
+    if state == "left":
+        with _replying_lock:
+            _replying_marked.pop(key, None)  # back in it, their first reply is news again
+    payload = {"ticket_id": ticket.id, "agent": {"id": agent.id, "name": agent.name}, "state": state}
+    _emit_now("ticket.colleague", payload, store_room(ticket.store_id), skip_sid)
 
 
 def visitor_updated(visitor):

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_socketio import join_room, leave_room, rooms
+from sqlalchemy import select
 
 from helpdesk import events
 from helpdesk.actions import ActionError
@@ -25,7 +26,7 @@ from helpdesk.actions.messages import add_note, mark_read, reply
 from helpdesk.actions.routing import pass_offer
 from helpdesk.dumps import compiled
 from helpdesk.extensions import db, socketio
-from helpdesk.models import Agent
+from helpdesk.models import Agent, Ticket
 from helpdesk.schemas import MessageSchema
 from helpdesk.socket_handlers import error, handler_factory, is_id
 from helpdesk.text import clean_text
@@ -105,8 +106,10 @@ def _left_conversations(agent_id):
     its rooms are still known while the disconnect is handled."""
     ticket_ids = [t for t in map(events.ticket_of_room, rooms()) if t is not None]
     agent = db.session.get(Agent, agent_id) if ticket_ids else None
-    for ticket_id in ticket_ids if agent is not None else ():
-        events.colleague(ticket_id, agent, "left", skip_sid=request.sid)
+    if agent is None:
+        return
+    for ticket in db.session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)).order_by(Ticket.id)):
+        events.colleague(ticket, agent, "left", skip_sid=request.sid)
 
 
 def _ticket_id(data):
@@ -129,7 +132,7 @@ def on_open(agent, data):
     ticket = queries.ticket_for_agent(agent, _ticket_id(data))
     join_room(events.ticket_room(ticket.id))
     # Colleagues with it open see me arrive, and answer with what they are doing.
-    events.colleague(ticket.id, agent, "joined", skip_sid=request.sid)
+    events.colleague(ticket, agent, "joined", skip_sid=request.sid)
     return {"ok": True, "messages": queries.messages_after(agent, 0, ticket_id=ticket.id)}
 
 
@@ -139,7 +142,9 @@ def on_close(agent, data):
     room = events.ticket_room(ticket_id)
     if room in rooms():
         leave_room(room)
-        events.colleague(ticket_id, agent, "left", skip_sid=request.sid)
+        ticket = db.session.get(Ticket, ticket_id)
+        if ticket is not None:
+            events.colleague(ticket, agent, "left", skip_sid=request.sid)
     return {"ok": True}
 
 
@@ -149,21 +154,37 @@ def on_typing(agent, data):
     typing = bool(data.get("typing"))
     events.typing(ticket, "agent", typing)
     if events.ticket_room(ticket.id) in rooms():
-        events.colleague(ticket.id, agent, "replying" if typing else "viewing", skip_sid=request.sid)
+        events.colleague(ticket, agent, "replying" if typing else "viewing", skip_sid=request.sid)
     return {"ok": True}
+
+
+def _what_i_do_there(agent, data):
+    """``(ticket, state)`` of a ``here`` or ``still_here``: what I am doing (``viewing`` or
+    ``replying``) in a conversation this socket has open."""
+    ticket_id = _ticket_id(data)
+    state = data.get("state")
+    if state not in ("viewing", "replying"):
+        raise ActionError("state must be viewing or replying.", "state")
+    if events.ticket_room(ticket_id) not in rooms():
+        raise ActionError("Open the conversation first.", "ticket_id")
+    return queries.ticket_for_agent(agent, ticket_id), state
 
 
 @handler("here")
 def on_here(agent, data):
     """My answer to a colleague who just opened a conversation I have open: what I am doing
-    there (``viewing`` or ``replying``). Only from a socket in that conversation's room."""
-    ticket_id = _ticket_id(data)
-    state = data.get("state")
-    if state not in ("viewing", "replying"):
-        return error(_("state must be viewing or replying."), "state")
-    if events.ticket_room(ticket_id) not in rooms():
-        return error(_("Open the conversation first."), "ticket_id")
-    events.colleague(ticket_id, agent, state, answer=True, skip_sid=request.sid)
+    there. Only from a socket in that conversation's room."""
+    ticket, state = _what_i_do_there(agent, data)
+    events.colleague(ticket, agent, state, answer=True, skip_sid=request.sid)
+    return {"ok": True}
+
+
+@handler("still_here")
+def on_still_here(agent, data):
+    """What I am doing in a conversation I have open, said again every few seconds while it
+    lasts: the store's agents keep its mark on their queue row only while they hear it."""
+    ticket, state = _what_i_do_there(agent, data)
+    events.colleague_in_queue(ticket, agent, state, skip_sid=request.sid)
     return {"ok": True}
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import lazyload
 from connectors.email import tokens
 from connectors.webhooks_out import known_subscribed, subscribed
 from helpdesk.actions import labelled_columns, load_row, row_values
-from helpdesk.actions.contacts import LOOK_UP
+from helpdesk.actions.contacts import LOOK_UP, with_merged
 from helpdesk.actions.tickets import with_tags
 from helpdesk.extensions import db
 from helpdesk.models import CONTINUABLE_STATUSES, Agent, Contact, EmailHeader, Tag, Ticket, ticket_tags
@@ -230,11 +230,22 @@ def header_query(store_id, message_id, direction=None):
     return query.order_by(EmailHeader.direction.desc(), EmailHeader.id).limit(1)
 
 
-def thread_ids(ticket_id, limit=20):
-    """``(in_reply_to, references)`` for an email we send on the ticket: the last email on
-    it (theirs or ours) and the chain before it."""
+def thread_ids(ticket_id, contact, limit=20):
+    """``(in_reply_to, references)`` for an email we send on the ticket to ``contact``: the
+    last email on it exchanged with them (theirs or ours) and the chain before it.
+
+    Only their own: when two contacts' tickets were merged (actions.tickets.merge_tickets),
+    the ticket holds both people's emails, and naming the other's Message-IDs would tell the
+    recipient's mail client of another person's mail and thread ours under it. A contact
+    merged into ``contact`` is the same person (actions.contacts.merge_contacts moves tickets,
+    not the Message-ID map): their emails count as ``contact``'s. A bounce (no contact) is
+    nobody's conversation."""
+    people = [c.id for c in with_merged(contact)]
+    # By ``ix_email_headers_ticket`` (ticket_id, id), newest first: a ticket holds few emails,
+    # whoever they were exchanged with.
     rows = db.session.scalars(
-        select(EmailHeader.rfc_message_id).where(EmailHeader.ticket_id == ticket_id)
+        select(EmailHeader.rfc_message_id).where(EmailHeader.ticket_id == ticket_id,
+                                                 EmailHeader.contact_id.in_(people))
         .order_by(EmailHeader.id.desc()).limit(limit)
     ).all()
     ids = [f"<{r}>" for r in reversed(rows) if not r.startswith("sha256:")]

@@ -590,7 +590,8 @@ def _render(template, **context):
 def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=False, context=None,
                        subject=None, calendar=None, subject_ref=None, contact=None):
     """Write an email about ``ticket`` to the outbox (part of the caller's transaction):
-    our Message-ID (recorded for threading), In-Reply-To/References, a reply-token
+    our Message-ID (recorded for threading), In-Reply-To/References (naming only the emails
+    exchanged with the recipient, ``threading.thread_ids``), a reply-token
     Reply-To, text and HTML bodies from ``templates/<template>.txt|.html``, attachments.
 
     ``subject``: a callable run in the contact's locale (default: "Re: <ticket subject>");
@@ -606,7 +607,7 @@ def queue_ticket_email(ticket, *, template, message=None, agent=None, automatic=
     from_address = mailbox.address if mailbox else current_app.config["MAIL_FROM"]
     domain = from_address.rpartition("@")[2] or "helpdesk.local"
     rfc_id = f"hd.{ticket.id}.{message.id if message is not None else 'auto'}.{secrets.token_hex(6)}@{domain}"
-    in_reply_to, references = email_threading.thread_ids(ticket.id)
+    in_reply_to, references = email_threading.thread_ids(ticket.id, contact)
     context = dict(context or {})
     if "signature" not in context:
         context["signature"] = store_signature(store, agent)

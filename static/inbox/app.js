@@ -3,6 +3,7 @@
 // every reconnect the page asks `resume` for what it missed and merges it (by message id).
 import { Assist } from './assist.js';
 import { Appointments } from './appointments.js';
+import { ColleagueMarks } from './colleague_marks.js';
 import { ContextPanel } from './context.js';
 import { Conversation } from './conversation.js';
 import { Dialogs } from './dialogs.js';
@@ -34,6 +35,7 @@ class Inbox {
     this.tabsEl = document.getElementById('conv-tabs');
     this.panelsEl = document.getElementById('conv-panels');
     this.emptyEl = document.getElementById('conv-empty');
+    this.colleagueMarks = new ColleagueMarks(this); // before the queue: its rows show the marks
     this.queue = new Queue(this);
     this.contextPanel = new ContextPanel(this);
     this.dialogs = new Dialogs(this);
@@ -73,6 +75,7 @@ class Inbox {
       state.hidden = false;
       // Who else is in a conversation is known again after the reconnect (open -> answers).
       for (const conv of this.conversations.values()) conv.clearColleagues();
+      this.colleagueMarks.clear();
       document.body.dataset.connected = 'false';
       // The server ends an agent's sockets when their access changes (deactivated, new role or
       // stores): rooms are chosen at connect. Socket.IO does not reconnect after that by itself;
@@ -123,6 +126,13 @@ class Inbox {
     // will end an emailed reply, so they read it again rather than wait for a reload.
     socket.on('signature.changed', () => this.refreshSignatures());
     socket.on('colleague', (data) => this.onColleague(data));
+    socket.on('ticket.colleague', (data) => this.colleagueMarks.onEvent(data));
+    // Leaving the page (closed, reloaded, gone elsewhere): end the socket with a goodbye, so
+    // colleagues see me leave its conversations at once, not when the server's ping timeout
+    // notices a silent socket. (Not beforeunload: it may be cancelled, and mobile browsers
+    // skip it.) A page the browser kept, and shows again on Back, connects again.
+    window.addEventListener('pagehide', () => socket.disconnect());
+    window.addEventListener('pageshow', (ev) => { if (ev.persisted) socket.connect(); });
     // My name changed on the profile page of another tab or device: the top bar and the
     // menu show it, and a store signature with {agent_name} carries it too.
     socket.on('agent.updated', ({ agent }) => {

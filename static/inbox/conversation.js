@@ -3,7 +3,7 @@
 // saved replies ("/", savedreplies.js), attachments and product cards.
 import { SavedReplyPicker } from './savedreplies.js';
 import {
-  announce, api, boot, channelIcon, fmtDateTime, fmtPrice, fmtTime, h, locale, safeUrl, statusLabel, t, uuid,
+  announce, api, boot, channelIcon, fmtDateTime, fmtPrice, fmtTime, h, listNames, locale, safeUrl, statusLabel, t, uuid,
 } from './util.js';
 
 /** The language a message is written in (detected on the server), named in the agent's language. */
@@ -481,15 +481,13 @@ export class Conversation {
   // One line above the reply box: who is writing a reply (a warning: the customer would get
   // two answers), else who else is looking at it.
   showColleagues() {
-    const list = (names) => (Intl.ListFormat ? new Intl.ListFormat(locale, { type: 'conjunction' }).format(names)
-      : names.join(', '));
     const all = [...this.colleagues.values()];
     const replying = all.filter((c) => c.state === 'replying').map((c) => c.name);
     let text = '';
     if (replying.length) {
-      text = t(replying.length === 1 ? 'colleague_replying' : 'colleagues_replying', { names: list(replying) });
+      text = t(replying.length === 1 ? 'colleague_replying' : 'colleagues_replying', { names: listNames(replying) });
     } else if (all.length) {
-      text = t('colleagues_viewing', { names: list(all.map((c) => c.name)) });
+      text = t('colleagues_viewing', { names: listNames(all.map((c) => c.name)) });
     }
     this.colleaguesEl.hidden = !text;
     this.colleaguesEl.classList.toggle('replying', replying.length > 0);

@@ -274,6 +274,8 @@ export class Queue {
       h('span', { class: 'row-preview', dir: 'auto' },
         this.typing.has(ticket.id) ? h('em', { class: 'row-typing', text: t('typing') })
           : (ticket.last_message_preview || '')),
+      // A colleague viewing it or writing a reply (colleague_marks.js).
+      this.app.colleagueMarks.line(ticket.id),
       h('span', { class: 'row-bottom' },
         h('span', { class: `status-pill status-${ticket.status}`, text: statusLabel(ticket.status) }),
         h('span', { class: 'row-assignee', text: ticket.assignee ? ticket.assignee.name : t('unassigned') }),

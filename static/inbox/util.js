@@ -104,6 +104,11 @@ export function channelIcon(channel) {
   return span;
 }
 
+/** "Ben", "Ben and Ada", "Ben, Ada and Li" in the page's language. */
+export function listNames(names) {
+  return Intl.ListFormat ? new Intl.ListFormat(locale, { type: 'conjunction' }).format(names) : names.join(', ');
+}
+
 const narrow = {};
 function unitFormat(unit) {
   if (!narrow[unit]) {
