@@ -114,6 +114,17 @@ def real_attribution():
     return ~select(Ticket.id).where(Ticket.id == Attribution.ticket_id, Ticket.is_practice.is_(True)).exists()
 
 
+def first_answer_id():
+    """Scalar subquery correlated with ``Ticket``: the id of the first answer an agent wrote
+    on it (not a note or an event). Looked up per ticket of the range a report reads, not by
+    one GROUP BY over every agent message ever written: SQLite read all messages for that
+    (190 ms with 500,000, against 50 ms for six months of 100,000 tickets)."""
+    return (select(func.min(Message.id))
+            .where(Message.ticket_id == Ticket.id, Message.author_type == AuthorType.AGENT,
+                   Message.kind == MessageKind.MESSAGE)
+            .correlate(Ticket).scalar_subquery())
+
+
 def _empty_row():
     return {"tickets": set(), "customers": set(), "sold_to": set(), "sales": 0, "value": defaultdict(Decimal),
             "frt": [], "ratings": []}
@@ -179,14 +190,8 @@ def metrics(viewer, labels, *, by="agent", agent_id=None, team_id=None, store_id
             row["value"][currency] += Decimal(amount)
             row["sold_to"].add(contact_id)
 
-    # First responses on chats, credited to the agent who wrote the first answer. That answer
-    # is looked up per ticket of the months shown (a correlated subquery), not by one GROUP BY
-    # over every agent message ever written: SQLite read all messages for that (190 ms with
-    # 500,000, against 50 ms for six months of 100,000 tickets).
-    first = (select(func.min(Message.id))
-             .where(Message.ticket_id == Ticket.id, Message.author_type == AuthorType.AGENT,
-                    Message.kind == MessageKind.MESSAGE)
-             .correlate(Ticket).scalar_subquery())
+    # First responses on chats, credited to the agent who wrote the first answer.
+    first = first_answer_id()
     responses = scoped(
         select(Message.author_agent_id, Ticket.store_id, Ticket.created_at, Ticket.first_response_at)
         .select_from(Ticket).join(Message, Message.id == first)

@@ -225,6 +225,11 @@ class TicketSchema(Schema):
     created_at = fields.AwareDateTime()
     last_activity_at = fields.AwareDateTime()
     last_customer_message_at = fields.AwareDateTime(allow_none=True)
+    # By when the store's reply target wants an answer (helpdesk.actions.service_levels).
+    reply_due_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "When the store's reply target wants an agent's answer to the oldest customer message "
+                       "still unanswered; null when none is waiting, there is no target, or the ticket is "
+                       "resolved or closed. Past it, the ticket is overdue."})
     first_response_at = fields.AwareDateTime(allow_none=True)
     resolved_at = fields.AwareDateTime(allow_none=True)
     rating = fields.Int(allow_none=True)
@@ -248,6 +253,10 @@ class SavedReplySchema(Schema):
 
 # ---- input ----------------------------------------------------------------------------
 
+#: The queue's orders (TicketListArgs.sort).
+TICKET_SORTS = ("activity", "due")
+
+
 class TicketListArgs(StrictSchema):
     status = fields.Str(validate=validate.OneOf(TicketStatus.values()))
     channel = fields.Str(validate=validate.OneOf(Channel.values()))
@@ -256,6 +265,11 @@ class TicketListArgs(StrictSchema):
     team = fields.Int(validate=validate.Range(min=1))
     tag = fields.Str(validate=validate.Length(min=1, max=64))
     q = fields.Str(validate=validate.Length(min=1, max=200))
+    overdue = fields.Bool(metadata={"description": "true: only tickets whose reply is overdue (reply_due_at has "
+                                                   "passed); false: only the others."})
+    sort = fields.Str(load_default="activity", validate=validate.OneOf(TICKET_SORTS), metadata={
+        "description": "activity: newest activity first (default). due: the reply due soonest first, then the "
+                       "tickets with nothing due, oldest first. Search results (q) are always by activity."})
     limit = fields.Int(load_default=25, validate=validate.Range(min=1, max=100))
     cursor = fields.Str(validate=validate.Length(max=200))
 
@@ -846,6 +860,19 @@ def _known_placeholders(text):
                                 names=", ".join(unknown)))
 
 
+#: Longest reply targets (minutes): a day for live chat, two weeks for email and the form.
+MAX_CHAT_TARGET_MINUTES = 24 * 60
+MAX_EMAIL_TARGET_MINUTES = 14 * 24 * 60
+_TARGET_ERRORS = {MAX_CHAT_TARGET_MINUTES: N_("Use 0 (no target) up to 1440 minutes (24 hours)."),
+                  MAX_EMAIL_TARGET_MINUTES: N_("Use 0 (no target) up to 20160 minutes (14 days).")}
+
+
+def _target_minutes(most, description):
+    return fields.Int(strict=True, allow_none=True,
+                      validate=validate.Range(min=0, max=most, error=_TARGET_ERRORS[most]),
+                      metadata={"description": f"{description} Minutes, up to {most}; null or 0: no target."})
+
+
 class StoreSettingsArgs(StrictSchema):
     """What an admin may change about a store's widget (``helpdesk.actions.stores``)."""
 
@@ -865,6 +892,18 @@ class StoreSettingsArgs(StrictSchema):
     rating_email = fields.Bool(metadata={
         "description": "Email and contact-form customers get one \"How did we do?\" email with rating links when an "
                        "agent resolves their ticket (default true)."})
+    # Reply targets (helpdesk.actions.service_levels). null or 0: no target.
+    reply_target_chat_first_minutes = _target_minutes(MAX_CHAT_TARGET_MINUTES, "The first answer to a live chat.")
+    reply_target_chat_next_minutes = _target_minutes(MAX_CHAT_TARGET_MINUTES,
+                                                     "Every next answer to a live chat, after the shopper writes again.")
+    reply_target_email_first_minutes = _target_minutes(
+        MAX_EMAIL_TARGET_MINUTES, "The first answer to an email or contact-form message (and to a chat left while "
+                                  "nobody was available).")
+    reply_target_email_next_minutes = _target_minutes(
+        MAX_EMAIL_TARGET_MINUTES, "Every next answer to an email or contact-form conversation.")
+    reply_target_business_hours_only = fields.Bool(metadata={
+        "description": "Reply targets count only the store's business hours, in its time zone (default false: "
+                       "every hour counts)."})
 
     @validates_schema
     def _close_after_checkin(self, data, **kwargs):

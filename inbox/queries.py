@@ -6,7 +6,8 @@ from sqlalchemy import case, column, func, or_, select, table, union
 
 from helpdesk.actions import NotFound
 from helpdesk.extensions import db
-from helpdesk.models import AuthorType, Message, MessageKind, PageView, Product, Ticket, TicketStatus, Visitor
+from helpdesk.models import (AuthorType, Message, MessageKind, PageView, Product, Ticket, TicketStatus, Visitor,
+                              utcnow)
 from helpdesk.models.base import contains_folded
 from helpdesk.models.search import CONTACTS_FTS, MESSAGES_FTS, TICKETS_FTS, has_search_tables
 from helpdesk.schemas import MessageSchema
@@ -47,6 +48,12 @@ def messages_after(agent, last_id, ticket_id=None, limit=REPLAY_LIMIT):
     return MessageSchema(many=True).dump(rows)
 
 
+def reply_overdue(now=None):
+    """Condition on ``Ticket``: its reply is overdue (``reply_due_at`` has passed;
+    helpdesk.actions.service_levels). Served by the partial index ix_tickets_reply_due."""
+    return Ticket.reply_due_at <= (now or utcnow())
+
+
 # ---- queue badges ---------------------------------------------------------------------
 
 def unread_condition():
@@ -81,12 +88,14 @@ _NOT_CLOSED = [s.value for s in TicketStatus if s != TicketStatus.CLOSED]
 
 
 def view_counts(agent, status=None):
-    """Tickets and unread tickets per view (mine, unassigned, all, per team, per store), for the
-    sidebar badges. ``status`` narrows like the list's status filter; without it closed tickets
-    are left out, and so are practice chats other than the agent's own. Four queries whatever
-    the number of teams and stores: one grouped count (index-only on ``ix_tickets_counts``),
-    the agent's own practice chat if any, the ids of the few unread tickets (partial index
-    ``ix_messages_unread``), and those tickets grouped the same way."""
+    """Tickets and unread tickets per view (mine, unassigned, all, per team, per store, and
+    ``overdue``: the tickets whose reply is overdue), for the sidebar badges. ``status``
+    narrows like the list's status filter; without it closed tickets are left out, and so are
+    practice chats other than the agent's own. Five queries whatever the number of teams and
+    stores: one grouped count (index-only on ``ix_tickets_counts``), the agent's own practice
+    chat if any, the ids of the few unread tickets (partial index ``ix_messages_unread``),
+    those tickets grouped the same way, and the overdue ones counted (partial index
+    ``ix_tickets_reply_due``; a practice chat never has a due time)."""
     # Real tickets only, which the index answers alone; the agent's own practice chat (at
     # most one) is added to the same rows below.
     where = [Ticket.is_practice.is_(False)]
@@ -124,6 +133,10 @@ def view_counts(agent, status=None):
         select(Ticket.store_id, Ticket.team_id, mine.label("mine"), unassigned.label("none"), func.count())
         .where(*where, unread_filter).group_by(Ticket.store_id, Ticket.team_id, mine, unassigned))
     totals, unread = list(totals), list(unread)
+    late, late_unread = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((unread_filter, 1), else_=0)), 0))
+        .where(*where, reply_overdue())).one()
+    counts["overdue"] = {"total": late, "unread": late_unread}
     if practice is not None:
         totals.append((*practice[1:], 1))
         if practice[0] in unread_ids or db.session.scalar(

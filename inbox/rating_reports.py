@@ -34,6 +34,28 @@ def rated_at():
     return func.coalesce(Ticket.resolved_at, Ticket.created_at)
 
 
+def report_window(date_from=None, date_to=None):
+    """``(date_from, date_to, start, end)``: the days a report covers (defaults: the last
+    DEFAULT_DAYS; reversed days swapped; at most MAX_DAYS) and the UTC moments that bound them."""
+    default_from, default_to = default_range()
+    date_from, date_to = date_from or default_from, date_to or default_to
+    if date_from > date_to:
+        date_from, date_to = date_to, date_from
+    date_to = min(date_to, date_from + timedelta(days=MAX_DAYS - 1))
+    start = datetime.combine(date_from, time.min, tzinfo=timezone.utc)
+    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    return date_from, date_to, start, end
+
+
+def report_scope(viewer, agent_id=None, team_id=None, store_id=None):
+    """``(agent ids, store ids)`` a report of ``viewer`` covers (None: all). Agents see their own."""
+    agents = scope_agents(viewer, agent_id, team_id)
+    stores = viewer.accessible_store_ids()
+    if store_id is not None:
+        stores = [store_id] if stores is None or store_id in stores else []
+    return agents, stores
+
+
 def period_start(column, period):
     """SQL text 'YYYY-MM-DD' of the first day of ``column``'s day, week (Monday) or month, in UTC."""
     if db.engine.dialect.name == "postgresql":
@@ -67,18 +89,8 @@ def rating_report(viewer, *, date_from=None, date_to=None, by="agent", period="w
     and ``totals`` per group over the whole range. Agents see their own ratings only."""
     if by not in GROUPINGS or period not in PERIODS:
         raise ValueError((by, period))
-    default_from, default_to = default_range()
-    date_from, date_to = date_from or default_from, date_to or default_to
-    if date_from > date_to:
-        date_from, date_to = date_to, date_from
-    date_to = min(date_to, date_from + timedelta(days=MAX_DAYS - 1))
-    start = datetime.combine(date_from, time.min, tzinfo=timezone.utc)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=timezone.utc)
-
-    agents = scope_agents(viewer, agent_id, team_id)
-    stores = viewer.accessible_store_ids()
-    if store_id is not None:
-        stores = [store_id] if stores is None or store_id in stores else []
+    date_from, date_to, start, end = report_window(date_from, date_to)
+    agents, stores = report_scope(viewer, agent_id, team_id, store_id)
     when = rated_at()
     conditions = [Ticket.rating.is_not(None), Ticket.is_practice.is_(False), when >= start, when < end]
     if agents is not None:
@@ -107,7 +119,7 @@ def rating_report(viewer, *, date_from=None, date_to=None, by="agent", period="w
 
     rows = run(period_start(when, period))
     totals = run(None)
-    names = _names(by, {r["group_id"] for r in totals})
+    names = group_names(by, {r["group_id"] for r in totals})
     shaped = sorted((_row(r, by, names) for r in rows), key=lambda r: (r["period"], str(r["group"]["name"])))
     return {
         "from": date_from.isoformat(), "to": date_to.isoformat(), "by": by, "period": period,
@@ -117,7 +129,8 @@ def rating_report(viewer, *, date_from=None, date_to=None, by="agent", period="w
     }
 
 
-def _names(by, ids):
+def group_names(by, ids):
+    """``{id: name}`` of the agents, teams or stores ``ids`` (``by``); {} for the total."""
     ids = [i for i in ids if i is not None]
     if not ids or by == "total":
         return {}

@@ -1,12 +1,14 @@
-"""Report pages for ratings and recurring questions (the inbox's reports area). Data comes
-from the same functions as /api/v1/reports/ratings and /recurring-questions."""
+"""Report pages for ratings, reply times and recurring questions (the inbox's reports area).
+Data comes from the same functions as /api/v1/reports/ratings, /reply-times and
+/recurring-questions."""
 from flask import abort, render_template, request
 from flask_login import current_user, login_required
 
 from helpdesk.actions import ActionError
 from helpdesk.actions.ratings import REASON_LABELS
 from helpdesk.api.errors import check_values
-from helpdesk.api.insights import RatingReportArgs, RecurringQuestionsArgs, date_range, recurring_questions_for
+from helpdesk.api.insights import (RatingReportArgs, RecurringQuestionsArgs, ReplyTimeReportArgs, date_range,
+                                   recurring_questions_for, reply_time_report_for)
 from helpdesk.extensions import db
 from helpdesk.models import Agent, RecurringQuestionsReport, Store, Team
 from inbox import rating_reports
@@ -40,6 +42,19 @@ def ratings_page():
     admin = current_user.is_admin
     return render_template("inbox/reports_ratings.html", report=report, args=args, admin=admin,
                            reason_labels=REASON_LABELS, **_choices(admin))
+
+
+@bp.route("/reply-times")
+@login_required
+def reply_times_page():
+    args = _args(ReplyTimeReportArgs())
+    try:
+        report = reply_time_report_for(current_user, args)
+    except ActionError as exc:
+        abort(exc.status, description=exc.message)
+    admin = current_user.is_admin
+    return render_template("inbox/reports_reply_times.html", report=report, args=args, admin=admin,
+                           **_choices(admin))
 
 
 @bp.route("/recurring-questions")

@@ -1,6 +1,6 @@
 """Admins' store settings page: install snippet, chat widget, business hours, inactivity
-timers, email signature and proactive invitation rules; and the customers' data requests a
-shop platform passed on, waiting for an admin or answered lately (``helpdesk.actions.privacy``).
+timers, email signature, reply targets and proactive invitation rules; and the customers' data
+requests a shop platform passed on, waiting for an admin or answered lately (``helpdesk.actions.privacy``).
 
 Plain forms (POST + redirect, CSRF token in each form; works without JavaScript). The view
 turns the form into the settings' shape and validates it with the same schema the action
@@ -21,6 +21,7 @@ from helpdesk.actions.privacy import (
     holding_data,
     pending_data_requests,
 )
+from helpdesk.actions.service_levels import BUSINESS_HOURS_ONLY, TARGET_SETTINGS
 from helpdesk.actions.stores import (
     delete_invitation_rule,
     install_snippet,
@@ -37,6 +38,10 @@ from helpdesk.signatures import MAX_SIGNATURE_LENGTH
 bp = Blueprint("store_settings", __name__, url_prefix="/inbox/settings/stores")
 
 RULE_NUMBERS = ("min_seconds_on_page", "min_pages_viewed", "min_seconds_on_product")
+#: Reply targets whose form input takes hours or minutes (a unit chooser beside it): the input's
+#: name for each setting. Live chat's are in minutes, named as the setting.
+TARGETS_WITH_UNIT = {"reply_target_email_first_minutes": "reply_target_email_first",
+                     "reply_target_email_next_minutes": "reply_target_email_next"}
 
 
 def _store(store_id):
@@ -73,7 +78,17 @@ def _form_values(store):
         "inactivity_close_minutes": str(store.setting("inactivity_close_minutes")),
         "signature": store.setting("signature") or "",
         "rating_email": "1" if store.setting("rating_email") else "",
+        BUSINESS_HOURS_ONLY: "1" if store.setting(BUSINESS_HOURS_ONLY) else "",
     }
+    for key in TARGET_SETTINGS:
+        minutes = store.setting(key) or 0
+        name = TARGETS_WITH_UNIT.get(key)
+        if name is None:
+            values[key] = str(minutes) if minutes else ""  # empty: no target
+        else:
+            hours = minutes and minutes % 60 == 0
+            values[name] = "" if not minutes else str(minutes // 60 if hours else minutes)
+            values[f"{name}_unit"] = "hours" if hours or not minutes else "minutes"
     for name in PRECHAT_FIELDS:
         values[f"prechat_{name}"] = states.get(name, "off")
     hours = store.setting("business_hours") or []
@@ -87,6 +102,18 @@ def _form_values(store):
             values[f"hours_{day}_open"] = entry.get("open", "")
             values[f"hours_{day}_close"] = entry.get("close", "")
     return values
+
+
+def _target(form, name):
+    """A reply target typed in the form, in minutes: empty is none (0); with a unit chooser,
+    hours are turned into minutes. Anything else as typed (the schema says what is wrong)."""
+    text = (form.get(name) or "").strip()
+    if not text:
+        return 0
+    value = _int(text)
+    if isinstance(value, int) and form.get(f"{name}_unit") == "hours":
+        value *= 60
+    return value
 
 
 def _changes(form):
@@ -117,7 +144,10 @@ def _changes(form):
         "inactivity_close_minutes": _int(form.get("inactivity_close_minutes")),
         "signature": form.get("signature", ""),
         "rating_email": form.get("rating_email") == "1",
+        BUSINESS_HOURS_ONLY: form.get(BUSINESS_HOURS_ONLY) == "1",
     }
+    for key in TARGET_SETTINGS:
+        changes[key] = _target(form, TARGETS_WITH_UNIT.get(key, key))
     return changes, hour_days
 
 
@@ -133,7 +163,7 @@ def _form_field(key, hour_days):
             day = hour_days[int(parts[1])]
             return f"hours_{day}_open" if len(parts) > 2 and parts[2] == "open" else f"hours_{day}_close"
         return "hours_mode"
-    return parts[0]
+    return TARGETS_WITH_UNIT.get(parts[0], parts[0])
 
 
 def _settings_errors(form):

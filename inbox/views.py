@@ -15,6 +15,7 @@ from helpdesk.actions import ActionError
 from helpdesk.actions.agents import visible_store_ids
 from helpdesk.actions.attachments import store_upload
 from helpdesk.actions.ratings import REASON_LABELS
+from helpdesk.actions.service_levels import targets_by_channel
 from helpdesk.actions.tickets import bulk_update
 from helpdesk.assist import api as assist_api
 from helpdesk.assist import capabilities as assist_capabilities
@@ -84,7 +85,9 @@ def index():
     bootstrap = {
         "me": AgentSchema().dump(agent),
         # ``signature``: what ends my email replies in that store (the composer shows it).
-        "stores": [{"id": s.id, "name": s.name, "signature": reply_signature_text(s, agent)} for s in stores],
+        # ``reply_targets``: minutes per channel, so the queue tells a reply due soon by itself.
+        "stores": [{"id": s.id, "name": s.name, "signature": reply_signature_text(s, agent),
+                    "reply_targets": targets_by_channel(s)} for s in stores],
         "teams": [{"id": t.id, "name": t.name, "store_id": t.store_id} for t in teams],
         "statuses": TicketStatus.values(),
         # Where live updates start: a reconnect resumes after this id, never from the start.

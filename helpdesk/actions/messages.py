@@ -3,12 +3,13 @@ import re
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, action, insert_loaded, transaction_cache
+from helpdesk.actions.service_levels import reply_due
 from helpdesk.actions.tickets import PREVIEW_LENGTH, open_ticket, with_tags
 from helpdesk.extensions import db
 from helpdesk.i18n import detect_language
@@ -121,8 +122,15 @@ _TOUCH_TICKET = prepare(
 # message needs anyway, not a query of its own.
 _ERASED_OWNER = exists().where(Contact.__table__.c.id == _TICKETS.c.contact_id,
                                Contact.__table__.c.platform_ids[ERASED_KEY].as_string().is_not(None))
-_TOUCH_TICKET_BY_CUSTOMER = (_TOUCH_TICKET.values(last_customer_message_at=bindparam("customer_at"))
+# The reply target's due time (helpdesk.actions.service_levels) rides in the same UPDATE: a
+# pending one is kept (COALESCE: the clock runs from the oldest unanswered message, even when
+# this transaction read the ticket before another message set it), else this message's.
+_TOUCH_TICKET_BY_CUSTOMER = (_TOUCH_TICKET.values(last_customer_message_at=bindparam("customer_at"),
+                                                  reply_due_at=func.coalesce(_TICKETS.c.reply_due_at, bindparam(
+                                                      "due", type_=_TICKETS.c.reply_due_at.type)))
                              .where(~_ERASED_OWNER))
+#: An agent's public reply answers whatever was due.
+_TOUCH_TICKET_BY_AGENT = _TOUCH_TICKET.values(reply_due_at=None)
 #: A blocked customer's message touches no ticket; it asks on its own (rare).
 _ERASED_TICKET = select(_ERASED_OWNER.where(_TICKETS.c.id == bindparam("ticket_id")))
 
@@ -138,16 +146,22 @@ def _store_message(ticket, author, **values):
                          author_contact_id=contact.id if contact else None, author_contact=contact, **values)
 
 
-def _touch_ticket(ticket, at, text, customer=False, **changes):
+def _touch_ticket(ticket, at, text, customer=False, due=None, answered=False, **changes):
     """The ticket's latest activity and queue preview, plus any other column ``changes``
     (a reopen's status, say), written by one UPDATE. The loaded ticket shows the new values
     (its event payload is built from it) without being marked changed, so the commit does
-    not send a second UPDATE for them."""
+    not send a second UPDATE for them. ``customer``: a customer's message, whose reply is
+    ``due`` then unless one is pending already; ``answered``: an agent's public reply, which
+    clears the due time."""
     values = {"last_activity_at": at, "last_message_preview": preview(text, PREVIEW_LENGTH)}
     statement = _TOUCH_TICKET
     if customer:
         values["last_customer_message_at"] = at
+        values["reply_due_at"] = ticket.reply_due_at or due
         statement = _TOUCH_TICKET_BY_CUSTOMER
+    elif answered:
+        values["reply_due_at"] = None
+        statement = _TOUCH_TICKET_BY_AGENT
     if changes:
         # Rare on the hot path (a reopen, the first message after an offline spell): the
         # statement is built for them, keyed by the columns it sets.
@@ -155,6 +169,7 @@ def _touch_ticket(ticket, at, text, customer=False, **changes):
     params = {"ticket_id": ticket.id, "at": at, "preview": values["last_message_preview"], **changes}
     if customer:
         params["customer_at"] = at
+        params["due"] = due
     if not db.session.execute(statement, params).rowcount and customer:
         # An erased customer's (_TOUCH_TICKET_BY_CUSTOMER): the widget's words for a session gone.
         raise ActionError("Your session has ended; reload the page.", status=401)
@@ -236,6 +251,9 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
     ``client_id`` returns the stored message unchanged. ``max_length`` (email, forms):
     longer text is cut there instead of refused, and an empty text is allowed.
 
+    The ticket's reply due time is set from the store's reply target unless one is pending
+    (``helpdesk.actions.service_levels``), in the UPDATE the message makes anyway.
+
     Returns ``(message, created)``. Emits ``ticket.created`` for a new ticket,
     ``message.created`` (agents and the shopper's widget), ``ticket.updated`` on reopen, and
     ``chat.offered`` when an unassigned live chat is offered to an agent (actions.routing).
@@ -294,7 +312,7 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
     if offline and not ticket.offline:
         changes["offline"] = True
     _touch_ticket(ticket, now, text or (message.attachments[0].filename if message.attachments else ""),
-                  customer=True, **changes)
+                  customer=True, due=reply_due(store, ticket, now, offline=offline), **changes)
     db.session.flush()
     events.message_created(message)
     events.ticket_updated(ticket, {"status", "last_message"} if reopened else {"last_message"})
@@ -325,9 +343,10 @@ def receive_message_from_address(store, *, email, name, channel, text, subject="
 
 @action(retry_on_conflict=True, keep_loaded=True)
 def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
-    """An agent answers the customer. Stamps the first response time; on email tickets and
-    chats left while offline the answer also goes out by email (outbox). Emits
-    ``message.created`` to agents and to the shopper's widget."""
+    """An agent answers the customer. Stamps the first response time and answers the reply
+    target's due time (``Ticket.reply_due_at`` cleared, kept on the message for the reply-time
+    report); on email tickets and chats left while offline the answer also goes out by email
+    (outbox). Emits ``message.created`` to agents and to the shopper's widget."""
     existing = _existing(_RESENT_ON_TICKET, client_id, ticket_id=ticket.id)
     if existing is not None:
         return existing
@@ -350,6 +369,7 @@ def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
         meta=meta or {},
         language=detect_language(text),
         created_at=now,
+        reply_due_at=ticket.reply_due_at,
     )
     _attach(message, attachment_ids, f"agent:{agent.id}")
     if ticket.first_response_at is None:
@@ -360,7 +380,7 @@ def reply(ticket, agent, text, *, client_id=None, attachment_ids=(), meta=None):
         # agents' payload reads ``ticket.assignee`` (an offer of the chat still showing on
         # someone's screen is withdrawn when it names an assignee).
         ticket.assignee = agent
-    _touch_ticket(ticket, now, text)
+    _touch_ticket(ticket, now, text, answered=True)
     db.session.flush()
     _queue_email_copy(ticket, message, agent)
     events.message_created(message)

@@ -1,5 +1,6 @@
 """Stores: an admin's settings for a store's chat widget, business hours, quiet-chat timers,
-email signature, rating requests by email and proactive invitation rules (all in ``Store.settings``, plus ``Store.domain``).
+email signature, rating requests by email, reply targets and proactive invitation rules (all in
+``Store.settings``, plus ``Store.domain``).
 
 Languages and per-language texts are ``helpdesk.actions.languages``; the attribution window
 is ``helpdesk.actions.commerce``.
@@ -9,6 +10,7 @@ from marshmallow import ValidationError
 
 from helpdesk import events
 from helpdesk.actions import ActionError, NotFound, action
+from helpdesk.actions.service_levels import TARGET_SETTINGS
 from helpdesk.extensions import db
 from helpdesk.schemas import InvitationRuleArgs, StoreSettingsArgs, field_messages
 from helpdesk.signatures import clean_signature
@@ -63,7 +65,10 @@ def update_store_settings(store, **changes):
     ``business_hours`` (a list; empty = always open), ``inactivity_checkin_minutes``,
     ``inactivity_close_minutes``, ``signature`` (plain text ending the store's email, with
     ``{agent_name}`` and ``{store_name}``: helpdesk.signatures), ``rating_email`` (whether email and
-    form customers are asked to rate: helpdesk.actions.ratings). Validated with ``StoreSettingsArgs``; nothing is saved
+    form customers are asked to rate: helpdesk.actions.ratings), the reply targets
+    ``reply_target_<chat|email>_<first|next>_minutes`` (None or 0: none) and
+    ``reply_target_business_hours_only`` (helpdesk.actions.service_levels: they apply to customer
+    messages from now on). Validated with ``StoreSettingsArgs``; nothing is saved
     when any value is refused (ActionError, 422, naming the field).
 
     Emits ``store.online`` to the store's open widgets when the hours or time zone change,
@@ -72,6 +77,10 @@ def update_store_settings(store, **changes):
     shows it). The rest is read by widgets when a session starts (no cache to clear)."""
     changes = _load(StoreSettingsArgs(), changes)
     _clean_texts(changes)
+    for key in TARGET_SETTINGS:
+        if key in changes:
+            changes[key] = changes[key] or 0  # "no target" is stored one way
+
     if "domain" in changes:
         store.domain = changes.pop("domain") or None
     if "business_hours" in changes:

@@ -5,6 +5,7 @@ from sqlalchemy.orm import aliased, contains_eager
 
 from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, NotFound, action, insert_loaded
+from helpdesk.actions.service_levels import earliest
 from helpdesk.extensions import db
 from helpdesk.models import (
     ENDED_STATUSES,
@@ -187,7 +188,8 @@ def transfer(ticket, by_agent, *, to_agent=None, to_team=None, note="", message_
 
 @action
 def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
-    """Move a ticket to ``status``. Resolving stamps ``resolved_at``; snoozing needs a time.
+    """Move a ticket to ``status``. Resolving stamps ``resolved_at`` and, like closing, clears
+    the reply due time (helpdesk.actions.service_levels); snoozing needs a time.
     Emits ``ticket.updated`` (and ``conversation.status`` to the shopper's widget; when an
     unrated chat ends, ``rating.requested``). An agent resolving an email or form ticket
     queues its rating request email (``ratings.request_email_rating``)."""
@@ -208,6 +210,10 @@ def change_status(ticket, status, by_agent=None, *, snoozed_until=None):
         ticket.snoozed_until = None
     previous = ticket.status
     ticket.status = status
+    if status in ENDED_STATUSES:
+        # Done with: nobody is waiting for an answer any more (a customer writing again
+        # reopens it with a new due time). A snoozed ticket keeps its due time.
+        ticket.reply_due_at = None
     if status in ENDED_STATUSES and ticket.resolved_at is None:
         ticket.resolved_at = utcnow()
     if status == TicketStatus.OPEN:
@@ -432,6 +438,8 @@ def merge_tickets(source, target, *, by):
     if source.last_customer_message_at and (not target.last_customer_message_at
                                             or source.last_customer_message_at > target.last_customer_message_at):
         target.last_customer_message_at = source.last_customer_message_at  # "waiting since"
+    # The duplicate's unanswered messages now wait on the target: the longer wait counts.
+    target.reply_due_at = earliest(source.reply_due_at, target.reply_due_at)
     if source_activity > target_activity:
         target.last_message_preview = source.last_message_preview
         changes.add("last_message")
@@ -440,6 +448,7 @@ def merge_tickets(source, target, *, by):
     source.offered_agent_id = source.offer_expires_at = None
     source.status = TicketStatus.CLOSED
     source.snoozed_until = None
+    source.reply_due_at = None
     source.resolved_at = source.resolved_at or now
     source.merged_into_id = target.id
     db.session.flush()

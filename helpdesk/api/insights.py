@@ -1,5 +1,6 @@
-"""Rating reports (stars and reasons per agent, team or store over time) and the recurring
-questions report (opening messages grouped into topics, with missing saved replies)."""
+"""Rating reports (stars and reasons per agent, team or store over time), reply-time reports
+(replies within the stores' reply targets) and the recurring questions report (opening messages
+grouped into topics, with missing saved replies)."""
 from datetime import date
 
 from flask_babel import gettext as _
@@ -16,7 +17,7 @@ from helpdesk.api.openapi import operation
 from helpdesk.extensions import db
 from helpdesk.models import RecurringQuestionsReport
 from helpdesk.schemas import StrictSchema
-from inbox import rating_reports
+from inbox import rating_reports, reply_time_reports
 
 
 #: Days a report may start or end on: the range and its default start are computed with a
@@ -81,6 +82,42 @@ class RatingReportSchema(Schema):
     totals = fields.List(fields.Nested(RatingRowSchema(exclude=("period",))))
 
 
+class ReplyTimeReportArgs(RatingReportArgs):
+    """The rating report's filters: range, grouping (agent, team, store, total), period."""
+
+
+class FirstReplySchema(Schema):
+    count = fields.Int(metadata={"description": "Conversations whose first reply (with a target) was written then."})
+    median_seconds = fields.Float(allow_none=True, metadata={
+        "description": "Median time from the conversation's start to that reply, in seconds (on the clock)."})
+
+
+class ReplyTimeRowSchema(Schema):
+    period = fields.Str(metadata={"description": "First day of the day, week (Monday) or month."})
+    group = fields.Nested(RatingGroupSchema)
+    replies = fields.Int(metadata={"description": "Agents' replies that answered a reply target's due time."})
+    in_time = fields.Int(metadata={"description": "Of those, written by the due time."})
+    in_time_rate = fields.Float(allow_none=True, metadata={"description": "in_time / replies (0 to 1)."})
+    first_reply = fields.Nested(FirstReplySchema)
+
+
+class ReplyTimeReportSchema(Schema):
+    date_from = fields.Str(attribute="from", data_key="from")
+    date_to = fields.Str(attribute="to", data_key="to")
+    by = fields.Str()
+    period = fields.Str()
+    rows = fields.List(fields.Nested(ReplyTimeRowSchema))
+    totals = fields.List(fields.Nested(ReplyTimeRowSchema(exclude=("period",))))
+
+
+def reply_time_report_for(agent, args):
+    """The reply-time report for loaded ``ReplyTimeReportArgs`` (the API and the inbox page)."""
+    date_from, date_to = date_range(args)
+    return reply_time_reports.reply_time_report(agent, date_from=date_from, date_to=date_to, by=args["by"],
+                                                period=args["period"], agent_id=args.get("agent"),
+                                                team_id=args.get("team"), store_id=args.get("store"))
+
+
 class RecurringQuestionsArgs(_RangeArgs):
     store = fields.Int(validate=validate.Range(min=1))
     threshold = fields.Float(load_default=topics.DEFAULT_THRESHOLD, validate=validate.Range(min=0.01, max=0.99),
@@ -132,6 +169,16 @@ def get_rating_report():
                                           period=args["period"], agent_id=args.get("agent"),
                                           team_id=args.get("team"), store_id=args.get("store"))
     return RatingReportSchema().dump(report)
+
+
+@bp.get("/reports/reply-times")
+@operation("Agents' replies within the stores' reply targets per agent, team, store or in total, per day, week "
+           "or month: replies with a target, how many in time, the share, and the median time to a "
+           "conversation's first reply. Agents get their own.", query=ReplyTimeReportArgs,
+           response=ReplyTimeReportSchema, errors=(403,), tag="reports")
+def get_reply_time_report():
+    args = load_query(ReplyTimeReportArgs())
+    return ReplyTimeReportSchema().dump(reply_time_report_for(current_agent(), args))
 
 
 def recurring_questions_for(agent, args):

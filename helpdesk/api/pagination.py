@@ -92,6 +92,34 @@ def after_start_cursor(query, model, cursor):
     return query.where(or_(model.starts_at > moment, and_(model.starts_at == moment, model.id > row_id)))
 
 
+# ---- (reply_due_at asc, nulls last, id asc): tickets by reply due -------------------------
+
+def due_order(model):
+    """The reply due soonest first; tickets with nothing due after them, oldest first."""
+    return model.reply_due_at.asc().nulls_last(), model.id.asc()
+
+
+def due_cursor(row):
+    return encode_cursor({"o": "due", "t": row.reply_due_at.isoformat() if row.reply_due_at else None,
+                          "i": row.id})
+
+
+def after_due_cursor(query, model, cursor):
+    """Rows after ``cursor`` in ``due_order``."""
+    payload = _decode(cursor)
+    if payload.get("o") != "due":  # a cursor of another order
+        raise ValidationError({"cursor": [_("Invalid cursor.")]})
+    row_id = _cursor_id(payload)
+    if payload.get("t") is None:
+        return query.where(model.reply_due_at.is_(None), model.id > row_id)
+    moment = _cursor_moment(payload)
+    return query.where(or_(
+        model.reply_due_at > moment,
+        and_(model.reply_due_at == moment, model.id > row_id),
+        model.reply_due_at.is_(None),
+    ))
+
+
 # ---- id desc: contacts -----------------------------------------------------------------
 
 def id_cursor(row):

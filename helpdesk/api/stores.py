@@ -6,6 +6,7 @@ from marshmallow import Schema, fields
 
 from helpdesk.actions import Forbidden
 from helpdesk.actions.agents import visible_store_ids
+from helpdesk.actions.service_levels import BUSINESS_HOURS_ONLY, TARGET_SETTINGS
 from helpdesk.actions.stores import (
     delete_invitation_rule,
     install_snippet,
@@ -71,6 +72,15 @@ class StoreSettingsSchema(Schema):
     signature = fields.Str(metadata={"description": "Plain text ending the store's email; \"\": none."})
     rating_email = fields.Bool(metadata={
         "description": "Whether email and contact-form customers are asked to rate when their ticket is resolved."})
+    reply_target_chat_first_minutes = fields.Int(metadata={"description": "Minutes for the first answer to a chat; "
+                                                                          "0: no target."})
+    reply_target_chat_next_minutes = fields.Int(metadata={"description": "Minutes for every next answer to a chat."})
+    reply_target_email_first_minutes = fields.Int(metadata={
+        "description": "Minutes for the first answer to an email or contact-form message (and a chat left offline)."})
+    reply_target_email_next_minutes = fields.Int(metadata={"description": "Minutes for every next answer to an "
+                                                                          "email or contact-form conversation."})
+    reply_target_business_hours_only = fields.Bool(metadata={
+        "description": "Whether reply targets count only the store's business hours."})
 
 
 class InvitationRuleSchema(Schema):
@@ -87,7 +97,8 @@ class InvitationRuleListSchema(Schema):
 
 
 _SETTINGS = ("widget_position", "greeting", "offline_message", "prechat", "timezone", "business_hours",
-             "inactivity_checkin_minutes", "inactivity_close_minutes", "signature", "rating_email")
+             "inactivity_checkin_minutes", "inactivity_close_minutes", "signature", "rating_email",
+             *TARGET_SETTINGS, BUSINESS_HOURS_ONLY)
 
 
 def _settings(store):
@@ -119,13 +130,15 @@ def list_stores():
 
 @bp.get(f"/stores/<{ID}:store_id>/settings")
 @operation("The store's widget settings: button side, greeting, offline notice, pre-chat form, "
-           "business hours, quiet-chat timers and email signature.", response=StoreSettingsSchema, tag="stores")
+           "business hours, quiet-chat timers, email signature and reply targets.", response=StoreSettingsSchema,
+           tag="stores")
 def get_store_settings(store_id):
     return _settings(store_or_404(store_id, current_agent()))
 
 
 @bp.patch(f"/stores/<{ID}:store_id>/settings")
-@operation("Change the store's widget settings and email signature (admins). Only the fields sent change; "
+@operation("Change the store's widget settings, email signature and reply targets (admins). Only the fields "
+           "sent change; "
            "``prechat`` and ``business_hours`` are replaced whole. Texts are plain text, shown escaped. Open widgets "
            "switch between live chat and the offline form when the hours or time zone change.",
            body=StoreSettingsArgs, response=StoreSettingsSchema, errors=(403,), tag="stores")

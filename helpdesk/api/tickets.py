@@ -1,7 +1,7 @@
 """Tickets: the shared queue, opening a ticket from an integration, and working one."""
 
 from flask import url_for
-from sqlalchemy import false, select
+from sqlalchemy import false, or_, select
 
 from helpdesk.actions.messages import receive_message_from_address
 from helpdesk.actions.tickets import claim, merge_tickets, transfer, update_ticket
@@ -10,14 +10,15 @@ from helpdesk.api.access import ID, agent_or_404, restrict_to_stores, store_or_4
 from helpdesk.api.auth import current_agent
 from helpdesk.api.errors import INT_MAX, load_json, load_query
 from helpdesk.api.openapi import operation
-from helpdesk.api.pagination import TicketPageSchema, activity_cursor, after_activity_cursor, page
+from helpdesk.api.pagination import (TicketPageSchema, activity_cursor, after_activity_cursor, after_due_cursor,
+                                     due_cursor, due_order, page)
 from helpdesk.dumps import compiled
 from helpdesk.extensions import db
 from helpdesk.models import Tag, Ticket, ticket_tags
 from helpdesk.schemas import (TicketCreateArgs, TicketListArgs, TicketMergeArgs, TicketSchema, TicketUpdateArgs,
                               TransferArgs)
 from helpdesk.text import clean_text
-from inbox.queries import not_practice, search_tickets
+from inbox.queries import not_practice, reply_overdue, search_tickets
 
 # Every page of the queue (helpdesk.dumps): through marshmallow's generic walk, dumping 50
 # tickets costs about 2 ms.
@@ -45,6 +46,9 @@ def ticket_query(agent, args):
         query = query.where(Ticket.store_id == args["store"])
     if "team" in args:
         query = query.where(Ticket.team_id == args["team"])
+    if "overdue" in args:
+        late = reply_overdue()
+        query = query.where(late if args["overdue"] else or_(Ticket.reply_due_at.is_(None), ~late))
     if "tag" in args:
         # By the tag's id, looked up first: with the name inside the query PostgreSQL cannot
         # tell a tag on a hundred tickets from one on a hundred thousand, and for a rare tag
@@ -59,24 +63,26 @@ def ticket_query(agent, args):
 
 
 def ticket_page(query, args):
-    """One page of ``query`` in (last_activity_at desc, id desc) order, as the list envelope."""
+    """One page of ``query`` in (last_activity_at desc, id desc) order, or with ``sort=due``
+    the reply due soonest first (``due_order``; not for a search), as the list envelope."""
+    by_due = args.get("sort") == "due" and not args.get("q")
     if args.get("cursor"):
-        query = after_activity_cursor(query, Ticket, args["cursor"])
+        query = (after_due_cursor if by_due else after_activity_cursor)(query, Ticket, args["cursor"])
     limit = args["limit"]
     if args.get("q"):
         # Subject, message and note text, contact name/email, #number: see search_tickets
         # for why it runs in two phases.
         rows = search_tickets(query, args["q"], limit + 1)
     else:
-        rows = db.session.scalars(
-            query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(limit + 1)
-        ).unique().all()
-    rows, next_cursor = page(rows, limit, activity_cursor)
+        order = due_order(Ticket) if by_due else (Ticket.last_activity_at.desc(), Ticket.id.desc())
+        rows = db.session.scalars(query.order_by(*order).limit(limit + 1)).unique().all()
+    rows, next_cursor = page(rows, limit, due_cursor if by_due else activity_cursor)
     return _TICKET_PAGE({"items": rows, "next_cursor": next_cursor})
 
 
 @bp.get("/tickets")
-@operation("List tickets (the shared queue), newest activity first.", query=TicketListArgs,
+@operation("List tickets (the shared queue), newest activity first or (sort=due) the reply due soonest first; "
+           "overdue=true lists the tickets whose reply is overdue.", query=TicketListArgs,
            response=TicketPageSchema)
 def list_tickets():
     args = load_query(TicketListArgs())

@@ -33,6 +33,14 @@ DEFAULT_STORE_SETTINGS = {
     # Email and contact-form customers get one "How did we do?" email when an agent resolves
     # their ticket (helpdesk.actions.ratings).
     "rating_email": True,
+    # Reply targets (helpdesk.actions.service_levels), in minutes; 0 = none. The first answer
+    # to a conversation and every next one, separately for live chat and for email and the
+    # contact form; "business hours only" counts the store's business hours alone.
+    "reply_target_chat_first_minutes": 0,
+    "reply_target_chat_next_minutes": 0,
+    "reply_target_email_first_minutes": 0,
+    "reply_target_email_next_minutes": 0,
+    "reply_target_business_hours_only": False,
 }
 
 

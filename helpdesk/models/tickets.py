@@ -44,6 +44,12 @@ class Ticket(db.Model):
         db.Index("ix_tickets_merged_into", "merged_into_id",
                  postgresql_where=db.text("merged_into_id IS NOT NULL"),
                  sqlite_where=db.text("merged_into_id IS NOT NULL")),
+        # A store's tickets waiting for an answer, soonest due first: the queue's "Reply due
+        # soonest" order, its Overdue view and the sidebar's overdue count. Partial: only
+        # tickets with an unanswered customer message (and a reply target) have one.
+        db.Index("ix_tickets_reply_due", "store_id", "reply_due_at",
+                 postgresql_where=db.text("reply_due_at IS NOT NULL"),
+                 sqlite_where=db.text("reply_due_at IS NOT NULL")),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -61,6 +67,10 @@ class Ticket(db.Model):
     last_message_preview = db.Column(db.String(200), nullable=False, default="")
     # The last message a customer wrote; "waiting since" in the queue.
     last_customer_message_at = db.Column(UTCDateTime)
+    # When the store's reply target (helpdesk.actions.service_levels) wants an agent's answer
+    # to the oldest customer message still unanswered; NULL when none is waiting, the store
+    # has no target for the channel, or the ticket is resolved or closed.
+    reply_due_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     last_activity_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     first_response_at = db.Column(UTCDateTime)
@@ -115,6 +125,11 @@ class Message(db.Model):
         db.Index("ix_messages_unread", "ticket_id",
                  postgresql_where=db.text("read_at IS NULL AND author_type = 'contact'"),
                  sqlite_where=db.text("read_at IS NULL AND author_type = 'contact'")),
+        # Replies that answered a due time, by when they were written: the reply-time report
+        # (inbox.reply_time_reports) reads a range of them. Partial: most messages have none.
+        db.Index("ix_messages_reply_due", "created_at",
+                 postgresql_where=db.text("reply_due_at IS NOT NULL"),
+                 sqlite_where=db.text("reply_due_at IS NOT NULL")),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -136,6 +151,9 @@ class Message(db.Model):
     # The language the text is written in (ISO 639-1, detected: helpdesk.i18n); NULL when
     # too short or mixed to say. Shown in the inbox; the source language for translation.
     language = db.Column(db.String(16))
+    # An agent's reply: the ticket's ``reply_due_at`` it answered (NULL when no reply was
+    # due). In time when ``created_at <= reply_due_at``: the reply-time report counts these.
+    reply_due_at = db.Column(UTCDateTime)
 
     ticket = db.relationship("Ticket", backref=db.backref("messages", lazy="dynamic", passive_deletes=True))
     author_agent = db.relationship("Agent", lazy="joined")

@@ -2,6 +2,7 @@
 // typing indicator, header actions (claim, transfer, status) and the reply box with drafts,
 // saved replies ("/", savedreplies.js), attachments and product cards.
 import { SavedReplyPicker } from './savedreplies.js';
+import { replyDueMark } from './reply_due.js';
 import {
   announce, api, boot, channelIcon, fmtDateTime, fmtPrice, fmtTime, h, listNames, locale, safeUrl, statusLabel, t, uuid,
 } from './util.js';
@@ -69,6 +70,7 @@ export class Conversation {
     const q = (sel) => this.el.querySelector(sel);
     this.titleEl = q('.conv-title');
     this.subEl = q('.conv-sub');
+    this.dueEl = q('.conv-due');
     this.blockedEl = q('.flag-blocked');
     this.offlineEl = q('.conv-head .flag-offline');
     this.offlineHint = q('.offline-hint');
@@ -186,6 +188,10 @@ export class Conversation {
     if (ticket.status === 'snoozed' && ticket.snoozed_until) bits.push(t('snoozed_until', { time: fmtDateTime(ticket.snoozed_until) }));
     if (ticket.subject) bits.unshift(ticket.subject);
     this.subEl.textContent = bits.join(' · ');
+    // While a reply is due (a snoozed ticket's too: the customer still waits).
+    const due = replyDueMark(ticket);
+    this.dueEl.replaceChildren(...(due ? [due] : []));
+    this.dueEl.hidden = !due;
     this.blockedEl.hidden = !contact.blocked;
     // A chat left while nobody was available: the shopper may be gone, so replies also go by
     // email (actions.messages); say where, or that they wait for the shopper's return.

@@ -1,6 +1,7 @@
 // The queue: views (Mine / Unassigned / All / teams / stores), filters, search, the ticket
 // list with live updates, unread badges and bulk actions.
 import { announce, api, boot, channelIcon, debounce, elapsed, h, statusLabel, t } from './util.js';
+import { dueFirst, isOverdue, replyDueMark } from './reply_due.js';
 
 const PAGE_SIZE = 25;
 
@@ -29,7 +30,8 @@ export class Queue {
     this.typing = new Set();
     this.selected = new Set();
     this.view = { kind: 'all', id: null };
-    this.filters = { status: 'open', channel: '', tag: '', q: '' };
+    // ``sort``: '' newest activity first, 'due' the reply due soonest first.
+    this.filters = { status: 'open', channel: '', tag: '', q: '', sort: '' };
     this.cursor = null;
     this.counts = {};
     this.listEl = document.getElementById('ticket-list');
@@ -71,6 +73,8 @@ export class Queue {
         { kind: 'mine', name: t('view_mine') },
         { kind: 'unassigned', name: t('view_unassigned') },
         { kind: 'all', name: t('view_all') },
+        // Tickets whose reply target has passed (helpdesk.actions.service_levels).
+        { kind: 'overdue', name: t('view_overdue') },
       ] },
     ];
     if (boot.teams.length) {
@@ -126,17 +130,21 @@ export class Queue {
     const channel = form.elements.channel;
     const tag = form.elements.tag;
     const q = form.elements.q;
+    const sort = form.elements.sort;
     status.value = this.filters.status;
     channel.value = this.filters.channel;
     tag.value = this.filters.tag;
+    sort.value = this.filters.sort;
     const apply = () => {
-      this.filters = { status: status.value, channel: channel.value, tag: tag.value.trim(), q: q.value.trim() };
+      this.filters = { status: status.value, channel: channel.value, tag: tag.value.trim(), q: q.value.trim(),
+        sort: sort.value };
       this.persist();
       this.load();
       this.loadCounts();
     };
     status.addEventListener('change', apply);
     channel.addEventListener('change', apply);
+    sort.addEventListener('change', apply);
     const typed = debounce(apply, 350);
     tag.addEventListener('input', typed);
     q.addEventListener('input', typed);
@@ -150,7 +158,8 @@ export class Queue {
     if (kind === 'unassigned') params.set('assignee', 'none');
     if (kind === 'team') params.set('team', id);
     if (kind === 'store') params.set('store', id);
-    for (const key of ['status', 'channel', 'tag', 'q']) if (this.filters[key]) params.set(key, this.filters[key]);
+    if (kind === 'overdue') params.set('overdue', 'true');
+    for (const key of ['status', 'channel', 'tag', 'q', 'sort']) if (this.filters[key]) params.set(key, this.filters[key]);
     return params;
   }
 
@@ -161,6 +170,7 @@ export class Queue {
     if (kind === 'unassigned' && ticket.assignee) return false;
     if (kind === 'team' && ticket.team_id !== id) return false;
     if (kind === 'store' && ticket.store_id !== id) return false;
+    if (kind === 'overdue' && !isOverdue(ticket)) return false;
     if (this.filters.status && ticket.status !== this.filters.status) return false;
     if (!this.filters.status && ticket.status === 'closed') return false;
     if (this.filters.channel && ticket.channel !== this.filters.channel) return false;
@@ -228,6 +238,9 @@ export class Queue {
       const c = this.counts[el.dataset.total];
       el.textContent = c ? String(c.total) : '0';
     }
+    // Overdue tickets stand out in red; the view's name says what the number counts.
+    const late = this.viewsEl.querySelector('[data-total="overdue"]');
+    if (late) late.classList.toggle('late', Boolean(this.counts.overdue && this.counts.overdue.total));
     this.app.updateTitle();
   }
 
@@ -239,7 +252,9 @@ export class Queue {
   // ---- rendering -----------------------------------------------------------------------
 
   sorted() {
-    return [...this.tickets.values()].sort(newerFirst);
+    // A search is always by activity (the server's order for it).
+    const byDue = this.filters.sort === 'due' && !this.filters.q;
+    return [...this.tickets.values()].sort(byDue ? dueFirst : newerFirst);
   }
 
   render() {
@@ -278,6 +293,7 @@ export class Queue {
       this.app.colleagueMarks.line(ticket.id),
       h('span', { class: 'row-bottom' },
         h('span', { class: `status-pill status-${ticket.status}`, text: statusLabel(ticket.status) }),
+        replyDueMark(ticket, 'row-due'),
         h('span', { class: 'row-assignee', text: ticket.assignee ? ticket.assignee.name : t('unassigned') }),
         h('span', { class: 'row-id', text: `#${ticket.id}` }),
         unread ? h('span', { class: 'badge', 'aria-label': t('unread_count', { count: unread }), text: String(unread) })

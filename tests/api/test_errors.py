@@ -44,8 +44,8 @@ def test_unknown_fields_are_422(api, store):
     ticket = make_ticket(store)
     body = assert_json_error(api.post(f"/tickets/{ticket.id}/messages", {"body": "hi", "is_admin": True}), 422)
     assert body["errors"] == {"is_admin": ["Unknown field."]}
-    body = assert_json_error(api.get("/tickets", query={"sort": "id"}), 422)
-    assert body["errors"] == {"sort": ["Unknown field."]}
+    body = assert_json_error(api.get("/tickets", query={"order_by": "id"}), 422)
+    assert body["errors"] == {"order_by": ["Unknown field."]}
     assert count(Message) == 1
 
 

@@ -76,7 +76,8 @@ def test_security_scheme_and_named_components(spec):
         assert name in schemas, name
     assert set(schemas["TicketCreateArgs"]["required"]) == {"store_id", "contact_email", "body"}
     query = {p["name"] for p in spec["paths"]["/api/v1/tickets"]["get"]["parameters"] if p["in"] == "query"}
-    assert query == {"status", "channel", "assignee", "store", "team", "tag", "q", "limit", "cursor"}
+    assert query == {"status", "channel", "assignee", "store", "team", "tag", "q", "overdue", "sort", "limit",
+                     "cursor"}
 
 
 def test_a_request_body_is_required_unless_the_schema_has_no_fields(spec):

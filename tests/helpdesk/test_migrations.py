@@ -237,3 +237,99 @@ def fresh_pg_database():
 
 def test_migrations_match_the_models_on_postgresql(app, fresh_pg_database):
     _upgrade_and_compare(app, fresh_pg_database)
+
+
+# ---- 0023: reply targets ----------------------------------------------------------------------
+
+def _reply_target_tables():
+    import sqlalchemy as sa
+
+    when = sa.DateTime(timezone=True)
+    stores = sa.table("stores", sa.column("id"), sa.column("name"), sa.column("slug"), sa.column("widget_key"),
+                      sa.column("identity_secret"), sa.column("settings", sa.JSON), sa.column("created_at", when))
+    contacts = sa.table("contacts", sa.column("id"), sa.column("store_id"), sa.column("name"),
+                        sa.column("platform_ids", sa.JSON), sa.column("notes"), sa.column("blocked", sa.Boolean),
+                        sa.column("email_failing", sa.Boolean), sa.column("created_at", when),
+                        sa.column("updated_at", when))
+    tickets = sa.table("tickets", *(sa.column(c) for c in ("id", "store_id", "contact_id", "channel", "status",
+                                                          "subject", "last_message_preview")),
+                       sa.column("offline", sa.Boolean), sa.column("is_practice", sa.Boolean),
+                       *(sa.column(c, when) for c in ("created_at", "last_activity_at", "first_response_at",
+                                                      "last_customer_message_at", "reply_due_at")))
+    messages = sa.table("messages", *(sa.column(c) for c in ("ticket_id", "author_type", "kind", "body_text",
+                                                            "body_html")),
+                        sa.column("meta", sa.JSON), sa.column("hidden", sa.Boolean), sa.column("created_at", when))
+    return stores, contacts, tickets, messages
+
+
+def _reply_targets_migrate_and_backfill(app, url):
+    """0023 adds the due-time columns and gives the open and pending tickets already waiting
+    in a store with targets their due time (on the clock, from the latest customer message);
+    and comes off again."""
+    from datetime import datetime, timedelta, timezone
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select
+
+    stores, contacts, tickets, messages = _reply_target_tables()
+    t = datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)
+    targets = {"reply_target_chat_first_minutes": 2, "reply_target_chat_next_minutes": 5,
+               "reply_target_email_first_minutes": 240, "reply_target_email_next_minutes": 480}
+    # id: (store, channel, status, offline, practice, first response, an agent's reply at, expected due)
+    cases = {
+        1: (1, "chat", "open", False, False, None, None, t + timedelta(minutes=2)),
+        2: (1, "email", "pending", False, False, t - timedelta(hours=1), t - timedelta(hours=1),
+            t + timedelta(minutes=480)),
+        3: (1, "chat", "open", False, False, t + timedelta(minutes=1), t + timedelta(minutes=1), None),  # answered
+        4: (1, "email", "resolved", False, False, None, None, None),
+        5: (1, "chat", "open", False, True, None, None, None),  # an academy practice chat
+        6: (1, "api", "open", False, False, None, None, None),  # no target for the API
+        7: (1, "chat", "open", True, False, None, None, t + timedelta(minutes=240)),  # left offline: email's
+        8: (2, "chat", "open", False, False, None, None, None),  # a store without targets
+    }
+    columns = lambda connection, table: {c["name"] for c in inspect(connection).get_columns(table)}  # noqa: E731
+    bare = _migration_app(app, url)
+    with bare.app_context():
+        with preserved():
+            upgrade(revision="0022_appointments_unassign")
+        with db.engine.begin() as connection:
+            for store_id, settings in ((1, targets), (2, {})):
+                connection.execute(stores.insert().values(
+                    id=store_id, name=f"Store {store_id}", slug=f"store-{store_id}", widget_key=f"wk_{store_id}",
+                    identity_secret="x", settings=settings, created_at=t))
+                connection.execute(contacts.insert().values(
+                    id=store_id, store_id=store_id, name="Dana", platform_ids={}, notes="", blocked=False,
+                    email_failing=False, created_at=t, updated_at=t))
+            for ticket_id, (store_id, channel, status, offline, practice, first, answered, _due) in cases.items():
+                connection.execute(tickets.insert().values(
+                    id=ticket_id, store_id=store_id, contact_id=store_id, channel=channel, status=status,
+                    subject="", last_message_preview="", offline=offline, is_practice=practice,
+                    created_at=t - timedelta(hours=2), last_activity_at=t, first_response_at=first,
+                    last_customer_message_at=t))
+                if answered is not None:
+                    connection.execute(messages.insert().values(
+                        ticket_id=ticket_id, author_type="agent", kind="message", body_text="On it.", body_html="",
+                        meta={}, hidden=False, created_at=answered))
+        with preserved():
+            upgrade(revision="0023_reply_targets")
+        with db.engine.connect() as connection:
+            assert "reply_due_at" in columns(connection, "messages")
+            found = dict(connection.execute(select(tickets.c.id, tickets.c.reply_due_at)).all())
+        naive = lambda moment: moment.replace(tzinfo=None) if moment is not None else None  # noqa: E731
+        assert {i: naive(found[i]) for i in cases} == {i: naive(case[-1]) for i, case in cases.items()}
+        with preserved():
+            downgrade(revision="0022_appointments_unassign")
+        with db.engine.connect() as connection:
+            assert "reply_due_at" not in columns(connection, "tickets")
+            assert "reply_due_at" not in columns(connection, "messages")
+            assert "ix_tickets_reply_due" not in {i["name"] for i in inspect(connection).get_indexes("tickets")}
+            assert connection.execute(text("SELECT count(*) FROM tickets")).scalar() == len(cases)
+        db.engine.dispose()
+
+
+def test_reply_targets_migration_backfills_waiting_tickets_on_sqlite(app, tmp_path):
+    _reply_targets_migrate_and_backfill(app, "sqlite:///" + str(tmp_path / "targets.db"))
+
+
+def test_reply_targets_migration_backfills_waiting_tickets_on_postgresql(app, fresh_pg_database):
+    _reply_targets_migrate_and_backfill(app, fresh_pg_database)

@@ -603,14 +603,14 @@ def test_every_report_page_has_the_same_navigation_and_the_archive_search_fits_a
     ctx, page = sign_in(chromium, live_server, admin, PHONE)
     try:
         navs = {}
-        for path in ("/inbox/reports/", "/inbox/reports/ratings", "/inbox/reports/archive",
-                     "/inbox/reports/recurring-questions"):
+        for path in ("/inbox/reports/", "/inbox/reports/ratings", "/inbox/reports/reply-times",
+                     "/inbox/reports/archive", "/inbox/reports/recurring-questions"):
             page.goto(live_server + path)
             nav = page.get_by_role("navigation", name="Reports")
             navs[path] = [" ".join(t.split()) for t in nav.locator("a, strong").all_inner_texts()]
             assert nav.locator('[aria-current="page"]').count() == 1, path
         assert all(sorted(links) == sorted(navs["/inbox/reports/"]) for links in navs.values()), navs
-        assert len(navs["/inbox/reports/"]) == 5, navs
+        assert len(navs["/inbox/reports/"]) == 6, navs
         page.goto(live_server + "/inbox/reports/archive")
         placeholder, room, need = placeholder_room(page.locator("main input[type=search]"))
         assert need <= room + 0.5, (placeholder, room, need)
@@ -632,7 +632,7 @@ def test_the_report_filters_sit_in_one_row_on_a_desktop(live_server, chromium):
     reply(message.ticket, admin, "It is, in every size.")
     ctx, page = sign_in(chromium, live_server, admin, DESKTOP)
     try:
-        for path in ("/inbox/reports/", "/inbox/reports/ratings"):
+        for path in ("/inbox/reports/", "/inbox/reports/ratings", "/inbox/reports/reply-times"):
             page.goto(live_server + path)
             form = page.locator("main.reports form.filters")
             bottoms = form.evaluate("f => [...f.children].map(el => Math.round(el.getBoundingClientRect().bottom))")
