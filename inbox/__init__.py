@@ -17,9 +17,10 @@ def init_app(app):
 
     app.register_blueprint(appointments.bp)
     app.register_blueprint(profile.bp)
-    from inbox import store_settings
+    from inbox import automation_rules, store_settings
 
     app.register_blueprint(store_settings.bp)
+    app.register_blueprint(automation_rules.bp)
     from inbox import settings_mail, settings_team
 
     app.register_blueprint(settings_mail.bp)

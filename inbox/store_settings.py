@@ -34,6 +34,7 @@ from helpdesk.extensions import db, limiter
 from helpdesk.models import Agent, Contact, Store
 from helpdesk.schemas import PRECHAT_FIELDS, InvitationRuleArgs, StoreSettingsArgs, field_messages, known_zones
 from helpdesk.signatures import MAX_SIGNATURE_LENGTH
+from inbox.automation_rules import automation_section
 
 bp = Blueprint("store_settings", __name__, url_prefix="/inbox/settings/stores")
 
@@ -231,11 +232,13 @@ def _data_requests(store):
 
 # ---- pages -----------------------------------------------------------------------------------
 
-def _page(store, values=None, errors=None, rule_values=None, rule_errors=None, editing=None, status=200):
+def _page(store, values=None, errors=None, rule_values=None, rule_errors=None, editing=None, automation=None,
+          status=200):
     stores = db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
     return render_template(
         "inbox/store_settings.html", store=store, stores=stores, v=values or _form_values(store), errors=errors or {},
         data_requests=_data_requests(store),  # (waiting, answered)
+        automation=automation_section(store, **(automation or {})),  # inbox.automation_rules
         rules=invitation_rules(store), rv=rule_values or _rule_values(), rule_errors=rule_errors or {}, editing=editing,
         zones=sorted(known_zones()), snippet=install_snippet(store), max_signature=MAX_SIGNATURE_LENGTH,
         weekdays=[_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")],

@@ -9,6 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import events
 from helpdesk.actions import ActionError, Conflict, action, insert_loaded, transaction_cache
+from helpdesk.actions.automation import apply_automation_rules
 from helpdesk.actions.service_levels import reply_due
 from helpdesk.actions.tickets import PREVIEW_LENGTH, open_ticket, with_tags
 from helpdesk.extensions import db
@@ -311,11 +312,14 @@ def receive_customer_message(store, contact, channel, text, *, client_id=None, v
         changes.update(status=TicketStatus.OPEN, snoozed_until=None, resolved_at=None)
     if offline and not ticket.offline:
         changes["offline"] = True
+    first = ticket.last_customer_message_at is None  # read before the UPDATE sets it (automation's trigger)
     _touch_ticket(ticket, now, text or (message.attachments[0].filename if message.attachments else ""),
                   customer=True, due=reply_due(store, ticket, now, offline=offline), **changes)
     db.session.flush()
     events.message_created(message)
     events.ticket_updated(ticket, {"status", "last_message"} if reopened else {"last_message"})
+    # Before the chat is offered: a rule may send it to a team, assign or close it.
+    apply_automation_rules(store, ticket, message, first=first)
     if ticket.channel == Channel.CHAT and not offline and ticket.assignee_id is None and (
             opened or reopened or ticket.offline
             or (ticket.offered_agent_id is not None and ticket.offer_expires_at <= now)):

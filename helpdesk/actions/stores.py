@@ -5,6 +5,9 @@ email signature, rating requests by email, reply targets and proactive invitatio
 Languages and per-language texts are ``helpdesk.actions.languages``; the attribution window
 is ``helpdesk.actions.commerce``.
 """
+import hashlib
+import json
+
 from flask import url_for
 from marshmallow import ValidationError
 
@@ -12,6 +15,7 @@ from helpdesk import events
 from helpdesk.actions import ActionError, NotFound, action
 from helpdesk.actions.service_levels import TARGET_SETTINGS
 from helpdesk.extensions import db
+from helpdesk.i18n import N_
 from helpdesk.schemas import InvitationRuleArgs, StoreSettingsArgs, field_messages
 from helpdesk.signatures import clean_signature
 from helpdesk.text import clean_text
@@ -108,9 +112,65 @@ def install_snippet(store):
             f'data-position="{store.setting("widget_position")}"></script>')
 
 
+# ---- rule lists kept in the settings ---------------------------------------------------------
+# The proactive invitation rules and the automation rules (helpdesk.actions.automation) are each an
+# ordered list of dicts with an "id" under one settings key, read and changed the same way.
+
+def stored_rules(store, key):
+    """The rules under ``settings[key]`` as stored (copies; dicts only)."""
+    return [dict(r) for r in store.setting(key) or [] if isinstance(r, dict)]
+
+
+def write_rules(store, key, rules, version_key=None):
+    """Store ``rules`` as ``settings[key]``; with ``version_key``, also a digest of them there,
+    for readers that keep something built from the rules (a compiled form) keyed on it."""
+    # A new dict: the JSON column notices only an assignment, not a change inside it.
+    settings = {**(store.settings or {}), key: rules}
+    if version_key is not None:
+        settings[version_key] = rules_version(rules)
+    store.settings = settings
+    db.session.flush()
+
+
+def rules_version(rules):
+    """A short digest of a rule list's content: equal lists, equal versions."""
+    encoded = json.dumps(rules, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.blake2b(encoded.encode(), digest_size=8).hexdigest()
+
+
+def put_rule(store, key, rule, *, replaces=None, limit, too_many, version_key=None):
+    """Append ``rule`` to ``settings[key]``, or put it in place of the rule whose id is
+    ``replaces`` (the id may change). Refuses an unknown ``replaces`` (NotFound), an id another
+    rule has, and a list already ``limit`` long (``too_many``: the msgid to say so), each naming
+    ``id``. Returns the rule."""
+    rules = stored_rules(store, key)
+    ids = [r.get("id") for r in rules]
+    if replaces is not None and replaces not in ids:
+        raise NotFound("That rule no longer exists.", "id")
+    if rule["id"] != replaces and rule["id"] in ids:
+        raise ActionError("Another rule has this name.", "id", status=422)
+    if replaces is None:
+        if len(rules) >= limit:
+            raise ActionError(too_many, "id", status=422)
+        rules.append(rule)
+    else:
+        rules[ids.index(replaces)] = rule
+    write_rules(store, key, rules, version_key)
+    return rule
+
+
+def remove_rule(store, key, rule_id, version_key=None):
+    """Remove the rule ``rule_id`` from ``settings[key]`` (NotFound when it is not there)."""
+    rules = stored_rules(store, key)
+    kept = [r for r in rules if r.get("id") != rule_id]
+    if len(kept) == len(rules):
+        raise NotFound("That rule no longer exists.", "id")
+    write_rules(store, key, kept, version_key)
+
+
 def invitation_rules(store):
     """The store's rules as stored (dicts only; widgets.proactive filters what it serves)."""
-    return [dict(r) for r in store.setting("proactive_rules") or [] if isinstance(r, dict)]
+    return stored_rules(store, "proactive_rules")
 
 
 @action
@@ -122,29 +182,11 @@ def save_invitation_rule(store, rule, replaces=None):
     rule["message"] = clean_text(rule["message"], 500)
     if not rule["message"]:
         raise ActionError("Write the invitation message.", "message", status=422)
-    rules = invitation_rules(store)
-    ids = [r.get("id") for r in rules]
-    if replaces is not None and replaces not in ids:
-        raise NotFound("That rule no longer exists.", "id")
-    if rule["id"] != replaces and rule["id"] in ids:
-        raise ActionError("Another rule has this name.", "id", status=422)
-    if replaces is None:
-        if len(rules) >= MAX_RULES:
-            raise ActionError("A store can have up to 20 invitation rules.", "id", status=422)
-        rules.append(rule)
-    else:
-        rules[ids.index(replaces)] = rule
-    store.settings = {**(store.settings or {}), "proactive_rules": rules}
-    db.session.flush()
-    return rule
+    return put_rule(store, "proactive_rules", rule, replaces=replaces, limit=MAX_RULES,
+                    too_many=N_("A store can have up to 20 invitation rules."))
 
 
 @action
 def delete_invitation_rule(store, rule_id):
     """Remove the rule ``rule_id``. Emits nothing (see ``save_invitation_rule``)."""
-    rules = invitation_rules(store)
-    kept = [r for r in rules if r.get("id") != rule_id]
-    if len(kept) == len(rules):
-        raise NotFound("That rule no longer exists.", "id")
-    store.settings = {**(store.settings or {}), "proactive_rules": kept}
-    db.session.flush()
+    remove_rule(store, "proactive_rules", rule_id)

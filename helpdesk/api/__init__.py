@@ -22,3 +22,4 @@ from helpdesk.api import languages  # noqa: E402,F401
 from helpdesk.api import locations  # noqa: E402,F401,I001
 from helpdesk.api import appointments  # noqa: E402,F401,I001
 from helpdesk.api import stores  # noqa: E402,F401
+from helpdesk.api import automation  # noqa: E402,F401,I001
