@@ -34,7 +34,9 @@ from helpdesk.models import Agent
 bp = Blueprint("automation_rules", __name__, url_prefix="/inbox/settings/stores")
 
 _STORE = "/<int(max=2147483647):store_id>/automation"
-_SPLIT = re.compile(r"[,\n]")
+#: A list typed in the form: one per line or comma-separated, the Arabic comma and the
+#: full-width one too (an Arabic or CJK keyboard types those).
+_SPLIT = re.compile(r"[,\u060c\uff0c\n]")
 #: The status chooser's value that means "snooze for the hours given".
 SNOOZE = "snoozed"
 #: Text inputs holding a list, one item per comma or line.

@@ -185,3 +185,13 @@ def test_a_post_without_the_csrf_token_is_refused(client, store, admin):
     del data["csrf_token"]
     assert client.post(url(store, "/automation"), data=data).status_code == 400
     assert rules_of(store) == []
+
+
+def test_lists_typed_with_an_arabic_or_full_width_comma_are_split_too(client, store, admin):
+    token = sign_in(client, admin)
+    response = client.post(url(store, "/automation"), data=form(
+        token, text_words="استرداد، إرجاع", tags="refund，billing"))
+    assert response.status_code == 302
+    rule, = rules_of(store)
+    assert rule["conditions"]["text_words"] == ["استرداد", "إرجاع"]
+    assert rule["actions"]["tags"] == ["refund", "billing"]
