@@ -318,6 +318,9 @@ def replies(args):
             db.session.rollback()
             have, seeded = None, False
         drift = missing_columns(db) if have is not None else []
+        # End the counts' transaction: drop_all below runs on another connection, and would
+        # wait for this one's locks on the tables it drops.
+        db.session.rollback()
         if drift:
             # A seed from before a schema change: the intake would fail on it.
             sys.stderr.write(f"the seed lacks {', '.join(drift[:5])}: seeding again\n")
