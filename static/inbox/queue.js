@@ -321,6 +321,29 @@ export class Queue {
 
   tickClock() {
     for (const el of this.listEl.querySelectorAll('.row-wait')) el.textContent = elapsed(el.dataset.since);
+    this.checkOverdue();
+  }
+
+  // A reply passing its due time changes nothing on the server, so no event says so: a row's
+  // mark turns red by itself (reply_due.js), but the sidebar's Overdue count and the Overdue
+  // view itself (which lists only what was overdue when it loaded) are asked again here --
+  // the count when a ticket loaded here has just passed its due time, and, while the Overdue
+  // view is shown, on every tick, reloading its list when the count moved (a ticket this page
+  // never loaded may have become overdue).
+  checkOverdue() {
+    const now = Date.now();
+    const since = this.dueCheckedAt || now;
+    this.dueCheckedAt = now;
+    const crossed = [...this.tickets.values()].some((tk) => {
+      const due = tk.reply_due_at ? Date.parse(tk.reply_due_at) : NaN;
+      return due > since && due <= now;
+    });
+    if (!crossed && this.view.kind !== 'overdue') return;
+    const lateCount = () => (this.counts && this.counts.overdue ? this.counts.overdue.total : 0);
+    const before = lateCount();
+    this.loadCounts().then(() => {
+      if (this.view.kind === 'overdue' && !this.filters.q && lateCount() !== before) this.load();
+    });
   }
 
   // ---- live updates --------------------------------------------------------------------

@@ -89,3 +89,27 @@ def test_a_phone_shows_overdue_and_soon_due_replies_and_counts_down(live_server,
         assert serious_violations(page) == []
     finally:
         context.close()
+
+
+def test_the_overdue_view_gains_a_ticket_whose_reply_falls_due_while_it_is_shown(live_server, chromium, monkeypatch):
+    # Nothing happens on the server when a due time passes (no event): the open Overdue view
+    # and its count must notice by themselves.
+    store = make_store("Linen Lane", reply_target_chat_first_minutes=1)
+    waiting = written(monkeypatch, store, "Ira", "chat", 0.8)  # due in about 12 seconds
+    agent = make_agent(name="Sam Carter", stores=[store])
+    context, page = sign_in(chromium, live_server, agent, PHONE)
+    try:
+        page.locator("#toggle-views").click()
+        overdue_view = page.locator("#views").get_by_role("button", name=re.compile("Overdue"))
+        expect(overdue_view.locator(".view-total")).to_have_text("0", timeout=TIMEOUT)
+        overdue_view.click()
+        page.locator("#queue-title", has_text="Overdue").wait_for(timeout=TIMEOUT)
+        expect(page.locator(".ticket-row")).to_have_count(0, timeout=TIMEOUT)
+        # The queue's clock ticks every 30 s: within two ticks of the due time it is listed.
+        row = page.locator(f'.ticket-row[data-ticket-id="{waiting.id}"]')
+        expect(row).to_have_count(1, timeout=75_000)
+        expect(row.locator("time.reply-due")).to_have_class(re.compile(r"\bdue-over\b"))
+        expect(page.locator('#views [data-total="overdue"]')).to_have_text("1")
+        assert page.js_errors == []
+    finally:
+        context.close()
