@@ -20,14 +20,19 @@ Academy practice chats never get one. API tickets have no target: the settings s
 and of email and the contact form only. A chat left while nobody was available is answered
 later, by email: it follows the email targets, not the chat's minutes.
 
-Nothing here writes a row or emits an event: the callers put the value into the statement
-they send anyway, in their own transaction.
+For a message, nothing here writes a row or emits an event: the callers put the value into
+the statement they send anyway, in their own transaction. When an admin changes the targets,
+``recompute_due_times`` gives the tickets already waiting their due times under the new ones.
 """
 import functools
 from datetime import datetime, time, timedelta, timezone
 
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from helpdesk.extensions import db
 from helpdesk.i18n import store_zone
-from helpdesk.models import Channel
+from helpdesk.models import AuthorType, Channel, Message, MessageKind, Ticket, TicketStatus
 
 #: The settings of each target, in minutes.
 TARGET_SETTINGS = ("reply_target_chat_first_minutes", "reply_target_chat_next_minutes",
@@ -37,6 +42,10 @@ BUSINESS_HOURS_ONLY = "reply_target_business_hours_only"
 #: never: hours that are all empty) gets its target counted on the clock instead, so a
 #: message never costs more than two weeks of intervals to place.
 MAX_DAYS_WALKED = 14
+#: Tickets whose due time one UPDATE (executemany) sets when the targets change.
+RECOMPUTE_BATCH = 500
+#: Statuses in which a customer can be waiting for an answer (snoozed keeps its due time).
+WAITING_STATUSES = (TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.SNOOZED)
 
 
 def target_group(channel, offline=False):
@@ -95,6 +104,68 @@ def due_after(store, start, minutes):
             if due is not None:
                 return due
     return start + timedelta(minutes=minutes)
+
+
+def recompute_due_times(store):
+    """Give the store's tickets waiting for an answer the due time its current targets set,
+    after an admin changed them (``helpdesk.actions.stores.update_store_settings``, in its
+    transaction). Waiting: open, pending or snoozed, not practice, not merged, with a customer
+    message (not hidden) after the latest agent public reply. The due time counts, as for a new
+    message, from the oldest customer message since that reply: the first-reply target while
+    the ticket has no first response, the next-reply one after; business hours as set. A ticket
+    whose channel now has no target gets NULL; tickets not waiting are left as they are (NULL).
+
+    One SELECT finds the waiting tickets with their oldest unanswered message: the store's
+    tickets by ``ix_tickets_queue_store`` (materialized with their latest agent reply, so that
+    is looked up once per ticket), each one's messages by ``ix_messages_ticket_id_id``, never
+    a scan of the messages table. Then an UPDATE per RECOMPUTE_BATCH changed tickets
+    (executemany): never one statement per ticket. A store with many thousands waiting (over
+    5,000, say) is still right, only slower: the due times are worked out in Python.
+    Emits nothing: no store-wide "queue changed" event exists, and the inbox shows the new due
+    times on its next load. Returns the number of tickets whose due time changed."""
+    in_store = (Ticket.store_id == store.id, Ticket.status.in_(WAITING_STATUSES),
+                Ticket.is_practice.is_(False), Ticket.merged_into_id.is_(None))
+    # Per ticket of the store (its index), the latest agent public reply (the ticket's messages').
+    answered_at = (select(func.max(Message.created_at))
+                   .where(Message.ticket_id == Ticket.id, Message.author_type == AuthorType.AGENT,
+                          Message.kind == MessageKind.MESSAGE)
+                   .correlate(Ticket).scalar_subquery())
+    tickets = (select(Ticket.id, Ticket.channel, Ticket.offline, Ticket.first_response_at, Ticket.reply_due_at,
+                      answered_at.label("answered_at"))
+               .where(*in_store, Ticket.last_customer_message_at.is_not(None))
+               # Materialized: the reply is looked up once per ticket, not again per message below.
+               .cte("store_tickets").prefix_with("MATERIALIZED"))
+    # And the oldest customer message since that reply (the same index): NULL when none, answered.
+    since = (select(func.min(Message.created_at))
+             .where(Message.ticket_id == tickets.c.id, Message.author_type == AuthorType.CONTACT,
+                    Message.kind == MessageKind.MESSAGE, Message.hidden.is_(False),
+                    or_(tickets.c.answered_at.is_(None), Message.created_at > tickets.c.answered_at))
+             .correlate(tickets).scalar_subquery())
+    waiting = db.session.execute(
+        select(tickets.c.id, tickets.c.channel, tickets.c.offline, tickets.c.first_response_at,
+               tickets.c.reply_due_at, since.label("since"))
+    ).all()
+    rows = []
+    for ticket_id, channel, offline, first_response_at, current, since in waiting:
+        if since is None:
+            continue  # answered: not waiting
+        minutes = target_minutes(store, channel, offline=offline, first=first_response_at is None)
+        due = due_after(store, since, minutes)
+        if due != current:
+            rows.append({"ticket_id": ticket_id, "due": due})
+    if not rows:
+        return 0
+    table = Ticket.__table__
+    statement = (update(table).where(table.c.id == bindparam("ticket_id"))
+                 .values(reply_due_at=bindparam("due", type_=Ticket.reply_due_at.type)))
+    for start in range(0, len(rows), RECOMPUTE_BATCH):
+        db.session.execute(statement, rows[start:start + RECOMPUTE_BATCH])
+    # Tickets this session has loaded show the new values, without a second UPDATE at commit.
+    due_by_id = {row["ticket_id"]: row["due"] for row in rows}
+    for instance in list(db.session.identity_map.values()):
+        if isinstance(instance, Ticket) and instance.id in due_by_id:
+            set_committed_value(instance, "reply_due_at", due_by_id[instance.id])
+    return len(rows)
 
 
 def earliest(*moments):

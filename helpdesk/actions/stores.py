@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 
 from helpdesk import events
 from helpdesk.actions import ActionError, NotFound, action
-from helpdesk.actions.service_levels import TARGET_SETTINGS
+from helpdesk.actions.service_levels import BUSINESS_HOURS_ONLY, TARGET_SETTINGS, recompute_due_times
 from helpdesk.extensions import db
 from helpdesk.i18n import N_
 from helpdesk.schemas import InvitationRuleArgs, StoreSettingsArgs, field_messages
@@ -71,14 +71,16 @@ def update_store_settings(store, **changes):
     ``{agent_name}`` and ``{store_name}``: helpdesk.signatures), ``rating_email`` (whether email and
     form customers are asked to rate: helpdesk.actions.ratings), the reply targets
     ``reply_target_<chat|email>_<first|next>_minutes`` (None or 0: none) and
-    ``reply_target_business_hours_only`` (helpdesk.actions.service_levels: they apply to customer
-    messages from now on). Validated with ``StoreSettingsArgs``; nothing is saved
-    when any value is refused (ActionError, 422, naming the field).
+    ``reply_target_business_hours_only`` (helpdesk.actions.service_levels: changing them, or the
+    hours while only business hours count, gives the tickets already waiting for an answer their
+    due times under the new targets). Validated with
+    ``StoreSettingsArgs``; nothing is saved when any value is refused (ActionError, 422, naming the field).
 
     Emits ``store.online`` to the store's open widgets when the hours or time zone change,
     so a shopper is switched between live chat and the offline form without a reload, and
     ``signature.changed`` to the store's agents when the signature changes (their reply box
-    shows it). The rest is read by widgets when a session starts (no cache to clear)."""
+    shows it). New due times of waiting tickets are not pushed: the inbox shows them on its
+    next load. The rest is read by widgets when a session starts (no cache to clear)."""
     changes = _load(StoreSettingsArgs(), changes)
     _clean_texts(changes)
     for key in TARGET_SETTINGS:
@@ -92,10 +94,15 @@ def update_store_settings(store, **changes):
     settings = dict(store.settings or {})
     hours_changed = any(k in changes and changes[k] != store.setting(k) for k in ("business_hours", "timezone"))
     signature_changed = "signature" in changes and (changes["signature"] or "") != (store.setting("signature") or "")
+    targets_changed = any(k in changes and changes[k] != store.setting(k)
+                          for k in (*TARGET_SETTINGS, BUSINESS_HOURS_ONLY))
     settings.update(changes)
     # A new dict: the JSON column notices only an assignment, not a change inside it.
     store.settings = settings
     db.session.flush()
+    # New hours move the due times too when only business hours count.
+    if targets_changed or (hours_changed and store.setting(BUSINESS_HOURS_ONLY)):
+        recompute_due_times(store)  # emits nothing: the inbox shows them on its next load
     if hours_changed:
         from inbox.presence import store_is_online
 

@@ -263,3 +263,110 @@ def test_business_hours_apply_to_the_due_times_messages_get(clock):
     clock.now = local(2026, 1, 16, 16, 30).astimezone(UTC)  # Friday afternoon
     ticket = write(store, make_contact(store), "Can I still order for Monday?", channel="email")
     assert stored_due(ticket.id) == local(2026, 1, 19, 12, 30)  # half an hour Friday, 3.5 h Monday
+
+
+# ---- targets changed: the tickets already waiting follow them ---------------------------------
+
+NO_TARGETS = {key: 0 for key in TARGETS}
+
+
+def test_setting_targets_for_the_first_time_gives_waiting_tickets_their_due_times(agent, clock):
+    store = make_store("Late Starter")
+    started = clock.now
+    waiting = write(store, make_contact(store), "Do you ship to Lviv?")
+    clock.advance(minutes=1)
+    write(store, waiting.contact, "Hello?")  # the clock runs from the oldest unanswered one
+    answered_once = write(store, make_contact(store), "Gift wrap?")
+    reply(answered_once, agent, "Yes, free.")
+    clock.advance(minutes=3)
+    again = clock.now
+    write(store, answered_once.contact, "And a card?")
+    clock.advance(minutes=1)
+    write(store, answered_once.contact, "Thanks!")
+    by_email = write(store, make_contact(store), "Invoice please", channel="email")
+    snoozed = write(store, make_contact(store), "Back in stock when?", channel="email")
+    change_status(snoozed, "snoozed", agent, snoozed_until=datetime.now(UTC) + timedelta(days=1))
+    answered = write(store, make_contact(store), "Opening hours?")
+    reply(answered, agent, "9 to 5.")
+    resolved = write(store, make_contact(store), "Nothing more", channel="email")
+    change_status(resolved, "resolved", agent)
+    closed = write(store, make_contact(store), "Bye", channel="email")
+    change_status(closed, "closed", agent)
+    by_api = write(store, make_contact(store), "Order 7", channel="api")
+    assert all(stored_due(t.id) is None for t in (waiting, answered_once, by_email, snoozed))
+
+    update_store_settings(db.session.get(Store, store.id), **TARGETS)
+    assert stored_due(waiting.id) == started + timedelta(minutes=2)  # first reply
+    assert stored_due(answered_once.id) == again + timedelta(minutes=5)  # next reply
+    assert stored_due(by_email.id) == clock.now + timedelta(hours=4)
+    assert stored_due(snoozed.id) == clock.now + timedelta(hours=4)
+    for ticket in (answered, resolved, closed, by_api):
+        assert stored_due(ticket.id) is None
+
+
+def test_practice_chats_stay_without_a_due_time_when_targets_are_set(clock):
+    trainee = make_agent(name="New Nina", academy=False)
+    complete_intro(trainee)
+    accept_policies(trainee, [])
+    ticket = start_practice(trainee)
+    practice_store = db.session.get(Store, ticket.store_id)
+    write(practice_store, ticket.contact, "Still there?", ticket=db.session.get(Ticket, ticket.id))
+    update_store_settings(practice_store, **TARGETS)
+    assert stored_due(ticket.id) is None
+
+
+def test_changing_a_target_moves_the_due_times_and_removing_them_clears_them(store, agent, clock):
+    started = clock.now
+    chat = write(store, make_contact(store))
+    email = write(store, make_contact(store), channel="email")
+    assert stored_due(chat.id) == started + timedelta(minutes=2)
+    clock.advance(minutes=1)
+    update_store_settings(db.session.get(Store, store.id), reply_target_chat_first_minutes=10)
+    assert stored_due(chat.id) == started + timedelta(minutes=10)  # still from the message, not now
+    assert stored_due(email.id) == started + timedelta(hours=4)
+    update_store_settings(db.session.get(Store, store.id), reply_target_email_first_minutes=0)
+    assert stored_due(email.id) is None and stored_due(chat.id) == started + timedelta(minutes=10)
+    update_store_settings(db.session.get(Store, store.id), **NO_TARGETS)
+    assert stored_due(chat.id) is None
+
+
+def test_business_hours_only_is_honoured_when_the_targets_change(clock):
+    store = make_store("Paris", timezone="Europe/Paris", business_hours=PARIS_WEEKDAYS, **TARGETS)
+    clock.now = local(2026, 1, 16, 16, 30).astimezone(UTC)  # Friday afternoon
+    ticket = write(store, make_contact(store), "Can I still order for Monday?", channel="email")
+    assert stored_due(ticket.id) == local(2026, 1, 16, 20, 30)  # on the clock
+    update_store_settings(db.session.get(Store, store.id), reply_target_business_hours_only=True)
+    assert stored_due(ticket.id) == local(2026, 1, 19, 12, 30)  # half an hour Friday, 3.5 h Monday
+    update_store_settings(db.session.get(Store, store.id), reply_target_business_hours_only=False)
+    assert stored_due(ticket.id) == local(2026, 1, 16, 20, 30)
+
+
+def test_new_business_hours_move_the_due_times_when_only_business_hours_count(clock):
+    store = make_store("Paris", timezone="Europe/Paris", business_hours=PARIS_WEEKDAYS,
+                       reply_target_business_hours_only=True, **TARGETS)
+    clock.now = local(2026, 1, 16, 16, 30).astimezone(UTC)  # Friday afternoon
+    ticket = write(store, make_contact(store), "Can I still order for Monday?", channel="email")
+    assert stored_due(ticket.id) == local(2026, 1, 19, 12, 30)
+    # Open on Saturdays too: the 3.5 hours left after Friday's close are Saturday morning's.
+    update_store_settings(db.session.get(Store, store.id), business_hours=PARIS_EVERY_DAY)
+    assert stored_due(ticket.id) == local(2026, 1, 17, 12, 30)
+
+
+def test_recomputing_costs_the_same_statements_for_few_or_many_tickets(clock):
+    def statements_of(count):
+        store = make_store(f"{count} waiting")
+        for _ in range(count):
+            write(store, make_contact(store), channel="email")
+        with statements_run() as statements:
+            update_store_settings(db.session.get(Store, store.id), **TARGETS)
+        assert [s for s in statements if s.startswith("update tickets")], statements
+        return [s.split(" ")[0] for s in statements]
+
+    assert statements_of(2) == statements_of(12)
+
+
+def test_a_settings_change_that_leaves_the_targets_alone_reads_no_tickets(store, clock):
+    write(store, make_contact(store))
+    with statements_run() as statements:
+        update_store_settings(db.session.get(Store, store.id), greeting="Hi there!", **TARGETS)
+    assert not [s for s in statements if "from tickets" in s or s.startswith("update tickets")], statements
