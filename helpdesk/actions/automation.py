@@ -34,7 +34,7 @@ from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
 from helpdesk.actions import ActionError, Conflict, NotFound, action
-from helpdesk.actions.stores import _load, put_rule, remove_rule, rules_version, stored_rules, write_rules
+from helpdesk.actions.stores import load_settings, put_rule, remove_rule, rules_version, stored_rules, write_rules
 from helpdesk.automation_schemas import MAX_NAME_LENGTH, MAX_RULES, AutomationRuleArgs, normal_words
 from helpdesk.extensions import db
 from helpdesk.i18n import N_, store_languages
@@ -104,7 +104,7 @@ def save_automation_rule(store, data, rule_id=None):
     Emits nothing: the next customer message reads the rules."""
     if rule_id is not None:
         automation_rule(store, rule_id)  # gone since the form was opened: say so before any field
-    rule = _load(AutomationRuleArgs(store=store), data)
+    rule = load_settings(AutomationRuleArgs(store=store), data)
     # Plain text as written (HTML included): the timeline and the settings page escape it.
     rule["name"] = clean_text(rule["name"], MAX_NAME_LENGTH)
     if not rule["name"]:
@@ -297,37 +297,35 @@ class _Facts:
         self.store, self.ticket, self.message = store, ticket, message
         self.channel = str(ticket.channel)
 
-    def __getattr__(self, name):
-        # Only for the lazy facts below: computed once, then a plain attribute.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        value = getattr(self, "_" + name)()
-        setattr(self, name, value)
-        return value
-
-    def _contact(self):
+    @functools.cached_property
+    def contact(self):
         # Set on the message when it was stored: no lazy load.
         return self.message.author_contact or self.ticket.contact
 
-    def _sender(self):
+    @functools.cached_property
+    def sender(self):
         # An email's own From (the contact may have been found by another address of theirs).
         email = (self.message.meta or {}).get("email") or {}
         address = email.get("from") or self.contact.email or ""
         return address.strip().lower()
 
-    def _subject(self):
+    @functools.cached_property
+    def subject(self):
         email = (self.message.meta or {}).get("email") or {}
         return _Text(email.get("subject") or self.ticket.subject or "")
 
-    def _text(self):
+    @functools.cached_property
+    def text(self):
         return _Text(self.message.body_text or "")
 
-    def _open_now(self):
+    @functools.cached_property
+    def open_now(self):
         from inbox.presence import within_business_hours
 
         return within_business_hours(self.store, self.message.created_at)
 
-    def _has_order(self):
+    @functools.cached_property
+    def has_order(self):
         from helpdesk.actions.commerce import orders_of_contact
 
         return bool(orders_of_contact(self.contact, limit=1))

@@ -24,9 +24,10 @@ from helpdesk.text import clean_text
 MAX_RULES = 20
 
 
-def _load(schema, data):
-    # Views validate first to show every field's message; this refuses whatever reaches the
-    # action another way (a script, a future API endpoint) with the first one.
+def load_settings(schema, data):
+    """``data`` loaded by ``schema``, else ActionError (422) naming the first field refused.
+    Views validate first to show every field's message; this refuses whatever reaches a
+    settings action another way (a script, an API endpoint) with the first one."""
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -81,7 +82,7 @@ def update_store_settings(store, **changes):
     ``signature.changed`` to the store's agents when the signature changes (their reply box
     shows it). New due times of waiting tickets are not pushed: the inbox shows them on its
     next load. The rest is read by widgets when a session starts (no cache to clear)."""
-    changes = _load(StoreSettingsArgs(), changes)
+    changes = load_settings(StoreSettingsArgs(), changes)
     _clean_texts(changes)
     for key in TARGET_SETTINGS:
         if key in changes:
@@ -185,7 +186,7 @@ def save_invitation_rule(store, rule, replaces=None):
     """Add a proactive invitation rule, or replace the rule whose id is ``replaces`` (the id
     may change). Rules are ``settings["proactive_rules"]`` in widgets.proactive's shape.
     Emits nothing: the loader reads the rules on the shopper's next page."""
-    rule = _load(InvitationRuleArgs(), rule)
+    rule = load_settings(InvitationRuleArgs(), rule)
     rule["message"] = clean_text(rule["message"], 500)
     if not rule["message"]:
         raise ActionError("Write the invitation message.", "message", status=422)

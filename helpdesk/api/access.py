@@ -2,7 +2,7 @@
 so a restricted agent cannot even learn that a ticket id exists elsewhere."""
 from flask_babel import gettext as _
 
-from helpdesk.actions import NotFound
+from helpdesk.actions import Forbidden, NotFound
 from helpdesk.extensions import db
 from helpdesk.models import Agent, Appointment, Contact, Store, Team, Ticket
 
@@ -43,6 +43,14 @@ def store_or_404(store_id, agent, field="store_id"):
     store = db.session.get(Store, store_id)
     if store is None or not agent.can_access_store(store.id):
         raise NotFound(_("No such store."), field)
+    return store
+
+
+def admin_store_or_404(store_id, agent):
+    """A store ``agent`` sees (else 404) and administers (else 403): its settings and rules."""
+    store = store_or_404(store_id, agent)
+    if not agent.is_admin:
+        raise Forbidden(_("Only admins can do this."))
     return store
 
 

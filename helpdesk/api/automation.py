@@ -9,11 +9,11 @@ from helpdesk.actions.automation import (
     save_automation_rule,
 )
 from helpdesk.api import bp
-from helpdesk.api.access import ID, store_or_404
+from helpdesk.api.access import ID, admin_store_or_404, store_or_404
 from helpdesk.api.auth import current_agent
 from helpdesk.api.errors import load_json
 from helpdesk.api.openapi import operation
-from helpdesk.api.stores import RULE_ID, _admin_store
+from helpdesk.api.stores import RULE_ID
 from helpdesk.automation_schemas import (
     AutomationRuleArgs,
     AutomationRuleListSchema,
@@ -46,7 +46,7 @@ def list_automation_rules(store_id):
 @operation("Add an automation rule at the end of the list (admins; up to 50 a store).", body=AutomationRuleArgs,
            response=AutomationRuleSchema, status=201, errors=(403,), tag="stores", description=_DESCRIPTION)
 def create_automation_rule(store_id):
-    store = _admin_store(store_id)
+    store = admin_store_or_404(store_id, current_agent())
     rule = save_automation_rule(store, load_json(AutomationRuleArgs(store=store)))
     return AutomationRuleSchema().dump(rule), 201
 
@@ -56,7 +56,7 @@ def create_automation_rule(store_id):
            "one (another admin changed the rules meanwhile) is refused with 409.", body=RuleOrderArgs,
            response=AutomationRuleListSchema, errors=(403, 409), tag="stores")
 def reorder_automation_rule_list(store_id):
-    store = _admin_store(store_id)
+    store = admin_store_or_404(store_id, current_agent())
     reorder_automation_rules(store, load_json(RuleOrderArgs())["ids"])
     return _list(store)
 
@@ -71,7 +71,7 @@ def get_automation_rule(store_id, rule_id):
 @operation("Replace the automation rule ``rule_id`` in its place (admins); its id stays.", body=AutomationRuleArgs,
            response=AutomationRuleSchema, errors=(403,), tag="stores", description=_DESCRIPTION)
 def replace_automation_rule(store_id, rule_id):
-    store = _admin_store(store_id)
+    store = admin_store_or_404(store_id, current_agent())
     automation_rule(store, rule_id)  # 404 before the body's fields
     rule = save_automation_rule(store, load_json(AutomationRuleArgs(store=store)), rule_id=rule_id)
     return AutomationRuleSchema().dump(rule)
@@ -80,5 +80,5 @@ def replace_automation_rule(store_id, rule_id):
 @bp.delete(f"{_RULES}/<{RULE_ID}:rule_id>")
 @operation("Remove the automation rule ``rule_id`` (admins).", status=204, errors=(403,), tag="stores")
 def delete_automation_rule_view(store_id, rule_id):
-    delete_automation_rule(_admin_store(store_id), rule_id)
+    delete_automation_rule(admin_store_or_404(store_id, current_agent()), rule_id)
     return "", 204

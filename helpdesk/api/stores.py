@@ -1,10 +1,8 @@
 """Stores: the ones I work in, and (admins) a store's widget settings and proactive
 invitation rules -- what the settings page (/inbox/settings/stores) changes, for scripts
 and shop platforms that set a store up. Changed through ``helpdesk.actions.stores``."""
-from flask_babel import gettext as _
 from marshmallow import Schema, fields
 
-from helpdesk.actions import Forbidden
 from helpdesk.actions.agents import visible_store_ids
 from helpdesk.actions.service_levels import BUSINESS_HOURS_ONLY, TARGET_SETTINGS
 from helpdesk.actions.stores import (
@@ -15,7 +13,7 @@ from helpdesk.actions.stores import (
     update_store_settings,
 )
 from helpdesk.api import bp
-from helpdesk.api.access import ID, store_or_404
+from helpdesk.api.access import ID, admin_store_or_404, store_or_404
 from helpdesk.api.auth import current_agent
 from helpdesk.api.errors import load_json
 from helpdesk.api.openapi import operation
@@ -112,11 +110,7 @@ def _settings(store):
 
 
 def _admin_store(store_id):
-    agent = current_agent()
-    store = store_or_404(store_id, agent)
-    if not agent.is_admin:
-        raise Forbidden(_("Only admins can do this."))
-    return store
+    return admin_store_or_404(store_id, current_agent())
 
 
 @bp.get("/stores")
