@@ -117,7 +117,9 @@ def test_a_missing_header_is_401(client, connector, drop):
     assert client.post(f"/webhooks/generic/{connector.key}", data=body, headers=headers).status_code == 401
 
 
-@pytest.mark.parametrize("skew", [-301, 301])
+# Half a minute past the tolerance either way: a boundary of one second failed on a busy CI
+# machine, where more than a second passed between signing and the server's check.
+@pytest.mark.parametrize("skew", [-330, 330])
 def test_a_timestamp_outside_five_minutes_is_401(client, connector, skew):
     assert post(client, connector, "order_created.json", timestamp=int(time.time()) + skew).status_code == 401
 
