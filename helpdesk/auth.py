@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from helpdesk.extensions import db, limiter, login_manager
 from helpdesk.models import Agent, ApiToken, utcnow
+from helpdesk.models.people import decoy_password_check
 
 bp = Blueprint("auth", __name__)
 
@@ -63,7 +64,10 @@ def login():
         email = (request.form.get("email") or "").strip().lower()
         password = request.form.get("password") or ""
         agent = db.session.scalar(select(Agent).where(Agent.email == email)) if email else None
-        if agent is not None and agent.active and agent.check_password(password):
+        # The same password check whether or not the address has an account (or an active
+        # one): how fast a refusal comes does not tell which addresses are agents'.
+        valid = agent.check_password(password) if agent is not None else decoy_password_check(password)
+        if valid and agent.active:
             login_user(agent, remember=bool(request.form.get("remember")))
             current_app.logger.info("agent signed in", extra={"agent_id": agent.id})
             return redirect(_safe_next(request.args.get("next")))

@@ -22,9 +22,11 @@ def _serve_async_mode(argv):
     return mode
 
 
-def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    mode = _serve_async_mode(argv)
+def patch(mode):
+    """Make the standard library cooperative for ``mode`` (eventlet or gevent; anything else:
+    nothing), and give ``helpdesk.offload`` a runner that computes off the event loop."""
+    from helpdesk import offload
+
     if mode == "eventlet":
         # The deprecation is known and accepted (see the design guide); do not greet every
         # start with it.
@@ -32,19 +34,32 @@ def main(argv=None):
         import eventlet
 
         eventlet.monkey_patch()
+        from eventlet import tpool
+
+        offload.use(tpool.execute)
     elif mode == "gevent":
         from gevent import monkey
 
         monkey.patch_all()
+        import gevent
+
+        offload.use(lambda fn, *args: gevent.get_hub().threadpool.apply(fn, args))
+    else:
+        return
+    try:  # psycopg2 waits cooperatively instead of blocking the hub
+        import importlib
+
+        importlib.import_module(f"psycogreen.{mode}").patch_psycopg()
+    except ImportError:
+        pass
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    mode = _serve_async_mode(argv)
+    patch(mode)
     if mode:
         os.environ["SOCKETIO_ASYNC_MODE"] = mode
-        if mode in ("eventlet", "gevent"):
-            try:  # psycopg2 waits cooperatively instead of blocking the hub
-                import importlib
-
-                importlib.import_module(f"psycogreen.{mode}").patch_psycopg()
-            except ImportError:
-                pass
     from helpdesk.cli import main as cli_main
 
     cli_main(argv)

@@ -1,0 +1,110 @@
+"""Password checks run off the server's event loop (helpdesk.offload, wired by
+helpdesk.entry): an agent signing in -- or somebody guessing passwords -- must not stop
+every live chat of the process for the tenth of a second scrypt takes."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from helpdesk import offload
+from helpdesk.extensions import db
+from helpdesk.models.people import decoy_password_check
+from tests.factories import PASSWORD, make_agent
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Run in a fresh interpreter: the test process itself is never monkey-patched. The hub
+# ticks every 5 ms in a green thread while the main green thread checks a password; the
+# ticks it manages meanwhile, and whether the check ran on another OS thread, are printed.
+LOOP_DURING_CHECK = """
+import sys, threading
+from helpdesk.entry import patch
+patch(sys.argv[1])
+from werkzeug.security import check_password_hash, generate_password_hash
+from helpdesk import offload
+from helpdesk.extensions import db
+from helpdesk.models.people import Agent
+agent = Agent(email="loop@example.test", name="Loop")
+agent.set_password("correct horse battery")
+if sys.argv[1] == "eventlet":
+    import eventlet as green
+else:
+    import gevent as green
+ticks = []
+def tick():
+    while True:
+        green.sleep(0.005)
+        ticks.append(1)
+green.spawn(tick)
+green.sleep(0.02)
+before = len(ticks)
+assert agent.check_password("correct horse battery") and not agent.check_password("wrong")
+print("ticks", len(ticks) - before)
+print("other_thread", offload.run(threading.get_native_id) != threading.get_native_id())
+"""
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_the_event_loop_runs_on_while_a_password_is_checked(mode):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", LOOP_DURING_CHECK, mode], env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    ticks = int(re.search(r"ticks (\d+)", done.stdout).group(1))
+    # Two scrypt checks take a few hundred milliseconds: a loop blocked by them ticks 0
+    # times; one left running ticks dozens of times.
+    assert ticks >= 5, done.stdout
+    assert "other_thread True" in done.stdout
+
+
+def test_without_a_server_loop_the_check_runs_where_it_is():
+    import threading
+
+    assert offload._runner is None
+    assert offload.run(threading.get_native_id) == threading.get_native_id()
+
+
+@pytest.fixture
+def recorded_checks():
+    """Every call made through helpdesk.offload (run for real), by function name."""
+    calls = []
+
+    def runner(fn, *args):
+        calls.append(fn.__name__)
+        return fn(*args)
+
+    offload.use(runner)
+    yield calls
+    offload.use(None)
+
+
+def sign_in(client, email, password):
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def test_every_sign_in_attempt_makes_one_password_check(client, recorded_checks):
+    """A refusal costs the same check whether or not the address is an agent's (or an
+    active one): its timing does not tell which addresses have accounts."""
+    agent = make_agent()
+    gone = make_agent()
+    gone.active = False
+    db.session.commit()
+    decoy_password_check("warm the decoy hash up")  # made once per process; not part of a sign-in
+    del recorded_checks[:]
+    for email, password, status in ((agent.email, "not the password", 401), ("nobody@example.test", PASSWORD, 401),
+                                    (gone.email, PASSWORD, 401), (agent.email, PASSWORD, 302)):
+        assert sign_in(client, email, password).status_code == status, email
+        assert recorded_checks == ["check_password_hash"], email
+        del recorded_checks[:]
+        client.post("/logout")
+
+
+def test_an_account_without_a_password_matches_nothing(app):
+    agent = make_agent()
+    agent.password_hash = ""
+    assert not agent.check_password("") and not agent.check_password(PASSWORD)
+    assert decoy_password_check(PASSWORD) is False
