@@ -108,3 +108,47 @@ def test_an_account_without_a_password_matches_nothing(app):
     agent.password_hash = ""
     assert not agent.check_password("") and not agent.check_password(PASSWORD)
     assert decoy_password_check(PASSWORD) is False
+
+
+def image_bytes(size=(1200, 900)):
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_pictures_are_drawn_through_the_offload_runner(app, recorded_checks):
+    """A shopper's photo thumbnail and an agent's profile photo are Pillow work of the same
+    order as a password check: drawn off the loop too, with the same results."""
+    import os
+
+    from PIL import Image
+
+    from helpdesk.actions.attachments import store_upload
+    from helpdesk.actions.profile import set_photo
+    from tests.factories import make_store
+
+    store = make_store()
+    attachment = store_upload(store.id, "visitor:offload", "parcel.png", image_bytes(), "image/png")
+    assert recorded_checks == ["_draw_thumbnail"]
+    with Image.open(os.path.join(app.config["UPLOAD_FOLDER"], attachment.thumbnail_path)) as thumb:
+        assert max(thumb.size) == 320
+    # Bytes that sniff as PNG but do not decode: no thumbnail, the upload itself kept.
+    broken = image_bytes()[:200]
+    assert store_upload(store.id, "visitor:offload", "broken.png", broken, "image/png").thumbnail_path is None
+
+    del recorded_checks[:]
+    agent = make_agent()
+    set_photo(agent, image_bytes((800, 600)), "image/png")
+    assert "_square_jpeg" in recorded_checks
+    with Image.open(os.path.join(app.config["UPLOAD_FOLDER"], agent.avatar_path)) as photo:
+        assert photo.size[0] == photo.size[1] and photo.format == "JPEG"
+    # Refusals raised on the runner's side reach the caller as the same ActionError.
+    from helpdesk.actions import ActionError
+
+    with pytest.raises(ActionError) as refused:
+        set_photo(agent, broken, "image/png")
+    assert refused.value.status == 415
