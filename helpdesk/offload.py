@@ -1,13 +1,15 @@
-"""Work that holds the processor for tens of milliseconds without touching Python objects
-(password hashing): run where it does not stop the server's event loop.
+"""Work that holds the processor for tens of milliseconds inside C code that lets go of the
+GIL (password hashing, Pillow's decoding and resizing): run where it does not stop the
+server's event loop.
 
 Under eventlet or gevent every request, Socket.IO event and live chat of the process shares
 one OS thread. A password check (scrypt: about 100 ms of processor) made there stops them
 all for that long: each agent signing in, and every wrong password an attacker sends,
 would freeze every chat. ``helpdesk.entry`` -- the only module that knows the server mode
 -- hands a runner here that executes the call in a native thread and lets the loop go on
-meanwhile (hashlib's scrypt releases the GIL). Everywhere else (threading mode, workers,
-tests, commands) the call simply runs where it is.
+meanwhile. A function given here must not need the app context (it may run on another
+thread). Everywhere else (threading mode, workers, tests, commands) the call simply runs
+where it is.
 """
 _runner = None
 

@@ -1,6 +1,6 @@
-"""Password checks run off the server's event loop (helpdesk.offload, wired by
-helpdesk.entry): an agent signing in -- or somebody guessing passwords -- must not stop
-every live chat of the process for the tenth of a second scrypt takes."""
+"""Password checks and pictures run off the server's event loop (helpdesk.offload, wired by
+helpdesk.entry): an agent signing in, somebody guessing passwords or a shopper sending a
+photo must not stop every live chat of the process for the tenth of a second it takes."""
 import os
 import re
 import subprocess
@@ -22,9 +22,7 @@ LOOP_DURING_CHECK = """
 import sys, threading
 from helpdesk.entry import patch
 patch(sys.argv[1])
-from werkzeug.security import check_password_hash, generate_password_hash
 from helpdesk import offload
-from helpdesk.extensions import db
 from helpdesk.models.people import Agent
 agent = Agent(email="loop@example.test", name="Loop")
 agent.set_password("correct horse battery")
